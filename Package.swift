@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Every Swift target builds in Swift 6 language mode with complete strict concurrency checking.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "CohortSync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cohortsync", targets: ["CLI"]),
+        .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "Wire", targets: ["Wire"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "Hashing", targets: ["Hashing"]),
+    ],
+    targets: [
+        // C libraries from Debian. Only the wrapper module named beside each may import it.
+        .systemLibrary(
+            name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]),  // wrapped by Kafka
+        .systemLibrary(
+            name: "CCrypto", path: "Shared/CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),  // wrapped by Hashing
+        .systemLibrary(
+            name: "CMicroHTTPD", path: "Shared/CMicroHTTPD", pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]),  // wrapped by Runtime
+
+        .target(name: "Kafka", dependencies: ["CRdKafka", "Runtime"], path: "Shared/Kafka", swiftSettings: strict),
+        .target(name: "Hashing", dependencies: ["CCrypto"], path: "Shared/Hashing", swiftSettings: strict),
+        .target(
+            name: "Wire", path: "Shared/Wire", exclude: ["cohortsync.proto"], swiftSettings: strict),
+        .target(name: "Runtime", dependencies: ["CMicroHTTPD"], path: "Shared/Runtime", swiftSettings: strict),
+
+        .executableTarget(
+            name: "CLI", dependencies: ["Kafka", "Wire", "Runtime"], path: "Services/CLI",
+            swiftSettings: strict),
+
+        // A consumer-group member driven by the Kafka integration tests (a separate process, so it can be SIGKILLed).
+        .executableTarget(
+            name: "KafkaGroupMember", dependencies: ["Kafka", "Runtime"], path: "Tests/Helpers/KafkaGroupMember",
+            swiftSettings: strict),
+
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "KafkaGroupMember"], swiftSettings: strict),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strict),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "KafkaGroupMember"], swiftSettings: strict),
+        .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,166 @@
+import CRdKafka
+import Runtime
+import Synchronization
+
+/// The state a consumer's poll thread and its rebalance callback share with the processing side.
+///
+/// Runs the rebalance protocol: on assignment it assigns (eagerly or incrementally, whichever the group's
+/// protocol is) and announces the partitions; on revocation it hands the member a `PartitionRevocation`,
+/// waits for it, commits what was stored, and only then gives the partitions up.
+final class ConsumerCore: Sendable {
+    private struct State {
+        var buffered = 0
+        var flowPaused = false
+        var eventsEnded = false
+        var userPaused: Set<TopicPartition> = []
+    }
+
+    let configuration: KafkaConsumerConfiguration
+    let logger: Logger
+    private let state = Mutex(State())
+    private let continuation: AsyncThrowingStream<ConsumerEvent, any Error>.Continuation
+    let stream: AsyncThrowingStream<ConsumerEvent, any Error>
+
+    init(configuration: KafkaConsumerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        (stream, continuation) = AsyncThrowingStream.makeStream(of: ConsumerEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    // MARK: events
+
+    func deliver(_ record: ConsumerRecord) {
+        let ended = state.withLock { state in
+            if !state.eventsEnded { state.buffered += 1 }
+            return state.eventsEnded
+        }
+        if !ended { continuation.yield(.record(record)) }
+    }
+
+    func recordTaken() {
+        state.withLock { $0.buffered -= 1 }
+    }
+
+    /// Ends the event sequence; the poll thread keeps the membership alive but hands out nothing more.
+    func endEvents(throwing error: KafkaError? = nil) {
+        state.withLock { $0.eventsEnded = true }
+        if let error { continuation.finish(throwing: error) } else { continuation.finish() }
+    }
+
+    var eventsEnded: Bool { state.withLock { $0.eventsEnded } }
+
+    // MARK: flow control
+
+    /// Pauses every assigned partition while too many records wait, resumes below half of the limit.
+    func applyFlowControl(_ handle: OpaquePointer) {
+        let limit = configuration.maxBufferedRecords
+        let action: Bool? = state.withLock { state in
+            if !state.flowPaused, state.buffered >= limit || state.eventsEnded {
+                state.flowPaused = true
+                return true
+            }
+            if state.flowPaused, !state.eventsEnded, state.buffered <= limit / 2 {
+                state.flowPaused = false
+                return false
+            }
+            return nil
+        }
+        guard let pause = action else { return }
+        let assigned = Self.assignment(handle)
+        if pause {
+            setPaused(handle, assigned, paused: true)
+        } else {
+            let userPaused = state.withLock { $0.userPaused }
+            setPaused(handle, assigned.filter { !userPaused.contains($0) }, paused: false)
+        }
+    }
+
+    func userPause(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
+        state.withLock { $0.userPaused.formUnion(partitions) }
+        setPaused(handle, partitions, paused: true)
+    }
+
+    func userResume(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
+        let flowPaused = state.withLock { state in
+            state.userPaused.subtract(partitions)
+            return state.flowPaused
+        }
+        if !flowPaused { setPaused(handle, partitions, paused: false) }
+    }
+
+    private func setPaused(_ handle: OpaquePointer, _ partitions: [TopicPartition], paused: Bool) {
+        guard !partitions.isEmpty else { return }
+        let list = RDKafkaClient.makeList(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let error = paused ? rd_kafka_pause_partitions(handle, list) : rd_kafka_resume_partitions(handle, list)
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning(
+                paused ? "could not pause partitions" : "could not resume partitions",
+                [("error", .string(KafkaError.rdkafka(error, code: .consumer, "pause/resume").description))])
+        }
+    }
+
+    static func assignment(_ handle: OpaquePointer) -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return RDKafkaClient.partitions(in: list)
+    }
+
+    // MARK: rebalance
+
+    func rebalance(
+        _ handle: OpaquePointer, _ error: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    ) {
+        let partitions = RDKafkaClient.partitions(in: list)
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        switch error {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if cooperative {
+                if let failure = rd_kafka_incremental_assign(handle, list) { rd_kafka_error_destroy(failure) }
+            } else {
+                _ = rd_kafka_assign(handle, list)
+            }
+            let (pauseAll, userPaused) = state.withLock { ($0.flowPaused, $0.userPaused) }
+            let toPause = pauseAll ? partitions : partitions.filter { userPaused.contains($0) }
+            setPaused(handle, toPause, paused: true)
+            logger.info("partitions assigned", [("partitions", .strings(partitions.map(\.description)))])
+            if !eventsEnded { continuation.yield(.assigned(partitions)) }
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let lost = rd_kafka_assignment_lost(handle) != 0
+            logger.info(
+                lost ? "partitions lost" : "partitions revoked",
+                [("partitions", .strings(partitions.map(\.description)))])
+            if !eventsEnded {
+                let revocation = PartitionRevocation(partitions: partitions, lost: lost)
+                continuation.yield(.revoked(revocation))
+                if !revocation.wait(timeout: configuration.revocationTimeout) {
+                    logger.warning(
+                        "revoked partitions were not finished in time; their unstored records will be redelivered",
+                        [("timeout_seconds", .integer(configuration.revocationTimeout.components.seconds))])
+                }
+            }
+            if !lost { commitStored(handle) }
+            if cooperative {
+                if let failure = rd_kafka_incremental_unassign(handle, list) { rd_kafka_error_destroy(failure) }
+            } else {
+                _ = rd_kafka_assign(handle, nil)
+            }
+        default:
+            logger.error(
+                "rebalance failed", [("error", .string(KafkaError.rdkafka(error, code: .consumer, "rebalance").description))])
+            _ = rd_kafka_assign(handle, nil)
+        }
+    }
+
+    /// Synchronously commits the stored offsets. A refusal during a rebalance is logged, not fatal:
+    /// the records after the last committed offset are redelivered, which at-least-once allows.
+    @discardableResult
+    func commitStored(_ handle: OpaquePointer) -> KafkaError? {
+        let error = rd_kafka_commit(handle, nil, 0)
+        guard error != RD_KAFKA_RESP_ERR_NO_ERROR, error != RD_KAFKA_RESP_ERR__NO_OFFSET else { return nil }
+        let kafkaError = KafkaError.rdkafka(error, code: .commit, "offset commit refused")
+        logger.warning("offset commit refused; records since the last commit will be redelivered", [("error", .string(kafkaError.description))])
+        return kafkaError
+    }
+}

@@ -1,0 +1,83 @@
+import CRdKafka
+import Runtime
+
+/// Creates topics and reads topic metadata.
+///
+/// Every call blocks its thread for a broker round trip; it is meant for start-up checks and the CLI,
+/// never for a hot path.
+public final class KafkaAdmin: Sendable {
+    private let client: RDKafkaClient
+
+    public init(configuration: KafkaConfiguration, logger: Logger) throws(KafkaError) {
+        client = try RDKafkaClient(kind: RD_KAFKA_PRODUCER, configuration: configuration, context: RDKafkaClientContext(logger: logger))
+    }
+
+    /// Creates one topic.
+    /// - Throws: `KafkaError` `.admin` with the broker's reason (for example too many partitions), or `.timeout`.
+    public func createTopic(_ topic: TopicSpecification, timeout: Duration = .seconds(30)) throws(KafkaError) -> TopicCreation {
+        var errorText = [CChar](repeating: 0, count: 512)
+        guard let newTopic = rd_kafka_NewTopic_new(topic.name, topic.partitions, topic.replicationFactor, &errorText, errorText.count) else {
+            let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw KafkaError(code: .admin, message: "invalid topic '\(topic.name)': \(reason)")
+        }
+        defer { rd_kafka_NewTopic_destroy(newTopic) }
+        for (name, value) in topic.configuration.sorted(by: { $0.key < $1.key }) {
+            let error = rd_kafka_NewTopic_set_config(newTopic, name, value)
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError.rdkafka(error, code: .admin, "invalid config '\(name)' for topic '\(topic.name)'")
+            }
+        }
+        let queue = rd_kafka_queue_new(client.handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_CREATETOPICS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        let milliseconds = Int32(timeout.components.seconds * 1000)
+        _ = rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, nil, 0)
+        _ = rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, nil, 0)
+        var topics: [OpaquePointer?] = [newTopic]
+        rd_kafka_CreateTopics(client.handle, &topics, 1, options, queue)
+
+        guard let event = rd_kafka_queue_poll(queue, milliseconds + 1000) else {
+            throw KafkaError(code: .timeout, message: "creating topic '\(topic.name)' got no answer in \(timeout); is the broker reachable?", isRetriable: true)
+        }
+        defer { rd_kafka_event_destroy(event) }
+        let requestError = rd_kafka_event_error(event)
+        guard requestError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError.rdkafka(requestError, code: .admin, "create topic '\(topic.name)' failed")
+        }
+        var count = 0
+        guard let result = rd_kafka_event_CreateTopics_result(event),
+            let results = rd_kafka_CreateTopics_result_topics(result, &count), count > 0, let first = results[0]
+        else {
+            throw KafkaError(code: .admin, message: "the broker answered create topic '\(topic.name)' without a result")
+        }
+        let error = rd_kafka_topic_result_error(first)
+        switch error {
+        case RD_KAFKA_RESP_ERR_NO_ERROR:
+            return .created
+        case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
+            return .alreadyExisted
+        default:
+            let reason = rd_kafka_topic_result_error_string(first).map { String(cString: $0) } ?? ""
+            throw KafkaError(code: .admin, message: "create topic '\(topic.name)' failed: \(reason)", librdkafkaCode: error.rawValue)
+        }
+    }
+
+    /// The number of partitions of `topic`, or nil if the broker does not know it.
+    /// Asks for all topics' metadata, so the question never auto-creates the topic.
+    public func partitionCount(of topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> Int? {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let error = rd_kafka_metadata(client.handle, 1, nil, &metadata, Int32(timeout.components.seconds * 1000))
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError.rdkafka(error, code: .admin, "cannot read cluster metadata")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        for index in 0..<Int(metadata.pointee.topic_cnt) {
+            let entry = metadata.pointee.topics[index]
+            guard String(cString: entry.topic) == topic else { continue }
+            if entry.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART { return nil }
+            return Int(entry.partition_cnt)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,82 @@
+/// Tracks which input records are fully processed, per partition, and the offset that may be stored.
+///
+/// Records start in offset order and may finish in any order (their produced records are acknowledged
+/// out of order across partitions). The storable offset of a partition is one past the highest offset
+/// whose record and every record before it have finished: storing more would lose data after a crash.
+/// Pure logic, no I/O; not thread-safe by itself (the processing loop guards it).
+public struct OffsetTracker: Sendable {
+    private struct PartitionWindow: Sendable {
+        /// Offsets started and not yet released, in start order, with whether each finished.
+        var offsets: [Int64] = []
+        var finished: [Bool] = []
+        var head = 0
+        var unfinished = 0
+
+        mutating func compact() {
+            if head > 1024 && head * 2 > offsets.count {
+                offsets.removeFirst(head)
+                finished.removeFirst(head)
+                head = 0
+            }
+        }
+    }
+
+    private var windows: [TopicPartition: PartitionWindow] = [:]
+
+    public init() {}
+
+    /// Registers an input record that began processing. Offsets of a partition must increase.
+    public mutating func start(_ partition: TopicPartition, offset: Int64) {
+        var window = windows[partition, default: PartitionWindow()]
+        precondition(window.offsets.last.map { offset > $0 } ?? true, "offsets of \(partition) must increase")
+        window.offsets.append(offset)
+        window.finished.append(false)
+        window.unfinished += 1
+        windows[partition] = window
+    }
+
+    /// Marks a started record finished. Returns the new offset to store (next offset to read), if it advanced.
+    @discardableResult
+    public mutating func finish(_ partition: TopicPartition, offset: Int64) -> Int64? {
+        guard var window = windows[partition] else { return nil }
+        // Binary search in the live part of the window.
+        var low = window.head
+        var high = window.offsets.count - 1
+        var found: Int?
+        while low <= high {
+            let middle = (low + high) / 2
+            if window.offsets[middle] == offset {
+                found = middle
+                break
+            } else if window.offsets[middle] < offset {
+                low = middle + 1
+            } else {
+                high = middle - 1
+            }
+        }
+        guard let index = found, !window.finished[index] else { return nil }
+        window.finished[index] = true
+        window.unfinished -= 1
+        var storable: Int64?
+        while window.head < window.offsets.count, window.finished[window.head] {
+            storable = window.offsets[window.head] + 1
+            window.head += 1
+        }
+        window.compact()
+        windows[partition] = window
+        return storable
+    }
+
+    /// Records of `partition` started and not finished.
+    public func unfinishedCount(_ partition: TopicPartition) -> Int {
+        windows[partition]?.unfinished ?? 0
+    }
+
+    /// Records started and not finished, over every partition.
+    public var totalUnfinished: Int { windows.values.reduce(0) { $0 + $1.unfinished } }
+
+    /// Forgets partitions (after revocation): late completions for them are ignored.
+    public mutating func forget(_ partitions: some Sequence<TopicPartition>) {
+        for partition in partitions { windows[partition] = nil }
+    }
+}

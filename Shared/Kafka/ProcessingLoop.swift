@@ -1,0 +1,115 @@
+import Runtime
+import Synchronization
+
+/// Runs a stage's record handler over a consumer with at-least-once offset handling.
+///
+/// For each record the handler returns the deliveries it produced; the record's offset becomes storable
+/// once all of them are acknowledged and every earlier record of its partition is done too. On revocation
+/// the loop waits for the revoked partitions' deliveries, stores their offsets and lets the rebalance go on.
+/// On `stop()` it stops taking records, waits for in-flight deliveries, stores, and closes the consumer.
+/// A failed delivery or handler error ends `run` with that error and stores nothing past it, so the
+/// records are processed again after restart.
+public final class ProcessingLoop: Sendable {
+    /// Handles one record; returns what it produced for it (empty when it produced nothing).
+    public typealias Handler = @Sendable (ConsumerRecord) async throws -> [PendingDelivery]
+
+    private let consumer: KafkaConsumer
+    private let logger: Logger
+    private let drainTimeout: Duration
+    private let tracker = Mutex(OffsetTracker())
+    private let deliveryFailure = Mutex<KafkaError?>(nil)
+
+    /// - Parameter drainTimeout: how long shutdown waits for in-flight deliveries before it gives up on them.
+    public init(consumer: KafkaConsumer, logger: Logger, drainTimeout: Duration = .seconds(20)) {
+        self.consumer = consumer
+        self.logger = logger
+        self.drainTimeout = drainTimeout
+    }
+
+    /// Asks `run` to finish: no new records are taken; in-flight work is finished and committed.
+    public func stop() {
+        consumer.endEvents()
+    }
+
+    /// Processes records until `stop()`; then drains, commits and closes the consumer.
+    /// - Throws: the handler's error, a `KafkaError` `.delivery` for a record the broker did not take, or a fatal consumer error.
+    public func run(_ handler: Handler) async throws {
+        do {
+            for try await event in consumer.events {
+                try throwIfDeliveryFailed()
+                switch event {
+                case .record(let record):
+                    try await process(record, handler)
+                case .assigned:
+                    break
+                case .revoked(let revocation):
+                    if !revocation.lost {
+                        await waitUntilFinished(revocation.partitions, timeout: drainTimeout)
+                    }
+                    tracker.withLock { $0.forget(revocation.partitions) }
+                    revocation.complete()
+                }
+            }
+            await waitUntilFinished(nil, timeout: drainTimeout)
+            try throwIfDeliveryFailed()
+        } catch {
+            consumer.endEvents()
+            await consumer.close()
+            throw error
+        }
+        await consumer.close()
+    }
+
+    private func process(_ record: ConsumerRecord, _ handler: Handler) async throws {
+        let partition = record.topicPartition
+        let offset = record.offset
+        tracker.withLock { $0.start(partition, offset: offset) }
+        let deliveries = try await handler(record)
+        guard !deliveries.isEmpty else {
+            finished(partition, offset)
+            return
+        }
+        let remaining = Atomic(deliveries.count)
+        for delivery in deliveries {
+            delivery.whenComplete { [self] result in
+                switch result {
+                case .success:
+                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                        finished(partition, offset)
+                    }
+                case .failure(let error):
+                    deliveryFailure.withLock { failure in
+                        if failure == nil { failure = error }
+                    }
+                }
+            }
+        }
+    }
+
+    private func finished(_ partition: TopicPartition, _ offset: Int64) {
+        if let next = tracker.withLock({ $0.finish(partition, offset: offset) }) {
+            consumer.store(partition, nextOffset: next)
+        }
+    }
+
+    private func throwIfDeliveryFailed() throws {
+        if let failure = deliveryFailure.withLock({ $0 }) {
+            logger.error("a produced record was not acknowledged; stopping without storing its input offset", [("error", .string(failure.description))])
+            throw failure
+        }
+    }
+
+    /// Waits until the given partitions (nil: all) have no unfinished records, a delivery failed, or the timeout.
+    private func waitUntilFinished(_ partitions: [TopicPartition]?, timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let unfinished = tracker.withLock { tracker in
+                partitions.map { $0.reduce(0) { $0 + tracker.unfinishedCount($1) } } ?? tracker.totalUnfinished
+            }
+            let failed = deliveryFailure.withLock { $0 != nil }
+            if unfinished == 0 || failed { return }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        logger.warning("in-flight records did not finish in time; they will be processed again", [("timeout_seconds", .integer(timeout.components.seconds))])
+    }
+}
