@@ -10,7 +10,7 @@
 #include <microhttpd.h>
 
 /* MHD_start_daemon is variadic, which Swift cannot call. This wrapper starts a daemon with an
-   internal polling thread (epoll where available) and a thread pool, bound to the given IPv4
+   internal polling thread (epoll or poll, whichever the platform has) and a thread pool, bound to the given IPv4
    address, with a per-connection timeout in seconds. */
 static inline struct MHD_Daemon *cohortsync_mhd_start(
     const char *host, uint16_t port, unsigned int threads, unsigned int timeout_seconds,
@@ -24,7 +24,7 @@ static inline struct MHD_Daemon *cohortsync_mhd_start(
         return NULL;
     }
     return MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_IF_AVAILABLE | MHD_USE_ERROR_LOG,
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
         port, NULL, NULL, handler, handler_cls,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -39,10 +39,5 @@ static inline uint16_t cohortsync_mhd_bound_port(struct MHD_Daemon *daemon) {
     return info == NULL ? 0 : info->port;
 }
 
-/* MHD_get_connection_values takes a callback; this shim pins its kind to request headers. */
-static inline int cohortsync_mhd_headers(
-    struct MHD_Connection *connection, MHD_KeyValueIterator iterator, void *cls) {
-    return MHD_get_connection_values(connection, MHD_HEADER_KIND, iterator, cls);
-}
 
 #endif

@@ -77,30 +77,31 @@ public final class KafkaConsumer: Sendable {
             if error.isFatal { core.endEvents(throwing: error) }
             return
         }
-        core.deliver(Self.record(from: raw))
+        core.deliver(Self.record(from: message))
     }
 
-    private static func record(from raw: rd_kafka_message_t) -> ConsumerRecord {
+    /// Copies a message out of librdkafka. Headers and timestamp are read through the original pointer:
+    /// librdkafka finds them in the structure that embeds the message, so a copy would not do.
+    private static func record(from message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumerRecord {
+        let raw = message.pointee
         let topic = String(cString: rd_kafka_topic_name(raw.rkt))
         let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
         let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? []
         var headers: [KafkaHeader] = []
         var headerList: OpaquePointer?
-        withUnsafePointer(to: raw) { message in
-            if rd_kafka_message_headers(message, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
-                var index = 0
-                var name: UnsafePointer<CChar>?
-                var valuePointer: UnsafeRawPointer?
-                var size = 0
-                while rd_kafka_header_get_all(headerList, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    let headerValue = valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
-                    headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: headerValue))
-                    index += 1
-                }
+        if rd_kafka_message_headers(message, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var valuePointer: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(headerList, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let headerValue = valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+                headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: headerValue))
+                index += 1
             }
         }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let timestamp = withUnsafePointer(to: raw) { rd_kafka_message_timestamp($0, &timestampType) }
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
         return ConsumerRecord(
             topic: topic, partition: raw.partition, offset: raw.offset, key: key, value: value, headers: headers,
             timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)

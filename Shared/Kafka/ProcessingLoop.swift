@@ -13,6 +13,22 @@ public final class ProcessingLoop: Sendable {
     /// Handles one record; returns what it produced for it (empty when it produced nothing).
     public typealias Handler = @Sendable (ConsumerRecord) async throws -> [PendingDelivery]
 
+    /// Reactions to assignment changes, awaited in order with the records.
+    public struct PartitionHooks: Sendable {
+        /// Runs before any record of the newly assigned partitions is handled (the batcher restores its state here).
+        public var assigned: @Sendable ([TopicPartition]) async throws -> Void
+        /// Runs after the revoked partitions' work is finished and their offsets stored, before they are released.
+        public var revoked: @Sendable ([TopicPartition]) async -> Void
+
+        public init(
+            assigned: @escaping @Sendable ([TopicPartition]) async throws -> Void = { _ in },
+            revoked: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in }
+        ) {
+            self.assigned = assigned
+            self.revoked = revoked
+        }
+    }
+
     private let consumer: KafkaConsumer
     private let logger: Logger
     private let drainTimeout: Duration
@@ -33,20 +49,21 @@ public final class ProcessingLoop: Sendable {
 
     /// Processes records until `stop()`; then drains, commits and closes the consumer.
     /// - Throws: the handler's error, a `KafkaError` `.delivery` for a record the broker did not take, or a fatal consumer error.
-    public func run(_ handler: Handler) async throws {
+    public func run(hooks: PartitionHooks = PartitionHooks(), _ handler: Handler) async throws {
         do {
             for try await event in consumer.events {
                 try throwIfDeliveryFailed()
                 switch event {
                 case .record(let record):
                     try await process(record, handler)
-                case .assigned:
-                    break
+                case .assigned(let partitions):
+                    try await hooks.assigned(partitions)
                 case .revoked(let revocation):
                     if !revocation.lost {
                         await waitUntilFinished(revocation.partitions, timeout: drainTimeout)
                     }
                     tracker.withLock { $0.forget(revocation.partitions) }
+                    await hooks.revoked(revocation.partitions)
                     revocation.complete()
                 }
             }

@@ -1,0 +1,146 @@
+import CMicroHTTPD
+import Synchronization
+
+/// An HTTP/1.1 server on libmicrohttpd: its own polling thread and a small thread pool run the handler.
+///
+/// Handlers run on libmicrohttpd's threads, never on Swift's cooperative pool, so a handler may block
+/// (the sandbox's injected latency does). Request bodies are collected whole before the handler runs,
+/// up to `maxBodyBytes`; a larger body is answered 413 without calling the handler.
+public final class HTTPServer: Sendable {
+    /// Answers one request; called concurrently from several threads.
+    public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
+
+    /// The port the server listens on (the real one when started on port 0).
+    public let port: UInt16
+    private let daemon: Mutex<DaemonHandle?>
+    private let context: Unmanaged<ServerContext>
+
+    /// Starts listening at once.
+    /// - Parameters:
+    ///   - host: an IPv4 address to bind, `127.0.0.1` for loopback only or `0.0.0.0` for every interface.
+    ///   - port: 0 picks a free port.
+    /// - Throws: `RuntimeError` `.listener` when the address cannot be bound.
+    public init(host: String, port: UInt16, threads: Int = 4, maxBodyBytes: Int = 16 << 20, handler: @escaping Handler) throws(RuntimeError) {
+        let context = Unmanaged.passRetained(ServerContext(handler: handler, maxBodyBytes: maxBodyBytes))
+        let started = cohortsync_mhd_start(
+            host, port, UInt32(max(threads, 1)), 30, serveAccess, context.toOpaque(), serveCompleted, nil)
+        guard let started else {
+            context.release()
+            throw RuntimeError(
+                code: .listener,
+                message: "cannot listen on \(host):\(port); is the port in use or the address not local? Choose another with --http-port/--port.")
+        }
+        self.daemon = Mutex(DaemonHandle(pointer: started))
+        self.context = context
+        self.port = cohortsync_mhd_bound_port(started)
+    }
+
+    /// Stops accepting connections and waits for running handlers to finish.
+    public func stop() {
+        let running = daemon.withLock { daemon -> DaemonHandle? in
+            defer { daemon = nil }
+            return daemon
+        }
+        guard let running else { return }
+        MHD_stop_daemon(running.pointer)
+        context.release()
+    }
+
+    deinit {
+        stop()
+    }
+}
+
+/// The `MHD_Daemon` pointer. `@unchecked Sendable` is sound: after start it is only handed, once, to
+/// `MHD_stop_daemon`, and the mutex around it makes sure of the once.
+private struct DaemonHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// The handler and limits, reached from libmicrohttpd's callbacks through their closure argument.
+private final class ServerContext: Sendable {
+    let handler: HTTPServer.Handler
+    let maxBodyBytes: Int
+
+    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int) {
+        self.handler = handler
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// One request's body while it arrives; owned by libmicrohttpd's per-connection pointer until completion.
+private final class RequestBody {
+    var bytes: [UInt8] = []
+    var tooLarge = false
+}
+
+/// Collects header or query pairs through libmicrohttpd's iterator.
+private final class PairCollector {
+    var pairs: [(name: String, value: String)] = []
+}
+
+private func collectValues(_ connection: OpaquePointer, _ kind: MHD_ValueKind) -> [(name: String, value: String)] {
+    let collector = PairCollector()
+    let unmanaged = Unmanaged.passRetained(collector)
+    defer { unmanaged.release() }
+    _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
+        guard let cls, let key else { return MHD_Result.YES }
+        let collector = Unmanaged<PairCollector>.fromOpaque(cls).takeUnretainedValue()
+        collector.pairs.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
+        return MHD_Result.YES
+    }, unmanaged.toOpaque())
+    return collector.pairs
+}
+
+private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, requestState in
+    guard let cls, let connection, let requestState, let uploadSize else { return MHD_Result.NO }
+    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    guard let state = requestState.pointee else {
+        // First call for this request: headers are in, the body (if any) follows.
+        requestState.pointee = Unmanaged.passRetained(RequestBody()).toOpaque()
+        return MHD_Result.YES
+    }
+    let body = Unmanaged<RequestBody>.fromOpaque(state).takeUnretainedValue()
+    if uploadSize.pointee > 0 {
+        if let uploadData, !body.tooLarge {
+            if body.bytes.count + uploadSize.pointee > context.maxBodyBytes {
+                body.tooLarge = true
+                body.bytes = []
+            } else {
+                uploadData.withMemoryRebound(to: UInt8.self, capacity: uploadSize.pointee) { pointer in
+                    body.bytes.append(contentsOf: UnsafeBufferPointer(start: pointer, count: uploadSize.pointee))
+                }
+            }
+        }
+        uploadSize.pointee = 0
+        return MHD_Result.YES
+    }
+    let response: HTTPResponse
+    if body.tooLarge {
+        response = .text(413, "request body larger than \(context.maxBodyBytes) bytes\n")
+    } else {
+        let request = HTTPRequest(
+            method: method.map { String(cString: $0) } ?? "GET",
+            path: url.map { String(cString: $0) } ?? "/",
+            query: collectValues(connection, .GET_ARGUMENT_KIND),
+            headers: collectValues(connection, .HEADER_KIND),
+            body: body.bytes)
+        response = context.handler(request)
+    }
+    if response.dropsConnection { return MHD_Result.NO }
+    let reply = response.body.withUnsafeBytes { bytes in
+        MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+    }
+    guard let reply else { return MHD_Result.NO }
+    defer { MHD_destroy_response(reply) }
+    for (name, value) in response.headers {
+        _ = MHD_add_response_header(reply, name, value)
+    }
+    return MHD_queue_response(connection, UInt32(response.status), reply)
+}
+
+private let serveCompleted: MHD_RequestCompletedCallback = { _, _, requestState, _ in
+    guard let requestState, let state = requestState.pointee else { return }
+    Unmanaged<RequestBody>.fromOpaque(state).release()
+    requestState.pointee = nil
+}
