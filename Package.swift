@@ -44,9 +44,12 @@ let package = Package(
             name: "KafkaGroupMember", dependencies: ["Kafka", "Runtime"], path: "Tests/Helpers/KafkaGroupMember",
             swiftSettings: strict),
 
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "KafkaGroupMember"], swiftSettings: strict),
+        // Helpers shared by the test targets: child processes, build products, the test broker.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strict),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "KafkaGroupMember"], swiftSettings: strict),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
     ]
 )

@@ -2,6 +2,7 @@
 #define COHORTSYNC_CRDKAFKA_SHIM_H
 
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 /* Swift cannot call C variadic functions; this fixed-arity wrapper over rd_kafka_producev is the
    one produce call the Kafka module uses. The payload and key are copied; headers are adopted by

@@ -10,7 +10,7 @@ import Synchronization
 final class ConsumerCore: Sendable {
     private struct State {
         var buffered = 0
-        var flowPaused = false
+        var waitingForReader = false
         var eventsEnded = false
         var userPaused: Set<TopicPartition> = []
     }
@@ -37,6 +37,8 @@ final class ConsumerCore: Sendable {
         if !ended { continuation.yield(.record(record)) }
     }
 
+    var bufferedCount: Int { state.withLock { $0.buffered } }
+
     func recordTaken() {
         state.withLock { $0.buffered -= 1 }
     }
@@ -51,27 +53,20 @@ final class ConsumerCore: Sendable {
 
     // MARK: flow control
 
-    /// Pauses every assigned partition while too many records wait, resumes below half of the limit.
-    func applyFlowControl(_ handle: OpaquePointer) {
+    /// Whether the poll thread should hold off polling: the reader is `maxBufferedRecords` behind.
+    ///
+    /// Not polling is the back-pressure: librdkafka's own fetch queue fills (bounded by
+    /// `queued.max.messages.kbytes`) and it stops fetching, without the purge and re-fetch that pausing
+    /// partitions costs. Once full, polling resumes only when the reader is down to half the limit.
+    /// Heartbeats continue on librdkafka's threads; a rebalance waits for the buffered records anyway,
+    /// since the member must process them before it can hand their partitions back.
+    func mustWaitForReader() -> Bool {
         let limit = configuration.maxBufferedRecords
-        let action: Bool? = state.withLock { state in
-            if !state.flowPaused, state.buffered >= limit || state.eventsEnded {
-                state.flowPaused = true
-                return true
-            }
-            if state.flowPaused, !state.eventsEnded, state.buffered <= limit / 2 {
-                state.flowPaused = false
-                return false
-            }
-            return nil
-        }
-        guard let pause = action else { return }
-        let assigned = Self.assignment(handle)
-        if pause {
-            setPaused(handle, assigned, paused: true)
-        } else {
-            let userPaused = state.withLock { $0.userPaused }
-            setPaused(handle, assigned.filter { !userPaused.contains($0) }, paused: false)
+        return state.withLock { state in
+            if state.eventsEnded { return false }
+            if state.waitingForReader, state.buffered <= limit / 2 { state.waitingForReader = false }
+            if !state.waitingForReader, state.buffered >= limit { state.waitingForReader = true }
+            return state.waitingForReader
         }
     }
 
@@ -81,11 +76,8 @@ final class ConsumerCore: Sendable {
     }
 
     func userResume(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
-        let flowPaused = state.withLock { state in
-            state.userPaused.subtract(partitions)
-            return state.flowPaused
-        }
-        if !flowPaused { setPaused(handle, partitions, paused: false) }
+        state.withLock { $0.userPaused.subtract(partitions) }
+        setPaused(handle, partitions, paused: false)
     }
 
     private func setPaused(_ handle: OpaquePointer, _ partitions: [TopicPartition], paused: Bool) {
@@ -121,9 +113,8 @@ final class ConsumerCore: Sendable {
             } else {
                 _ = rd_kafka_assign(handle, list)
             }
-            let (pauseAll, userPaused) = state.withLock { ($0.flowPaused, $0.userPaused) }
-            let toPause = pauseAll ? partitions : partitions.filter { userPaused.contains($0) }
-            setPaused(handle, toPause, paused: true)
+            let userPaused = state.withLock { $0.userPaused }
+            setPaused(handle, partitions.filter { userPaused.contains($0) }, paused: true)
             logger.info("partitions assigned", [("partitions", .strings(partitions.map(\.description)))])
             if !eventsEnded { continuation.yield(.assigned(partitions)) }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:

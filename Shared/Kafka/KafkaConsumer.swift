@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Runtime
 
 /// A consumer-group member with manual offset storing, rebalance handshakes and back-pressure.
@@ -66,7 +67,10 @@ public final class KafkaConsumer: Sendable {
     public var events: ConsumerEvents { ConsumerEvents(stream: core.stream, core: core) }
 
     private static func pollOnce(client: RDKafkaClient, core: ConsumerCore) {
-        core.applyFlowControl(client.handle)
+        if core.mustWaitForReader() {
+            usleep(1000)
+            return
+        }
         guard let message = rd_kafka_consumer_poll(client.handle, 100) else { return }
         defer { rd_kafka_message_destroy(message) }
         let raw = message.pointee
@@ -141,6 +145,9 @@ public final class KafkaConsumer: Sendable {
         }
         return result
     }
+
+    /// Records handed out by the poll thread and not yet taken by the reader (a lag gauge for metrics).
+    public var bufferedRecords: Int { core.bufferedCount }
 
     /// The partitions currently assigned to this member.
     public var assignment: [TopicPartition] { ConsumerCore.assignment(client.handle) }

@@ -6,7 +6,7 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var topics: [String]
     /// librdkafka properties (broker list, TLS/SASL, tuning) from `KafkaConfiguration.fromEnvironment`.
     public var kafka: KafkaConfiguration
-    /// Records fetched and not yet taken by the processing loop above which partitions are paused (back-pressure).
+    /// Records handed out and not yet taken by the processing loop above which polling waits (back-pressure).
     public var maxBufferedRecords: Int
     /// How long a rebalance waits for the member to finish revoked partitions before it takes them anyway.
     /// Keep it below the group's `max.poll.interval.ms`.

@@ -1,0 +1,137 @@
+import Kafka
+import Runtime
+import Synchronization
+import Testing
+
+/// Producer, consumer and processing loop against librdkafka's in-process mock cluster.
+@Suite("Kafka wrapper on the mock cluster", .timeLimit(.minutes(2)))
+struct MockClusterTests {
+    let logger = Logger(stage: "kafka-tests", minimumLevel: .error)
+
+    @Test("records with keys and headers arrive intact, each delivery is acknowledged with an offset")
+    func roundTrip() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("round-trip", partitions: 3)
+        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
+        var deliveries: [PendingDelivery] = []
+        for index in 0..<300 {
+            deliveries.append(
+                try await producer.send(
+                    ProducerRecord(
+                        topic: "round-trip", key: Array("user-\(index % 17)".utf8), value: Array("value-\(index)".utf8),
+                        headers: [KafkaHeader(name: "cohortsync-schema", string: "1"), KafkaHeader(name: "empty", value: nil)])))
+        }
+        var offsets: Set<String> = []
+        for delivery in deliveries {
+            let report = try await delivery.acknowledged()
+            offsets.insert("\(report.partition)/\(report.offset)")
+        }
+        #expect(offsets.count == 300)
+        try await producer.shutdown()
+
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(groupID: "round-trip-group", topics: ["round-trip"], kafka: cluster.configuration),
+            logger: logger)
+        let loop = ProcessingLoop(consumer: consumer, logger: logger)
+        let seen = Mutex<[String: [Int]]>([:])
+        let running = Task {
+            try await loop.run { record in
+                #expect(record.headers.string(named: "cohortsync-schema") == "1")
+                #expect(record.headers.contains(KafkaHeader(name: "empty", value: nil)))
+                let key = String(decoding: record.key ?? [], as: UTF8.self)
+                let index = Int(String(decoding: record.value, as: UTF8.self).dropFirst("value-".count))!
+                seen.withLock { $0[key, default: []].append(index) }
+                return []
+            }
+        }
+        try await waitUntil { seen.withLock { $0.values.reduce(0) { $0 + $1.count } } >= 300 }
+        loop.stop()
+        try await running.value
+        let byKey = seen.withLock { $0 }
+        #expect(byKey.values.reduce(0) { $0 + $1.count } == 300)
+        for (key, indexes) in byKey {
+            #expect(indexes == indexes.sorted(), "per-key order broken for \(key)")
+        }
+    }
+
+    @Test("offsets are stored only after produced records are acknowledged, and a restarted member resumes after them")
+    func storesAfterAcknowledgement() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("in", partitions: 2)
+        try cluster.createTopic("out", partitions: 2)
+        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
+        for index in 0..<100 {
+            _ = try await producer.send(ProducerRecord(topic: "in", key: Array("k\(index)".utf8), value: Array("\(index)".utf8)))
+        }
+
+        func consumeOnce(expecting count: Int) async throws -> Int {
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(groupID: "stage", topics: ["in"], kafka: cluster.configuration), logger: logger)
+            let loop = ProcessingLoop(consumer: consumer, logger: logger)
+            let handled = Atomic(0)
+            let running = Task {
+                try await loop.run { record in
+                    handled.add(1, ordering: .relaxed)
+                    let out = try await producer.send(ProducerRecord(topic: "out", key: record.key, value: record.value))
+                    return [out]
+                }
+            }
+            try await waitUntil { handled.load(ordering: .relaxed) >= count }
+            // Give a late duplicate a chance to show up before stopping.
+            try await Task.sleep(for: .milliseconds(300))
+            loop.stop()
+            try await running.value
+            return handled.load(ordering: .relaxed)
+        }
+
+        #expect(try await consumeOnce(expecting: 100) == 100)
+        for index in 100..<110 {
+            _ = try await producer.send(ProducerRecord(topic: "in", key: Array("k\(index)".utf8), value: Array("\(index)".utf8)))
+        }
+        // The second member of the same group sees only the 10 new records: the first stored and committed all 100.
+        #expect(try await consumeOnce(expecting: 10) == 10)
+        try await producer.shutdown()
+    }
+
+    @Test("back-pressure: a slow handler still gets every record with a small buffer limit")
+    func backPressure() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("slow", partitions: 1)
+        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
+        for index in 0..<2_000 {
+            _ = try await producer.send(ProducerRecord(topic: "slow", key: nil, value: Array("\(index)".utf8)))
+        }
+        try await producer.shutdown()
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(groupID: "slow", topics: ["slow"], kafka: cluster.configuration, maxBufferedRecords: 50),
+            logger: logger)
+        let loop = ProcessingLoop(consumer: consumer, logger: logger)
+        let values = Mutex<[Int]>([])
+        let mostBuffered = Atomic(0)
+        let running = Task {
+            try await loop.run { record in
+                mostBuffered.max(consumer.bufferedRecords, ordering: .relaxed)
+                if values.withLock({ $0.count }) % 200 == 0 { try await Task.sleep(for: .milliseconds(20)) }
+                values.withLock { $0.append(Int(String(decoding: record.value, as: UTF8.self))!) }
+                return []
+            }
+        }
+        try await waitUntil { values.withLock { $0.count } >= 2_000 }
+        loop.stop()
+        try await running.value
+        #expect(values.withLock { $0 } == Array(0..<2_000))
+        #expect(mostBuffered.load(ordering: .relaxed) <= 50, "the poll thread ran ahead of the limit")
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds, failing after `timeout`.
+func waitUntil(timeout: Duration = .seconds(60), _ condition: @Sendable () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(timeout)")
+            throw CancellationError()
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// A real executable started by a test, with its stderr captured to a file and helpers to signal and wait.
+public final class ChildProcess: @unchecked Sendable {
+    // @unchecked: `Process` is not Sendable; each ChildProcess is driven by one test at a time.
+    private let process = Process()
+    /// Where the child's standard error (its JSON logs) goes.
+    public let stderrPath: String
+
+    /// Starts `executable` with `arguments`; `environment` is added to the test's own.
+    public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
+        stderrPath = NSTemporaryDirectory() + "child-\(UUID().uuidString).stderr"
+        guard FileManager.default.createFile(atPath: stderrPath, contents: nil) else {
+            throw TestSupportError("cannot create \(stderrPath)")
+        }
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+
+    /// Sends `signal` (SIGTERM, SIGKILL, ...).
+    public func send(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits up to `timeout` for the process to exit; its exit status, or nil if still running.
+    public func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// The child's stderr so far.
+    public var stderr: String {
+        (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+    }
+
+    /// Waits until a stderr log line contains `fragment`; returns that line.
+    public func waitForLog(containing fragment: String, timeout: Duration) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = stderr.split(separator: "\n").first(where: { $0.contains(fragment) }) { return String(line) }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSupportError("no log line containing '\(fragment)' within \(timeout); stderr:\n\(stderr.suffix(4000))")
+    }
+
+    /// Kills the child if it is still running (test clean-up).
+    public func stop() {
+        if process.isRunning { send(SIGKILL) }
+    }
+
+    deinit {
+        stop()
+    }
+}

@@ -1,0 +1,13 @@
+import Foundation
+
+/// The Kafka-protocol broker the integration tests use: `KAFKA_BROKERS`, or the local one `scripts/kafka-up` starts.
+public enum TestBroker {
+    public static var bootstrapServers: String {
+        ProcessInfo.processInfo.environment["KAFKA_BROKERS"] ?? "127.0.0.1:9092"
+    }
+
+    /// A name no earlier run used, for topics and groups.
+    public static func uniqueName(_ prefix: String) -> String {
+        "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+}
