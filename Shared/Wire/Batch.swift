@@ -1,0 +1,83 @@
+/// One user in a batch: its key and the hashed identifiers to add or remove.
+public struct BatchUser: ProtoMessage, Hashable {
+    public static let protoName = "cohortsync.v1.BatchUser"
+    public var userKey = ""
+    public var identifiers: [HashedIdentifier] = []
+
+    public init(userKey: String = "", identifiers: [HashedIdentifier] = []) {
+        self.userKey = userKey
+        self.identifiers = identifiers
+    }
+
+    public init(from reader: inout ProtoReader) throws(WireError) {
+        self.init()
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1: userKey = try reader.string(field, "user_key")
+            case 2: identifiers.append(try reader.message(field, "identifiers"))
+            default: try reader.skip(field)
+            }
+        }
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        writer.string(1, userKey)
+        writer.messages(2, identifiers)
+    }
+}
+
+/// One API-sized operation on one destination audience, on `cohortsync.batches.<destination>.v1`.
+public struct Batch: ProtoMessage, Hashable {
+    public static let protoName = "cohortsync.v1.Batch"
+    public var batchID = ""
+    public var connectionID = ""
+    public var audienceID = ""
+    public var audienceName = ""
+    public var destination = Destination.unspecified
+    public var operation = BatchOperation.unspecified
+    public var users: [BatchUser] = []
+    public var createdAtMilliseconds: Int64 = 0
+
+    public init(
+        batchID: String = "", connectionID: String = "", audienceID: String = "", audienceName: String = "",
+        destination: Destination = .unspecified, operation: BatchOperation = .unspecified, users: [BatchUser] = [],
+        createdAtMilliseconds: Int64 = 0
+    ) {
+        self.batchID = batchID
+        self.connectionID = connectionID
+        self.audienceID = audienceID
+        self.audienceName = audienceName
+        self.destination = destination
+        self.operation = operation
+        self.users = users
+        self.createdAtMilliseconds = createdAtMilliseconds
+    }
+
+    public init(from reader: inout ProtoReader) throws(WireError) {
+        self.init()
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1: batchID = try reader.string(field, "batch_id")
+            case 2: connectionID = try reader.string(field, "connection_id")
+            case 3: audienceID = try reader.string(field, "audience_id")
+            case 4: audienceName = try reader.string(field, "audience_name")
+            case 5: destination = try reader.enumeration(field, "destination")
+            case 6: operation = try reader.enumeration(field, "operation")
+            case 7: users.append(try reader.message(field, "users"))
+            case 8: createdAtMilliseconds = try reader.int64(field, "created_at_ms")
+            default: try reader.skip(field)
+            }
+        }
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        writer.string(1, batchID)
+        writer.string(2, connectionID)
+        writer.string(3, audienceID)
+        writer.string(4, audienceName)
+        writer.enumeration(5, destination)
+        writer.enumeration(6, operation)
+        writer.messages(7, users)
+        writer.int64(8, createdAtMilliseconds)
+    }
+}

@@ -1,0 +1,108 @@
+/// One normalized identifier, SHA-256 hashed: 32 raw bytes (hex only at a destination's edge).
+public struct HashedIdentifier: ProtoMessage, Hashable {
+    public static let protoName = "cohortsync.v1.HashedIdentifier"
+    public var type = IdentifierType.unspecified
+    public var sha256: [UInt8] = []
+
+    public init(type: IdentifierType = .unspecified, sha256: [UInt8] = []) {
+        self.type = type
+        self.sha256 = sha256
+    }
+
+    public init(from reader: inout ProtoReader) throws(WireError) {
+        self.init()
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1: type = try reader.enumeration(field, "type")
+            case 2: sha256 = try reader.bytes(field, "sha256")
+            default: try reader.skip(field)
+            }
+        }
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        writer.enumeration(1, type)
+        writer.bytes(2, sha256)
+    }
+}
+
+/// One user of one audience for one connection, after normalization: hashed identifiers only.
+public struct HashedMember: ProtoMessage, Hashable {
+    public static let protoName = "cohortsync.v1.HashedMember"
+    public var connectionID = ""
+    public var audienceID = ""
+    public var userKey = ""
+    public var action = MemberAction.unspecified
+    public var snapshotID = ""
+    public var identifiers: [HashedIdentifier] = []
+    public var eventTimeMilliseconds: Int64 = 0
+
+    public init(
+        connectionID: String = "", audienceID: String = "", userKey: String = "", action: MemberAction = .unspecified,
+        snapshotID: String = "", identifiers: [HashedIdentifier] = [], eventTimeMilliseconds: Int64 = 0
+    ) {
+        self.connectionID = connectionID
+        self.audienceID = audienceID
+        self.userKey = userKey
+        self.action = action
+        self.snapshotID = snapshotID
+        self.identifiers = identifiers
+        self.eventTimeMilliseconds = eventTimeMilliseconds
+    }
+
+    public init(from reader: inout ProtoReader) throws(WireError) {
+        self.init()
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1: connectionID = try reader.string(field, "connection_id")
+            case 2: audienceID = try reader.string(field, "audience_id")
+            case 3: userKey = try reader.string(field, "user_key")
+            case 4: action = try reader.enumeration(field, "action")
+            case 5: snapshotID = try reader.string(field, "snapshot_id")
+            case 6: identifiers.append(try reader.message(field, "identifiers"))
+            case 7: eventTimeMilliseconds = try reader.int64(field, "event_time_ms")
+            default: try reader.skip(field)
+            }
+        }
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        writer.string(1, connectionID)
+        writer.string(2, audienceID)
+        writer.string(3, userKey)
+        writer.enumeration(4, action)
+        writer.string(5, snapshotID)
+        writer.messages(6, identifiers)
+        writer.int64(7, eventTimeMilliseconds)
+    }
+}
+
+/// The value of a `cohortsync.hashed.v1` record: exactly one of its bodies.
+public enum HashedRecord: ProtoMessage, Hashable {
+    public static let protoName = "cohortsync.v1.HashedRecord"
+    case member(HashedMember)
+    case snapshot(SnapshotMarker)
+    case lifecycle(AudienceLifecycle)
+
+    public init(from reader: inout ProtoReader) throws(WireError) {
+        var body: HashedRecord?
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1: body = .member(try reader.message(field, "member"))
+            case 2: body = .snapshot(try reader.message(field, "snapshot"))
+            case 3: body = .lifecycle(try reader.message(field, "lifecycle"))
+            default: try reader.skip(field)
+            }
+        }
+        guard let body else { throw WireError(code: .missingBody, message: "\(Self.protoName) has no member, snapshot or lifecycle") }
+        self = body
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        switch self {
+        case .member(let member): writer.message(1, member)
+        case .snapshot(let marker): writer.message(2, marker)
+        case .lifecycle(let lifecycle): writer.message(3, lifecycle)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+/// Identifiers as the CDP sent them. They exist only on `cohortsync.members.v1`; normalize hashes them.
+public struct RawIdentifiers: ProtoMessage, Hashable {
+    public static let protoName = "cohortsync.v1.RawIdentifiers"
+    public var email = ""
+    public var phone = ""
+    public var idfa = ""
+    public var gaid = ""
+    public var androidID = ""
+    public var xHandle = ""
+    public var xID = ""
+
+    public init(email: String = "", phone: String = "", idfa: String = "", gaid: String = "", androidID: String = "", xHandle: String = "", xID: String = "") {
+        self.email = email
+        self.phone = phone
+        self.idfa = idfa
+        self.gaid = gaid
+        self.androidID = androidID
+        self.xHandle = xHandle
+        self.xID = xID
+    }
+
+    public init(from reader: inout ProtoReader) throws(WireError) {
+        self.init()
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1: email = try reader.string(field, "email")
+            case 2: phone = try reader.string(field, "phone")
+            case 3: idfa = try reader.string(field, "idfa")
+            case 4: gaid = try reader.string(field, "gaid")
+            case 5: androidID = try reader.string(field, "android_id")
+            case 6: xHandle = try reader.string(field, "x_handle")
+            case 7: xID = try reader.string(field, "x_id")
+            default: try reader.skip(field)
+            }
+        }
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        writer.string(1, email)
+        writer.string(2, phone)
+        writer.string(3, idfa)
+        writer.string(4, gaid)
+        writer.string(5, androidID)
+        writer.string(6, xHandle)
+        writer.string(7, xID)
+    }
+}
+
+/// A user entering, leaving or present in a snapshot of an audience, before normalization.
+public struct MemberChange: ProtoMessage, Hashable {
+    public static let protoName = "cohortsync.v1.MemberChange"
+    public var audienceID = ""
+    public var userKey = ""
+    public var action = MemberAction.unspecified
+    public var snapshotID = ""
+    public var identifiers = RawIdentifiers()
+    public var consent = Consent.unspecified
+    public var eventTimeMilliseconds: Int64 = 0
+
+    public init(
+        audienceID: String = "", userKey: String = "", action: MemberAction = .unspecified, snapshotID: String = "",
+        identifiers: RawIdentifiers = RawIdentifiers(), consent: Consent = .unspecified, eventTimeMilliseconds: Int64 = 0
+    ) {
+        self.audienceID = audienceID
+        self.userKey = userKey
+        self.action = action
+        self.snapshotID = snapshotID
+        self.identifiers = identifiers
+        self.consent = consent
+        self.eventTimeMilliseconds = eventTimeMilliseconds
+    }
+
+    public init(from reader: inout ProtoReader) throws(WireError) {
+        self.init()
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1: audienceID = try reader.string(field, "audience_id")
+            case 2: userKey = try reader.string(field, "user_key")
+            case 3: action = try reader.enumeration(field, "action")
+            case 4: snapshotID = try reader.string(field, "snapshot_id")
+            case 5: identifiers = try reader.message(field, "identifiers")
+            case 6: consent = try reader.enumeration(field, "consent")
+            case 7: eventTimeMilliseconds = try reader.int64(field, "event_time_ms")
+            default: try reader.skip(field)
+            }
+        }
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        writer.string(1, audienceID)
+        writer.string(2, userKey)
+        writer.enumeration(3, action)
+        writer.string(4, snapshotID)
+        if identifiers != RawIdentifiers() { writer.message(5, identifiers) }
+        writer.enumeration(6, consent)
+        writer.int64(7, eventTimeMilliseconds)
+    }
+}
+
+/// The value of a `cohortsync.members.v1` record: exactly one of its bodies.
+public enum MemberRecord: ProtoMessage, Hashable {
+    public static let protoName = "cohortsync.v1.MemberRecord"
+    case change(MemberChange)
+    case snapshot(SnapshotMarker)
+    case lifecycle(AudienceLifecycle)
+
+    public init(from reader: inout ProtoReader) throws(WireError) {
+        var body: MemberRecord?
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1: body = .change(try reader.message(field, "change"))
+            case 2: body = .snapshot(try reader.message(field, "snapshot"))
+            case 3: body = .lifecycle(try reader.message(field, "lifecycle"))
+            default: try reader.skip(field)
+            }
+        }
+        guard let body else { throw WireError(code: .missingBody, message: "\(Self.protoName) has no change, snapshot or lifecycle") }
+        self = body
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        switch self {
+        case .change(let change): writer.message(1, change)
+        case .snapshot(let marker): writer.message(2, marker)
+        case .lifecycle(let lifecycle): writer.message(3, lifecycle)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// The headers every internal record carries (DESIGN "Wire formats"), so any record can be traced to its input.
+///
+/// Kept free of the Kafka module's types: stages turn these pairs into Kafka headers at the edge.
+public struct RecordHeaders: Sendable, Equatable {
+    public static let contentTypeName = "content-type"
+    public static let schemaName = "cohortsync-schema"
+    public static let traceName = "cohortsync-trace"
+    /// The schema generation of `cohortsync.proto`; bumped only for an incompatible change (none planned).
+    public static let schemaVersion = "1"
+
+    /// `application/x-protobuf; message=cohortsync.v1.<Type>`.
+    public var contentType: String
+    public var schema: String
+    /// The upstream record this one derives from.
+    public var trace: SourcePosition
+
+    /// Headers for a record of message type `M` derived from `trace`.
+    public init<M: ProtoMessage>(for type: M.Type, trace: SourcePosition) {
+        contentType = "application/x-protobuf; message=\(M.protoName)"
+        schema = Self.schemaVersion
+        self.trace = trace
+    }
+
+    /// The headers as name/value pairs, trace as `topic/partition/offset`.
+    public var pairs: [(name: String, value: String)] {
+        [
+            (Self.contentTypeName, contentType),
+            (Self.schemaName, schema),
+            (Self.traceName, "\(trace.topic)/\(trace.partition)/\(trace.offset)"),
+        ]
+    }
+
+    /// Reads the trace header back: the topic may itself contain `/`, so partition and offset are taken from the end.
+    public static func parseTrace(_ value: String) -> SourcePosition? {
+        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let partition = Int32(parts[parts.count - 2]), let offset = Int64(parts[parts.count - 1]) else {
+            return nil
+        }
+        return SourcePosition(topic: parts.dropLast(2).joined(separator: "/"), partition: partition, offset: offset)
+    }
+
+    /// The message name in a `content-type` value, or nil if it is not a protobuf content type.
+    public static func messageName(inContentType value: String) -> String? {
+        guard value.hasPrefix("application/x-protobuf") else { return nil }
+        guard let range = value.range(of: "message=") else { return nil }
+        return String(value[range.upperBound...]).trimmingCharacters(in: .whitespaces)
+    }
+}
