@@ -1,0 +1,70 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+@testable import Runtime
+import Testing
+
+@Suite("HTTP listener on libmicrohttpd")
+struct HTTPServerTests {
+    @Test("a handler sees method, path, query, headers and the whole body; its status, headers and body come back")
+    func requestAndResponse() async throws {
+        let server = try HTTPServer(host: "127.0.0.1", port: 0) { request in
+            let summary = "\(request.method) \(request.path) name=\(request.queryValue("name") ?? "-") "
+                + "x=\(request.header("X-Test") ?? "-") bytes=\(request.body.count)"
+            return HTTPResponse(status: 201, headers: [("X-Answer", "42")], body: Array(summary.utf8))
+        }
+        defer { server.stop() }
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/12/accounts/a1/custom_audiences?name=High%20value")!)
+        request.httpMethod = "POST"
+        request.setValue("yes", forHTTPHeaderField: "x-test")
+        request.httpBody = Data(repeating: 7, count: 300_000)
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = try #require(response as? HTTPURLResponse)
+        #expect(http.statusCode == 201)
+        #expect(http.value(forHTTPHeaderField: "X-Answer") == "42")
+        #expect(String(decoding: data, as: UTF8.self) == "POST /12/accounts/a1/custom_audiences name=High value x=yes bytes=300000")
+    }
+
+    @Test("a body over the limit is answered 413 without calling the handler")
+    func bodyLimit() async throws {
+        let server = try HTTPServer(host: "127.0.0.1", port: 0, maxBodyBytes: 1_000) { _ in .text(200, "handled") }
+        defer { server.stop() }
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(server.port)/")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(repeating: 1, count: 5_000)
+        let (_, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 413)
+    }
+
+    @Test("binding a port in use fails with a listener error that says what to do")
+    func portInUse() throws {
+        let first = try HTTPServer(host: "127.0.0.1", port: 0) { _ in .text(200, "") }
+        defer { first.stop() }
+        let error = #expect(throws: RuntimeError.self) { _ = try HTTPServer(host: "127.0.0.1", port: first.port) { _ in .text(200, "") } }
+        #expect(error?.code == .listener)
+        #expect(error?.isRetriable == true)
+    }
+
+    @Test("the observability endpoints answer metrics, liveness and readiness")
+    func observabilityEndpoints() async throws {
+        let metrics = MetricsRegistry()
+        metrics.counter("cohortsync_test_total", help: "t").increment()
+        let health = HealthState()
+        let server = try HTTPServer(host: "127.0.0.1", port: 0) { request in
+            ObservabilityServer.respond(to: request, metrics: metrics, health: health)
+        }
+        defer { server.stop() }
+        let base = "http://127.0.0.1:\(server.port)"
+        let (metricsData, _) = try await URLSession.shared.data(from: URL(string: base + "/metrics")!)
+        #expect(String(decoding: metricsData, as: UTF8.self).contains("cohortsync_test_total 1"))
+        let (_, notReady) = try await URLSession.shared.data(from: URL(string: base + "/readyz")!)
+        #expect((notReady as? HTTPURLResponse)?.statusCode == 503)
+        health.setReady(true)
+        let (_, ready) = try await URLSession.shared.data(from: URL(string: base + "/readyz")!)
+        #expect((ready as? HTTPURLResponse)?.statusCode == 200)
+        health.setLive(false)
+        let (_, dead) = try await URLSession.shared.data(from: URL(string: base + "/healthz")!)
+        #expect((dead as? HTTPURLResponse)?.statusCode == 503)
+    }
+}
