@@ -1,1 +1,50 @@
-print("placeholder")
+// cohortsync: the operator's command line. Wires options, Kafka and the command types; nothing more.
+import Foundation
+import Kafka
+import Runtime
+import Wire
+
+let spec = CommandLineSpec(
+    executable: "cohortsync",
+    summary: """
+        CohortSync operator commands.
+
+        commands:
+          topics create   create the internal topics (members and hashed with equal partition counts)
+          topics check    show partition counts and check the alignment the stages require
+
+        Kafka connection: KAFKA_BROKERS (default 127.0.0.1:9092) and any KAFKA_<librdkafka property>.
+        """,
+    options: [
+        OptionSpec("member-partitions", environment: "COHORTSYNC_MEMBER_PARTITIONS", default: "12", help: "Partitions of members, hashed and the batcher changelog."),
+        OptionSpec("batch-partitions", environment: "COHORTSYNC_BATCH_PARTITIONS", default: "6", help: "Partitions of the batches, results and DLQ topics."),
+        OptionSpec("replication-factor", environment: "COHORTSYNC_REPLICATION_FACTOR", default: "-1", help: "Replication factor (-1: the broker's default)."),
+        OptionSpec("log-level", environment: "LOG_LEVEL", default: "warning", help: "debug, info, warning or error."),
+    ],
+    positionalUsage: "topics create|check")
+
+let options = CommandLineEntry.parse(spec)
+let logger = Logger(stage: "cli", minimumLevel: LogLevel(name: options.string("log-level") ?? "warning") ?? .warning)
+let say: @Sendable (String) -> Void = { print($0) }
+
+do {
+    switch options.positionals {
+    case ["topics", "create"], ["topics", "check"]:
+        let layout = TopicLayout(
+            memberPartitions: Int32(try options.integer("member-partitions", in: 1...10_000)),
+            batchPartitions: Int32(try options.integer("batch-partitions", in: 1...10_000)),
+            replicationFactor: Int32(try options.integer("replication-factor", in: -1...100)))
+        let admin = try KafkaAdmin(configuration: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
+        let command = TopicsCommand(admin: admin, layout: layout, print: say)
+        let healthy = options.positionals[1] == "create" ? try command.create() : try command.check()
+        exit(healthy ? 0 : 1)
+    case []:
+        CommandLineEntry.fail("cohortsync", "no command given; run cohortsync --help for the commands", status: 64)
+    default:
+        CommandLineEntry.fail("cohortsync", "unknown command '\(options.positionals.joined(separator: " "))'; run cohortsync --help", status: 64)
+    }
+} catch let error as RuntimeError {
+    CommandLineEntry.fail("cohortsync", error.message, status: 64)
+} catch {
+    CommandLineEntry.fail("cohortsync", String(describing: error))
+}

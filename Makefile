@@ -1,0 +1,46 @@
+# CohortSync developer entry points. `make test` and `make demo` install what they need (apt, pip),
+# so they work on a fresh Debian/Ubuntu machine with Swift 6; apt needs root or sudo.
+
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := librdkafka-dev libssl-dev libmicrohttpd-dev pkg-config kcat protobuf-compiler
+# Every warning in our code fails the build: there are no dependencies, so all code is ours.
+BUILD_FLAGS := -Xswiftc -warnings-as-errors
+EXECUTABLES := cohortsync
+
+.PHONY: test demo deps build kafka-up kafka-down clean
+
+## deps: install the Debian packages that are missing (the broker comes from PyPI via scripts/kafka-up)
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+## build: compile every target, tests included
+build: deps
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
+
+## test: start the local broker (unless one already runs), run every test, stop the broker even when tests fail
+test: build
+	@if kcat -b 127.0.0.1:9092 -L -m 2 >/dev/null 2>&1; then started=no; else started=yes; scripts/kafka-up || exit 1; fi; \
+	$(SWIFT) test --skip-build; status=$$?; \
+	if [ $$started = yes ]; then scripts/kafka-down; fi; \
+	exit $$status
+
+## demo: for now, build everything, start the broker, create the internal topics and show each executable's --help
+demo: deps
+	$(SWIFT) build $(BUILD_FLAGS)
+	scripts/kafka-up
+	.build/debug/cohortsync topics create
+	@for exe in $(EXECUTABLES); do echo; echo "== $$exe --help"; .build/debug/$$exe --help; done
+
+kafka-up:
+	scripts/kafka-up
+
+kafka-down:
+	scripts/kafka-down
+
+clean:
+	rm -rf .build
