@@ -1,6 +1,7 @@
 # CohortSync developer entry points. `make test` and `make demo` install what they need (apt, pip),
 # so they work on a fresh Debian/Ubuntu machine with Swift 6; apt needs root or sudo.
 
+SHELL := /bin/bash
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := librdkafka-dev libssl-dev libmicrohttpd-dev pkg-config kcat protobuf-compiler
@@ -25,8 +26,9 @@ build: deps
 ## test: start the local broker (unless one already runs), run every test, stop the broker even when tests fail
 test: build
 	@if kcat -b 127.0.0.1:9092 -L -m 2 >/dev/null 2>&1; then started=no; else started=yes; scripts/kafka-up || exit 1; fi; \
-	$(SWIFT) test --skip-build; status=$$?; \
+	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
 	if [ $$started = yes ]; then scripts/kafka-down; fi; \
+	scripts/test-summary < .build/test.log; \
 	exit $$status
 
 ## demo: for now, build everything, start the broker, create the internal topics and show each executable's --help
