@@ -34,6 +34,7 @@ let package = Package(
         .target(
             name: "Wire", path: "Shared/Wire", exclude: ["cohortsync.proto"], swiftSettings: strict),
         .target(name: "Runtime", dependencies: ["CMicroHTTPD"], path: "Shared/Runtime", swiftSettings: strict),
+        .target(name: "Destinations", dependencies: ["Hashing"], path: "Shared/Destinations", swiftSettings: strict),
 
         .executableTarget(
             name: "CLI", dependencies: ["Kafka", "Wire", "Runtime"], path: "Services/CLI",
@@ -51,5 +52,6 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strict),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
+        .testTarget(name: "DestinationsTests", dependencies: ["Destinations"], swiftSettings: strict),
     ]
 )
