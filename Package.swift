@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cohortsync", targets: ["CLI"]),
+        .executable(name: "cohortsync-sandbox", targets: ["Sandbox"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Runtime", targets: ["Runtime"]),
@@ -40,6 +41,9 @@ let package = Package(
             name: "CLI", dependencies: ["Kafka", "Wire", "Runtime"], path: "Services/CLI",
             swiftSettings: strict),
 
+        .executableTarget(
+            name: "Sandbox", dependencies: ["Runtime", "Destinations"], path: "Services/Sandbox", swiftSettings: strict),
+
         // A consumer-group member driven by the Kafka integration tests (a separate process, so it can be SIGKILLed).
         .executableTarget(
             name: "KafkaGroupMember", dependencies: ["Kafka", "Runtime"], path: "Tests/Helpers/KafkaGroupMember",
@@ -53,5 +57,6 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
         .testTarget(name: "DestinationsTests", dependencies: ["Destinations"], swiftSettings: strict),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Runtime", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -2,7 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-@testable import Runtime
+import Runtime
 import Testing
 
 @Suite("HTTP listener on libmicrohttpd")
@@ -52,7 +52,7 @@ struct HTTPServerTests {
         metrics.counter("cohortsync_test_total", help: "t").increment()
         let health = HealthState()
         let server = try HTTPServer(host: "127.0.0.1", port: 0) { request in
-            ObservabilityServer.respond(to: request, metrics: metrics, health: health)
+            ObservabilityServer.respond(to: request, metrics: metrics, health: health) ?? .text(404, "")
         }
         defer { server.stop() }
         let base = "http://127.0.0.1:\(server.port)"

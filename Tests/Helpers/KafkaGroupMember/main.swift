@@ -45,7 +45,7 @@ do {
         processed.increment()
         return []
     }
-    let http = ObservabilityServer(host: settings.httpHost, port: settings.httpPort, metrics: metrics, health: health, logger: logger)
+    let http = ObservabilityServer.service(host: settings.httpHost, port: settings.httpPort, metrics: metrics, health: health, logger: logger)
     try await ServiceGroup(services: [http, service], gracePeriod: settings.gracePeriod, logger: logger).run()
 } catch {
     logger.error("member failed", [("error", .string(String(describing: error)))])

@@ -1,0 +1,57 @@
+import Synchronization
+
+/// The two APIs the sandbox emulates.
+enum SandboxAPI: String, Sendable, CaseIterable {
+    case x, tiktok
+}
+
+/// What to do to one request instead of, or before, answering it normally.
+enum InjectedFault: Sendable, Equatable {
+    case dropConnection
+    case tokenRevoked
+    case rateLimited
+    /// X: an HTTP status; TikTok: a business code.
+    case error(Int)
+}
+
+/// Holds the fault plans and decides, per request, which fault (if any) applies.
+final class FaultInjector: Sendable {
+    private let plans: Mutex<[SandboxAPI: FaultPlan]>
+    private let random: @Sendable () -> Double
+
+    /// - Parameter random: a uniform number in 0..<1 per call; tests pass a fixed sequence.
+    init(plans: [SandboxAPI: FaultPlan] = [:], random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+        self.plans = Mutex(plans)
+        self.random = random
+    }
+
+    func plan(for api: SandboxAPI) -> FaultPlan {
+        plans.withLock { $0[api] ?? FaultPlan() }
+    }
+
+    func set(_ plan: FaultPlan, for api: SandboxAPI) {
+        plans.withLock { $0[api] = plan }
+    }
+
+    /// The added latency and the fault for one request; consumes one unit of a rate-limit burst.
+    func decide(for api: SandboxAPI) -> (latencyMilliseconds: Int, fault: InjectedFault?) {
+        plans.withLock { plans in
+            var plan = plans[api] ?? FaultPlan()
+            defer { plans[api] = plan }
+            if plan.dropRate > 0, random() < plan.dropRate { return (plan.latencyMilliseconds, .dropConnection) }
+            if plan.tokenRevoked { return (plan.latencyMilliseconds, .tokenRevoked) }
+            if plan.rateLimitBurst > 0 {
+                plan.rateLimitBurst -= 1
+                return (plan.latencyMilliseconds, .rateLimited)
+            }
+            for (code, probability) in plan.errors.sorted(by: { $0.key < $1.key }) where random() < probability {
+                return (plan.latencyMilliseconds, .error(code))
+            }
+            return (plan.latencyMilliseconds, nil)
+        }
+    }
+
+    func reset() {
+        plans.withLock { $0 = [:] }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Synchronization
+
+/// Faults the sandbox injects for one API, set by `--faults` or `POST /_sandbox/faults`.
+struct FaultPlan: Sendable, Equatable {
+    /// X: HTTP status → probability; TikTok: business code → probability (always HTTP 200).
+    var errors: [Int: Double] = [:]
+    /// The next N requests are rate limited (X 429 `TOO_MANY_REQUESTS`, TikTok code 40100).
+    var rateLimitBurst = 0
+    /// Added to every answer, in milliseconds.
+    var latencyMilliseconds = 0
+    /// Probability of closing the connection without an answer.
+    var dropRate = 0.0
+    /// Credentials revoked: X answers 401, TikTok code 40105.
+    var tokenRevoked = false
+
+    /// Reads `{"errors":{"503":0.1},"rate_limit_burst":3,"latency_ms":50,"drop_rate":0.01,"token_revoked":false}`.
+    /// - Throws: `SandboxRequestError` naming the field that is wrong.
+    init(json: Any?, path: String) throws(SandboxRequestError) {
+        guard let json else { return }
+        guard let object = json as? [String: Any] else { throw SandboxRequestError("\(path) must be an object") }
+        let known: Set<String> = ["errors", "rate_limit_burst", "latency_ms", "drop_rate", "token_revoked"]
+        if let unknown = object.keys.first(where: { !known.contains($0) }) {
+            throw SandboxRequestError("\(path).\(unknown) is not a fault; use errors, rate_limit_burst, latency_ms, drop_rate, token_revoked")
+        }
+        if let errors = object["errors"] {
+            guard let map = errors as? [String: Any] else { throw SandboxRequestError("\(path).errors must map a status or code to a probability") }
+            for (code, rate) in map {
+                guard let number = Int(code), let probability = (rate as? NSNumber)?.doubleValue, (0...1).contains(probability) else {
+                    throw SandboxRequestError("\(path).errors.\(code) must be a probability between 0 and 1 for a numeric status or code")
+                }
+                self.errors[number] = probability
+            }
+        }
+        rateLimitBurst = try Self.integer(object["rate_limit_burst"], "\(path).rate_limit_burst") ?? 0
+        latencyMilliseconds = try Self.integer(object["latency_ms"], "\(path).latency_ms") ?? 0
+        if let drop = object["drop_rate"] {
+            guard let value = (drop as? NSNumber)?.doubleValue, (0...1).contains(value) else {
+                throw SandboxRequestError("\(path).drop_rate must be a probability between 0 and 1")
+            }
+            dropRate = value
+        }
+        if let revoked = object["token_revoked"] {
+            guard let value = revoked as? Bool else { throw SandboxRequestError("\(path).token_revoked must be true or false") }
+            tokenRevoked = value
+        }
+    }
+
+    init() {}
+
+    private static func integer(_ value: Any?, _ path: String) throws(SandboxRequestError) -> Int? {
+        guard let value else { return nil }
+        guard let number = value as? NSNumber, number.doubleValue >= 0, number.doubleValue == number.doubleValue.rounded() else {
+            throw SandboxRequestError("\(path) must be a non-negative integer")
+        }
+        return number.intValue
+    }
+
+    var json: [String: Any] {
+        [
+            "errors": Dictionary(uniqueKeysWithValues: errors.map { (String($0.key), $0.value) }),
+            "rate_limit_burst": rateLimitBurst, "latency_ms": latencyMilliseconds, "drop_rate": dropRate, "token_revoked": tokenRevoked,
+        ]
+    }
+}
+
+/// A request the sandbox cannot act on, with a message naming the field.
+struct SandboxRequestError: Error, Sendable {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

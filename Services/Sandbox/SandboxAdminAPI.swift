@@ -1,0 +1,68 @@
+import Runtime
+
+/// `/_sandbox/...`: the state tests compare against, resets and run-time fault injection.
+struct SandboxAdminAPI: Sendable {
+    let store: SandboxStore
+    let faults: FaultInjector
+    let resetLimits: @Sendable () -> Void
+
+    func handle(_ request: HTTPRequest) -> HTTPResponse {
+        switch (request.method, request.path) {
+        case ("GET", "/_sandbox/audiences"):
+            return SandboxJSON.response(200, ["audiences": store.all.map(Self.audienceJSON)])
+        case ("POST", "/_sandbox/reset"):
+            store.reset()
+            faults.reset()
+            resetLimits()
+            return SandboxJSON.response(200, ["reset": true])
+        case ("GET", "/_sandbox/faults"):
+            return SandboxJSON.response(200, faultsJSON())
+        case ("POST", "/_sandbox/faults"):
+            do {
+                guard let body = try SandboxJSON.parse(request.body) as? [String: Any] else {
+                    return SandboxJSON.response(400, ["error": "the body must be an object like {\"x\": {...}, \"tiktok\": {...}}"])
+                }
+                let plans = try Self.plans(from: body)
+                for (api, plan) in plans { faults.set(plan, for: api) }
+                return SandboxJSON.response(200, faultsJSON())
+            } catch {
+                return SandboxJSON.response(400, ["error": error.message])
+            }
+        default:
+            return SandboxJSON.response(404, ["error": "no route \(request.method) \(request.path); try GET /_sandbox/audiences, POST /_sandbox/reset, GET or POST /_sandbox/faults"])
+        }
+    }
+
+    /// Reads `{"x": <plan>, "tiktok": <plan>}`; an API left out keeps its plan.
+    static func plans(from body: [String: Any]) throws(SandboxRequestError) -> [SandboxAPI: FaultPlan] {
+        if let unknown = body.keys.first(where: { SandboxAPI(rawValue: $0) == nil }) {
+            throw SandboxRequestError("\(unknown) is not an API; use x or tiktok")
+        }
+        var plans: [SandboxAPI: FaultPlan] = [:]
+        for api in SandboxAPI.allCases where body[api.rawValue] != nil {
+            plans[api] = try FaultPlan(json: body[api.rawValue], path: api.rawValue)
+        }
+        return plans
+    }
+
+    private func faultsJSON() -> [String: Any] {
+        Dictionary(uniqueKeysWithValues: SandboxAPI.allCases.map { ($0.rawValue, faults.plan(for: $0).json) })
+    }
+
+    static func audienceJSON(_ audience: SandboxStore.Audience) -> [String: Any] {
+        let count = audience.members.count
+        var json: [String: Any] = [
+            "destination": audience.api.rawValue, "account": audience.account, "id": audience.id, "name": audience.name,
+            "members": audience.members.sorted, "member_count": count,
+        ]
+        switch audience.api {
+        case .x:
+            let report = AudienceSizeReport.x(memberCount: count)
+            json["reported_size"] = report.size
+            json["targetable"] = report.targetable
+        case .tiktok:
+            json["targetable"] = AudienceSizeReport.tiktokIsValid(memberCount: count)
+        }
+        return json
+    }
+}

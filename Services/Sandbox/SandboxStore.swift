@@ -1,0 +1,79 @@
+import Foundation
+import Synchronization
+
+/// Every audience the sandbox holds, for both APIs, kept apart by account (X) or advertiser (TikTok).
+///
+/// One lock guards the whole store: requests of one audience apply atomically and in arrival order, which is
+/// what lets concurrent clients leave exactly the expected sets.
+final class SandboxStore: Sendable {
+    struct Audience: Sendable {
+        let api: SandboxAPI
+        let account: String
+        let id: String
+        var name: String
+        var description: String
+        var members = MemberSet()
+        let createdAtMilliseconds: Int64
+    }
+
+    private struct State {
+        var audiences: [String: Audience] = [:]
+        var nextID = 1
+    }
+
+    private let state = Mutex(State())
+
+    private static func storeKey(_ api: SandboxAPI, _ account: String, _ id: String) -> String {
+        "\(api.rawValue)/\(account)/\(id)"
+    }
+
+    /// Creates an audience; nil when the account already has one of that name (names are unique per account).
+    func create(api: SandboxAPI, account: String, name: String, description: String) -> Audience? {
+        state.withLock { state in
+            guard !state.audiences.values.contains(where: { $0.api == api && $0.account == account && $0.name == name }) else { return nil }
+            let prefix = api == .x ? "xa" : "7"
+            let id = prefix + String(state.nextID, radix: api == .x ? 36 : 10) + (api == .x ? "" : "000")
+            state.nextID += 1
+            let audience = Audience(
+                api: api, account: account, id: id, name: name, description: description,
+                createdAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+            state.audiences[Self.storeKey(api, account, id)] = audience
+            return audience
+        }
+    }
+
+    func audience(api: SandboxAPI, account: String, id: String) -> Audience? {
+        state.withLock { $0.audiences[Self.storeKey(api, account, id)] }
+    }
+
+    func audiences(api: SandboxAPI, account: String) -> [Audience] {
+        state.withLock { state in state.audiences.values.filter { $0.api == api && $0.account == account } }
+            .sorted { $0.createdAtMilliseconds == $1.createdAtMilliseconds ? $0.id < $1.id : $0.createdAtMilliseconds < $1.createdAtMilliseconds }
+    }
+
+    /// Removes an audience; false if it did not exist.
+    func delete(api: SandboxAPI, account: String, id: String) -> Bool {
+        state.withLock { $0.audiences.removeValue(forKey: Self.storeKey(api, account, id)) != nil }
+    }
+
+    /// Applies `change` to an audience's members under the store's lock; false if the audience does not exist.
+    func updateMembers(api: SandboxAPI, account: String, id: String, _ change: (inout MemberSet) -> Void) -> Bool {
+        state.withLock { state in
+            let key = Self.storeKey(api, account, id)
+            guard var audience = state.audiences[key] else { return false }
+            change(&audience.members)
+            state.audiences[key] = audience
+            return true
+        }
+    }
+
+    /// Every audience, ordered by API, account and id, for `GET /_sandbox/audiences`.
+    var all: [Audience] {
+        state.withLock { Array($0.audiences.values) }
+            .sorted { ($0.api.rawValue, $0.account, $0.id) < ($1.api.rawValue, $1.account, $1.id) }
+    }
+
+    func reset() {
+        state.withLock { $0 = State() }
+    }
+}

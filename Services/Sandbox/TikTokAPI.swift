@@ -1,0 +1,147 @@
+import Foundation
+import Runtime
+
+/// The TikTok Business API v1.3 partner-segment subset, under `/open_api/v1.3/`: always HTTP 200 with
+/// `{code, message, request_id, data}`, where only `code == 0` is success (DESIGN §6).
+struct TikTokAPI: Sendable {
+    struct Limits: Sendable {
+        var maxUsersPerRequest = 10_000
+        var requestsPerWindow = 600
+        var windowSeconds: Int64 = 60
+        var maxNameLength = 128
+    }
+
+    /// The `id_schema` names the sandbox accepts.
+    static let schemas: Set<String> = ["EMAIL_SHA256", "PHONE_SHA256", "IDFA_SHA256", "AAID_SHA256"]
+
+    let store: SandboxStore
+    let accessToken: String
+    let limits: Limits
+    let limiter: FixedWindowRateLimiter
+    let now: @Sendable () -> Int64
+
+    init(store: SandboxStore, accessToken: String, limits: Limits, now: @escaping @Sendable () -> Int64) {
+        self.store = store
+        self.accessToken = accessToken
+        self.limits = limits
+        self.limiter = FixedWindowRateLimiter(limit: limits.requestsPerWindow, windowSeconds: limits.windowSeconds)
+        self.now = now
+    }
+
+    static func answer(_ code: Int, _ message: String, data: [String: Any] = [:]) -> HTTPResponse {
+        SandboxJSON.response(200, ["code": code, "message": message, "request_id": UUID().uuidString.lowercased(), "data": data])
+    }
+
+    func handle(_ request: HTTPRequest, fault: InjectedFault?) -> HTTPResponse {
+        if case .error(let code) = fault { return Self.answer(code, "injected fault") }
+        guard fault != .tokenRevoked, request.header("Access-Token") == accessToken else {
+            return Self.answer(40105, "The access token is invalid or has been revoked. Get a new token.")
+        }
+        if fault == .rateLimited || !limiter.take(accessToken, now: now()).allowed {
+            return Self.answer(40100, "Too many requests. Please retry in some time.")
+        }
+        let path = request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
+        guard request.method == "POST" else {
+            return Self.answer(40002, "\(request.method) \(request.path) is not part of the sandbox's TikTok subset; use POST")
+        }
+        let body: [String: Any]
+        do {
+            guard let object = try SandboxJSON.parse(request.body) as? [String: Any] else {
+                return Self.answer(40002, "the request body must be a JSON object")
+            }
+            body = object
+        } catch {
+            return Self.answer(40002, error.message)
+        }
+        switch path {
+        case "/open_api/v1.3/segment/audience": return audience(body)
+        case "/open_api/v1.3/segment/mapping": return mapping(body)
+        default: return Self.answer(40002, "no route \(request.path) in the sandbox's TikTok subset")
+        }
+    }
+
+    private func audience(_ body: [String: Any]) -> HTTPResponse {
+        guard let advertiser = body["advertiser_id"] as? String, !advertiser.isEmpty else {
+            return Self.answer(40002, "advertiser_id is required")
+        }
+        switch body["action"] as? String {
+        case "create":
+            guard let name = body["custom_audience_name"] as? String, !name.isEmpty else {
+                return Self.answer(40002, "custom_audience_name is required to create an audience")
+            }
+            guard name.count <= limits.maxNameLength else {
+                return Self.answer(40002, "custom_audience_name is \(name.count) characters; at most \(limits.maxNameLength)")
+            }
+            guard let created = store.create(api: .tiktok, account: advertiser, name: name, description: "") else {
+                return Self.answer(40002, "an audience named \"\(name)\" already exists for advertiser \(advertiser)")
+            }
+            return Self.answer(0, "OK", data: ["audience_id": created.id])
+        case "delete":
+            guard let id = body["delete_audience_id"] as? String else {
+                return Self.answer(40002, "delete_audience_id is required to delete an audience")
+            }
+            guard store.delete(api: .tiktok, account: advertiser, id: id) else {
+                return Self.answer(40002, "audience \(id) does not exist for advertiser \(advertiser)")
+            }
+            return Self.answer(0, "OK")
+        default:
+            return Self.answer(40002, "action must be create or delete")
+        }
+    }
+
+    private func mapping(_ body: [String: Any]) -> HTTPResponse {
+        guard let advertisers = body["advertiser_ids"] as? [String], let advertiser = advertisers.first, advertisers.count == 1 else {
+            return Self.answer(40002, "advertiser_ids must hold exactly one advertiser id")
+        }
+        guard let action = body["action"] as? String, action == "add" || action == "delete" else {
+            return Self.answer(40002, "action must be add or delete")
+        }
+        guard let schema = body["id_schema"] as? [String], !schema.isEmpty, Set(schema).count == schema.count else {
+            return Self.answer(40002, "id_schema must be a non-empty list of distinct id types")
+        }
+        if let unknown = schema.first(where: { !Self.schemas.contains($0) }) {
+            return Self.answer(40002, "id_schema holds \(unknown); allowed: \(Self.schemas.sorted().joined(separator: ", "))")
+        }
+        guard let rows = body["batch_data"] as? [Any] else {
+            return Self.answer(40002, "batch_data must be a list of rows")
+        }
+        guard rows.count <= limits.maxUsersPerRequest else {
+            return Self.answer(40061, "batch_data holds \(rows.count) users; at most \(limits.maxUsersPerRequest) per request")
+        }
+        var changes: [(audiences: Set<String>, member: MemberSet.Member)] = []
+        for (rowIndex, rawRow) in rows.enumerated() {
+            guard let row = rawRow as? [Any], row.count == schema.count else {
+                return Self.answer(40002, "batch_data[\(rowIndex)] must have one slot per id_schema entry (\(schema.count))")
+            }
+            var member: MemberSet.Member = [:]
+            var audiences: Set<String> = []
+            for (slot, rawCell) in row.enumerated() {
+                guard let cell = rawCell as? [String: Any] else {
+                    return Self.answer(40002, "batch_data[\(rowIndex)][\(slot)] must be an object ({} for an absent id)")
+                }
+                guard !cell.isEmpty else { continue }
+                guard let id = cell["id"] as? String, let ids = cell["audience_ids"] as? [String], !ids.isEmpty else {
+                    return Self.answer(40002, "batch_data[\(rowIndex)][\(slot)] needs id and a non-empty audience_ids")
+                }
+                guard SandboxJSON.isLowercaseDigest(id) else {
+                    return Self.answer(40062, "batch_data[\(rowIndex)][\(slot)] is not a SHA-256 digest; hash ids before upload")
+                }
+                member[schema[slot], default: []].insert(id)
+                audiences.formUnion(ids)
+            }
+            if !member.isEmpty { changes.append((audiences, member)) }
+        }
+        let allAudiences = changes.reduce(into: Set<String>()) { $0.formUnion($1.audiences) }
+        if let missing = allAudiences.sorted().first(where: { store.audience(api: .tiktok, account: advertiser, id: $0) == nil }) {
+            return Self.answer(40002, "audience \(missing) does not exist for advertiser \(advertiser)")
+        }
+        for audienceID in allAudiences.sorted() {
+            _ = store.updateMembers(api: .tiktok, account: advertiser, id: audienceID) { members in
+                for change in changes where change.audiences.contains(audienceID) {
+                    if action == "add" { members.add(change.member) } else { members.remove(change.member) }
+                }
+            }
+        }
+        return Self.answer(0, "OK")
+    }
+}
