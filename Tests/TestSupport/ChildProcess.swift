@@ -6,18 +6,24 @@ public final class ChildProcess: @unchecked Sendable {
     private let process = Process()
     /// Where the child's standard error (its JSON logs) goes.
     public let stderrPath: String
+    /// Where the child's standard output goes.
+    public let stdoutPath: String
 
     /// Starts `executable` with `arguments`; `environment` is added to the test's own.
     public init(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws {
-        stderrPath = NSTemporaryDirectory() + "child-\(UUID().uuidString).stderr"
-        guard FileManager.default.createFile(atPath: stderrPath, contents: nil) else {
-            throw TestSupportError("cannot create \(stderrPath)")
+        let stem = NSTemporaryDirectory() + "child-\(UUID().uuidString)"
+        stderrPath = stem + ".stderr"
+        stdoutPath = stem + ".stdout"
+        for path in [stderrPath, stdoutPath] {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw TestSupportError("cannot create \(path)")
+            }
         }
         process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         try process.run()
     }
 
@@ -41,6 +47,11 @@ public final class ChildProcess: @unchecked Sendable {
     /// The child's stderr so far.
     public var stderr: String {
         (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+    }
+
+    /// The child's stdout so far.
+    public var stdout: String {
+        (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
     }
 
     /// Waits until a stderr log line contains `fragment`; returns that line.

@@ -1,0 +1,85 @@
+import Synchronization
+import Foundation
+@testable import Sandbox
+import Testing
+
+@Suite("Sandbox: fault injection and its own endpoints")
+struct FaultInjectionTests {
+    @Test("a 429 burst answers the next N X requests with TOO_MANY_REQUESTS, then recovers")
+    func burst() async throws {
+        let sandbox = try SandboxHarness()
+        let set = try await sandbox.send("POST", "/_sandbox/faults", body: ["x": ["rate_limit_burst": 2]])
+        #expect(set.status == 200)
+        #expect(try await sandbox.x("GET", "/12/accounts/a/custom_audiences").status == 429)
+        #expect(try await sandbox.x("GET", "/12/accounts/a/custom_audiences").status == 429)
+        #expect(try await sandbox.x("GET", "/12/accounts/a/custom_audiences").status == 200)
+    }
+
+    @Test("error rates by status (X) and by code (TikTok), token revocation, latency and dropped connections")
+    func faultKinds() async throws {
+        let sandbox = try SandboxHarness()
+        _ = try await sandbox.send("POST", "/_sandbox/faults", body: ["x": ["errors": ["503": 1.0]], "tiktok": ["errors": ["50000": 1.0]]])
+        let overCapacity = try await sandbox.x("GET", "/12/accounts/a/custom_audiences")
+        #expect(overCapacity.status == 503)
+        #expect(overCapacity.errorCode == "OVER_CAPACITY")
+        #expect(try await sandbox.tiktok("/segment/audience/", ["advertiser_id": "a", "action": "create", "custom_audience_name": "n"]).code == 50000)
+
+        _ = try await sandbox.send("POST", "/_sandbox/faults", body: ["x": ["token_revoked": true], "tiktok": ["token_revoked": true]])
+        #expect(try await sandbox.x("GET", "/12/accounts/a/custom_audiences").status == 401)
+        #expect(try await sandbox.tiktok("/segment/audience/", ["advertiser_id": "a", "action": "create", "custom_audience_name": "n"]).code == 40105)
+
+        _ = try await sandbox.send("POST", "/_sandbox/faults", body: ["x": ["latency_ms": 300], "tiktok": [:] as [String: Any]])
+        let started = ContinuousClock.now
+        #expect(try await sandbox.x("GET", "/12/accounts/a/custom_audiences").status == 200)
+        #expect(ContinuousClock.now - started >= .milliseconds(300))
+
+        _ = try await sandbox.send("POST", "/_sandbox/faults", body: ["x": ["drop_rate": 1.0]])
+        await #expect(throws: (any Error).self) { _ = try await sandbox.x("GET", "/12/accounts/a/custom_audiences") }
+
+        let reset = try await sandbox.send("POST", "/_sandbox/reset")
+        #expect(reset.status == 200)
+        #expect(try await sandbox.x("GET", "/12/accounts/a/custom_audiences").status == 200)
+    }
+
+    @Test("a malformed fault plan is refused with a message naming the field")
+    func invalidPlan() async throws {
+        let sandbox = try SandboxHarness()
+        let answer = try await sandbox.send("POST", "/_sandbox/faults", body: ["x": ["errors": ["503": 2]]])
+        #expect(answer.status == 400)
+        #expect((answer.object["error"] as? String)?.contains("x.errors.503") == true)
+        let unknown = try await sandbox.send("POST", "/_sandbox/faults", body: ["x": ["slowness": 1]])
+        #expect((unknown.object["error"] as? String)?.contains("x.slowness") == true)
+    }
+
+    @Test("random faults follow the configured probability")
+    func probability() {
+        let sequence = [0.05, 0.5, 0.09, 0.95]
+        let counter = SequenceIndex()
+        let injector = FaultInjector(plans: [.x: try! FaultPlan(json: ["errors": ["500": 0.1]], path: "x")]) { sequence[counter.next() % sequence.count] }
+        let faults = (0..<4).map { _ in injector.decide(for: .x).fault }
+        #expect(faults == [.error(500), nil, .error(500), nil])
+    }
+
+    @Test("reset forgets audiences and faults")
+    func reset() async throws {
+        let sandbox = try SandboxHarness()
+        _ = try await sandbox.createXAudience(account: "a", name: "n")
+        _ = try await sandbox.send("POST", "/_sandbox/faults", body: ["tiktok": ["latency_ms": 5]])
+        _ = try await sandbox.send("POST", "/_sandbox/reset")
+        let audiences = try await sandbox.send("GET", "/_sandbox/audiences")
+        #expect((audiences.object["audiences"] as? [Any])?.isEmpty == true)
+        let faults = try await sandbox.send("GET", "/_sandbox/faults")
+        #expect((faults.object["tiktok"] as? [String: Any])?["latency_ms"] as? Int == 0)
+    }
+}
+
+/// A thread-safe counter for the fixed random sequence.
+final class SequenceIndex: Sendable {
+    private let value = Mutex(0)
+    func next() -> Int {
+        value.withLock { current in
+            defer { current += 1 }
+            return current
+        }
+    }
+}
