@@ -44,6 +44,11 @@ let package = Package(
         .executableTarget(
             name: "Sandbox", dependencies: ["Runtime", "Destinations"], path: "Services/Sandbox", swiftSettings: strict),
 
+        // Benchmarks are programs, run by scripts/bench-*; numbers in docs/benchmarks.md.
+        .executableTarget(
+            name: "SandboxBench", dependencies: ["Destinations", "Hashing", "Runtime"], path: "Benchmarks/SandboxBench",
+            swiftSettings: strict),
+
         // A consumer-group member driven by the Kafka integration tests (a separate process, so it can be SIGKILLed).
         .executableTarget(
             name: "KafkaGroupMember", dependencies: ["Kafka", "Runtime"], path: "Tests/Helpers/KafkaGroupMember",

@@ -8,13 +8,19 @@ struct MemberSet: Sendable {
     /// key (`email`, `EMAIL_SHA256`, ...) → digests.
     typealias Member = [String: Set<String>]
 
+    /// One (key, digest) pair: the unit a platform matches users on.
+    private struct IndexKey: Hashable {
+        let key: String
+        let digest: String
+    }
+
     private var members: [Int: Member] = [:]
-    private var index: [String: Int] = [:]
+    private var index: [IndexKey: Int] = [:]
     private var nextID = 0
 
     var count: Int { members.count }
 
-    private static func indexKey(_ key: String, _ digest: String) -> String { key + ":" + digest }
+    private static func indexKey(_ key: String, _ digest: String) -> IndexKey { IndexKey(key: key, digest: digest) }
 
     private func matches(_ user: Member) -> Set<Int> {
         var found: Set<Int> = []

@@ -60,9 +60,9 @@ final class SandboxStore: Sendable {
     func updateMembers(api: SandboxAPI, account: String, id: String, _ change: (inout MemberSet) -> Void) -> Bool {
         state.withLock { state in
             let key = Self.storeKey(api, account, id)
-            guard var audience = state.audiences[key] else { return false }
-            change(&audience.members)
-            state.audiences[key] = audience
+            guard state.audiences[key] != nil else { return false }
+            // Mutate in place: copying the audience out would copy every member on each request.
+            change(&state.audiences[key]!.members)
             return true
         }
     }

@@ -152,19 +152,12 @@ struct XAdsAPI: Sendable {
         guard request.body.count <= limits.maxBodyBytes else {
             return Self.errors(400, "INVALID_PARAMETER", "the request body is \(request.body.count) bytes; at most \(limits.maxBodyBytes) are allowed")
         }
-        let operations: [Any]
-        do {
-            guard let array = try SandboxJSON.parse(request.body) as? [Any] else {
-                return Self.errors(400, "INVALID_PARAMETER", "the body must be a JSON array of operations")
-            }
-            operations = array
-        } catch {
-            return Self.errors(400, "INVALID_PARAMETER", error.message)
+        guard let parsed = XUsersOperation.parseAll(request.body) else {
+            return Self.errors(400, "INVALID_PARAMETER", "the body must be a JSON array of operations")
         }
-        guard operations.count <= limits.maxOperations else {
-            return Self.errors(400, "INVALID_PARAMETER", "\(operations.count) operations in one request; at most \(limits.maxOperations) are allowed")
+        guard parsed.count <= limits.maxOperations else {
+            return Self.errors(400, "INVALID_PARAMETER", "\(parsed.count) operations in one request; at most \(limits.maxOperations) are allowed")
         }
-        let parsed = operations.enumerated().map { XUsersOperation.parse($0.element, index: $0.offset) }
         let applied = store.updateMembers(api: .x, account: account, id: id) { members in
             for case .success(let operation) in parsed {
                 for user in operation.users {
