@@ -36,6 +36,7 @@ let package = Package(
             name: "Wire", path: "Shared/Wire", exclude: ["cohortsync.proto"], swiftSettings: strict),
         .target(name: "Runtime", dependencies: ["CMicroHTTPD"], path: "Shared/Runtime", swiftSettings: strict),
         .target(name: "Destinations", dependencies: ["Hashing"], path: "Shared/Destinations", swiftSettings: strict),
+        .target(name: "Identity", dependencies: ["Hashing"], path: "Shared/Identity", swiftSettings: strict),
 
         .executableTarget(
             name: "CLI", dependencies: ["Kafka", "Wire", "Runtime"], path: "Services/CLI",
@@ -62,6 +63,8 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
         .testTarget(name: "DestinationsTests", dependencies: ["Destinations"], swiftSettings: strict),
+        .testTarget(
+            name: "IdentityTests", dependencies: ["Identity", "Hashing"], resources: [.copy("identity-vectors.tsv")], swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Runtime", "TestSupport"], swiftSettings: strict),
     ]
 )

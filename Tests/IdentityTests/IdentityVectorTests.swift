@@ -1,0 +1,77 @@
+import Foundation
+import Hashing
+import Identity
+import Testing
+
+/// One line of `identity-vectors.tsv` (written by scripts/make-identity-vectors.py, digests from Python's hashlib).
+struct IdentityVector: CustomTestStringConvertible, Sendable {
+    let line: Int
+    let destination: DestinationKind
+    let kind: IdentifierKind
+    let region: String?
+    let input: String
+    let normalized: String?
+    /// The digest in hex, or `!reason` (`!not-sent` when the destination does not take the kind).
+    let expected: String
+
+    var testDescription: String { "\(destination.rawValue) \(kind.rawValue) \(input.debugDescription) (line \(line))" }
+
+    static let all: [IdentityVector] = {
+        guard let url = Bundle.module.url(forResource: "identity-vectors", withExtension: "tsv"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else { return [] }
+        return text.split(separator: "\n").enumerated().compactMap { index, line in
+            guard !line.hasPrefix("#") else { return nil }
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 6, let destination = DestinationKind(rawValue: fields[0]), let kind = IdentifierKind(rawValue: fields[1]),
+                let input = try? JSONDecoder().decode(String.self, from: Data(fields[3].utf8))
+            else { return nil }
+            return IdentityVector(
+                line: index + 1, destination: destination, kind: kind, region: fields[2] == "-" ? nil : fields[2], input: input,
+                normalized: fields[4] == "-" ? nil : fields[4], expected: fields[5])
+        }
+    }()
+}
+
+@Suite("Identity rules against the vector file")
+struct IdentityVectorTests {
+    @Test("the vector file is there and large enough")
+    func fileLoaded() {
+        #expect(IdentityVector.all.count >= 150)
+        #expect(Set(IdentityVector.all.map(\.kind)) == Set(IdentifierKind.allCases))
+    }
+
+    @Test("each vector normalizes, hashes or is refused exactly as written", arguments: IdentityVector.all)
+    func vector(_ vector: IdentityVector) {
+        let rules = IdentityRules(destination: vector.destination, defaultRegion: vector.region)
+        let outcome = rules.normalize(vector.kind, vector.input)
+        switch outcome {
+        case nil:
+            #expect(vector.expected == "!not-sent")
+        case .failure(let refusal):
+            #expect("!" + refusal.rawValue == vector.expected)
+        case .success(let identifier):
+            #expect(identifier.digest.hex == vector.expected)
+            #expect(identifier.normalized == vector.normalized)
+            #expect(identifier.kind == vector.kind)
+        }
+    }
+
+    @Test("the public vector: @AdsAPI normalizes to adsapi and hashes to 49e0be2a…470d")
+    func publicVector() throws {
+        let result = try #require(IdentityRules(destination: .x).normalize(.xHandle, "@AdsAPI"))
+        let identifier = try result.get()
+        #expect(identifier.normalized == "adsapi")
+        #expect(identifier.digest.hex == "49e0be2aeccfb51a8dee4c945c8a70a9ac500cf6f5cb08112575f74db9b1470d")
+    }
+
+    @Test("an unknown default region is ignored, so national numbers are refused rather than guessed")
+    func unknownRegion() {
+        let rules = IdentityRules(destination: .x, defaultRegion: "ZZ")
+        #expect(rules.defaultCallingCode == nil)
+        guard case .failure(.invalidPhone)? = rules.normalize(.phone, "(657) 777-0000") else {
+            Issue.record("expected invalid-phone")
+            return
+        }
+    }
+}

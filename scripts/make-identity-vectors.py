@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Writes Tests/IdentityTests/identity-vectors.tsv from the hand-written cases below.
+
+Expected normalized forms are written here by hand from DESIGN §5 (X "Custom Audiences User Data",
+TikTok "List of supported IDs and formats for a customer file"); digests are computed with Python's
+hashlib, an implementation independent of the Swift code under test.
+Columns: destination, kind, default region ("-" for none), input (JSON string), expected normalized
+text ("-" for a pre-hashed input), then the expected lowercase SHA-256 hex digest or "!<refusal reason>".
+"""
+import hashlib
+import json
+import os
+
+B = "both"
+ADS = hashlib.sha256(b"adsapi").hexdigest()
+
+# (destinations, kind, region, input, expected for X, expected for TikTok)
+# expected: normalized text, ("hash", digest) for pre-hashed, ("!", reason), or None (not sent).
+def ok(text):
+    return text
+
+def bad(reason):
+    return ("!", reason)
+
+def pre(digest):
+    return ("hash", digest)
+
+cases = [
+    # email: trim, lowercase; TikTok also drops +tag; dots kept by both
+    ("email", None, "ada@example.com", ok("ada@example.com"), ok("ada@example.com")),
+    ("email", None, "Ada@Example.COM", ok("ada@example.com"), ok("ada@example.com")),
+    ("email", None, "  ada@example.com  ", ok("ada@example.com"), ok("ada@example.com")),
+    ("email", None, "\tada@example.com\n", ok("ada@example.com"), ok("ada@example.com")),
+    ("email", None, "\u00a0ada@example.com\u3000", ok("ada@example.com"), ok("ada@example.com")),
+    ("email", None, "ada+ads@example.com", ok("ada+ads@example.com"), ok("ada@example.com")),
+    ("email", None, "Ada+News+2@Example.com", ok("ada+news+2@example.com"), ok("ada@example.com")),
+    ("email", None, "first.last@example.co.uk", ok("first.last@example.co.uk"), ok("first.last@example.co.uk")),
+    ("email", None, "f.i.r.s.t@gmail.com", ok("f.i.r.s.t@gmail.com"), ok("f.i.r.s.t@gmail.com")),
+    ("email", None, "JOSÉ@Exämple.de", ok("josé@exämple.de"), ok("josé@exämple.de")),
+    ("email", None, "ÅSA+tag@Post.SE", ok("åsa+tag@post.se"), ok("åsa@post.se")),
+    ("email", None, "user_name-1@sub.example.org", ok("user_name-1@sub.example.org"), ok("user_name-1@sub.example.org")),
+    ("email", None, "+tag@example.com", ok("+tag@example.com"), bad("invalid-email")),
+    ("email", None, "no-at-sign.example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "two@@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "a@b@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada@", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada@localhost", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada@example.", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada@.example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada lovelace@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada@example.com, bob@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "   ", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, hashlib.sha256(b"ada@example.com").hexdigest().upper(), pre(hashlib.sha256(b"ada@example.com").hexdigest()), pre(hashlib.sha256(b"ada@example.com").hexdigest())),
+    ("email", None, "  " + hashlib.sha256(b"x@y.com").hexdigest() + " ", pre(hashlib.sha256(b"x@y.com").hexdigest()), pre(hashlib.sha256(b"x@y.com").hexdigest())),
+    ("email", None, hashlib.sha256(b"x").hexdigest()[:63], bad("invalid-email"), bad("invalid-email")),
+    # phone: E.164 with + for X; digits with country code, no +, for TikTok
+    ("phone", None, "+15551234567", ok("+15551234567"), ok("15551234567")),
+    ("phone", None, "+1 (555) 123-4567", ok("+15551234567"), ok("15551234567")),
+    ("phone", None, "+1.555.123.4567", ok("+15551234567"), ok("15551234567")),
+    ("phone", None, " +1 555 123 4567 ", ok("+15551234567"), ok("15551234567")),
+    ("phone", None, "001 555 123 4567", ok("+15551234567"), ok("15551234567")),
+    ("phone", None, "0044 20 7946 0958", ok("+442079460958"), ok("442079460958")),
+    ("phone", None, "+44 (0)20 7946 0958", ok("+442079460958"), ok("442079460958")),
+    ("phone", None, "+49 30 901820", ok("+4930901820"), ok("4930901820")),
+    ("phone", None, "+33 1 23 45 67 89", ok("+33123456789"), ok("33123456789")),
+    ("phone", None, "+81-3-1234-5678", ok("+81312345678"), ok("81312345678")),
+    ("phone", None, "+91 98765 43210", ok("+919876543210"), ok("919876543210")),
+    ("phone", None, "+55 (11) 91234-5678", ok("+5511912345678"), ok("5511912345678")),
+    ("phone", "US", "(657) 777-0000", ok("+16577770000"), ok("16577770000")),
+    ("phone", "US", "657.777.0000", ok("+16577770000"), ok("16577770000")),
+    ("phone", "US", "6577770000", ok("+16577770000"), ok("16577770000")),
+    ("phone", "US", "+44 20 7946 0958", ok("+442079460958"), ok("442079460958")),
+    ("phone", "GB", "07700 900123", ok("+447700900123"), ok("447700900123")),
+    ("phone", "GB", "020 7946 0958", ok("+442079460958"), ok("442079460958")),
+    ("phone", "DE", "030 901820", ok("+4930901820"), ok("4930901820")),
+    ("phone", "FR", "01 23 45 67 89", ok("+33123456789"), ok("33123456789")),
+    ("phone", "JP", "03-1234-5678", ok("+81312345678"), ok("81312345678")),
+    ("phone", "BR", "(11) 91234-5678", ok("+5511912345678"), ok("5511912345678")),
+    ("phone", None, "(657) 777-0000", bad("invalid-phone"), bad("invalid-phone")),
+    ("phone", None, "+1 555 CALL NOW", bad("invalid-phone"), bad("invalid-phone")),
+    ("phone", "US", "555-CALL", bad("invalid-phone"), bad("invalid-phone")),
+    ("phone", None, "+1 555", bad("invalid-phone"), bad("invalid-phone")),
+    ("phone", None, "+1234567890123456", bad("invalid-phone"), bad("invalid-phone")),
+    ("phone", None, "+0 555 123 4567", bad("invalid-phone"), bad("invalid-phone")),
+    ("phone", None, "1+5551234567", bad("invalid-phone"), bad("invalid-phone")),
+    ("phone", "US", "", bad("invalid-phone"), bad("invalid-phone")),
+    ("phone", "US", "000", bad("invalid-phone"), bad("invalid-phone")),
+    ("phone", None, "+1/555/123/4567", bad("invalid-phone"), bad("invalid-phone")),
+    ("phone", None, hashlib.sha256(b"+15551234567").hexdigest(), pre(hashlib.sha256(b"+15551234567").hexdigest()), pre(hashlib.sha256(b"+15551234567").hexdigest())),
+    # IDFA and GAID: lowercase, with dashes
+    ("idfa", None, "AEBE52E7-03EE-455A-B3C4-E57283966239", ok("aebe52e7-03ee-455a-b3c4-e57283966239"), ok("aebe52e7-03ee-455a-b3c4-e57283966239")),
+    ("idfa", None, " aebe52e7-03ee-455a-b3c4-e57283966239 ", ok("aebe52e7-03ee-455a-b3c4-e57283966239"), ok("aebe52e7-03ee-455a-b3c4-e57283966239")),
+    ("idfa", None, "AEBE52E703EE455AB3C4E57283966239", ok("aebe52e7-03ee-455a-b3c4-e57283966239"), ok("aebe52e7-03ee-455a-b3c4-e57283966239")),
+    ("idfa", None, "00000000-0000-0000-0000-000000000000", bad("zero-device-id"), bad("zero-device-id")),
+    ("idfa", None, "00000000000000000000000000000000", bad("zero-device-id"), bad("zero-device-id")),
+    ("idfa", None, "AEBE52E7-03EE-455A-B3C4", bad("invalid-device-id"), bad("invalid-device-id")),
+    ("idfa", None, "GEBE52E7-03EE-455A-B3C4-E57283966239", bad("invalid-device-id"), bad("invalid-device-id")),
+    ("idfa", None, "AEBE52E703-EE-455A-B3C4-E57283966239", bad("invalid-device-id"), bad("invalid-device-id")),
+    ("idfa", None, "", bad("invalid-device-id"), bad("invalid-device-id")),
+    ("gaid", None, "38400000-8CF0-11BD-B23E-10B96E40000D", ok("38400000-8cf0-11bd-b23e-10b96e40000d"), ok("38400000-8cf0-11bd-b23e-10b96e40000d")),
+    ("gaid", None, "38400000-8cf0-11bd-b23e-10b96e40000d", ok("38400000-8cf0-11bd-b23e-10b96e40000d"), ok("38400000-8cf0-11bd-b23e-10b96e40000d")),
+    ("gaid", None, "\t38400000-8cf0-11bd-b23e-10b96e40000d\t", ok("38400000-8cf0-11bd-b23e-10b96e40000d"), ok("38400000-8cf0-11bd-b23e-10b96e40000d")),
+    ("gaid", None, "00000000-0000-0000-0000-000000000000", bad("zero-device-id"), bad("zero-device-id")),
+    ("gaid", None, "38400000-8cf0-11bd-b23e", bad("invalid-device-id"), bad("invalid-device-id")),
+    ("gaid", None, "not-a-device-id", bad("invalid-device-id"), bad("invalid-device-id")),
+    ("gaid", None, hashlib.sha256(b"38400000-8cf0-11bd-b23e-10b96e40000d").hexdigest().upper(), pre(hashlib.sha256(b"38400000-8cf0-11bd-b23e-10b96e40000d").hexdigest()), pre(hashlib.sha256(b"38400000-8cf0-11bd-b23e-10b96e40000d").hexdigest())),
+    # Android id: X only, lowercase, no dashes or spaces
+    ("android_id", None, "9774d56d682e549c", ok("9774d56d682e549c"), None),
+    ("android_id", None, "9774D56D682E549C", ok("9774d56d682e549c"), None),
+    ("android_id", None, "9774-d56d-682e-549c", ok("9774d56d682e549c"), None),
+    ("android_id", None, " 9774 d56d 682e 549c ", ok("9774d56d682e549c"), None),
+    ("android_id", None, "9774d56d682e549z", bad("invalid-device-id"), None),
+    ("android_id", None, "1234", bad("invalid-device-id"), None),
+    # X handle: X only, trim, no @, lowercase
+    ("x_handle", None, "@AdsAPI", ok("adsapi"), None),
+    ("x_handle", None, "AdsAPI", ok("adsapi"), None),
+    ("x_handle", None, "  @adsapi ", ok("adsapi"), None),
+    ("x_handle", None, "@Jack_Dorsey1", ok("jack_dorsey1"), None),
+    ("x_handle", None, "@", bad("invalid-handle"), None),
+    ("x_handle", None, "@@adsapi", bad("invalid-handle"), None),
+    ("x_handle", None, "@ads api", bad("invalid-handle"), None),
+    ("x_handle", None, "@this_is_too_long_1", bad("invalid-handle"), None),
+    ("x_handle", None, "@ads-api", bad("invalid-handle"), None),
+    ("x_handle", None, ADS.upper(), pre(ADS), None),
+    # X id: X only, decimal integer, no spaces
+    ("x_id", None, "783214", ok("783214"), None),
+    ("x_id", None, " 783214 ", ok("783214"), None),
+    ("x_id", None, "783 214", ok("783214"), None),
+    ("x_id", None, "0783214", ok("783214"), None),
+    ("x_id", None, "1234567890123456789", ok("1234567890123456789"), None),
+    ("x_id", None, "78321a", bad("invalid-x-id"), None),
+    ("x_id", None, "-783214", bad("invalid-x-id"), None),
+    ("x_id", None, "", bad("invalid-x-id"), None),
+]
+
+out = os.path.join(os.path.dirname(__file__), "..", "Tests", "IdentityTests", "identity-vectors.tsv")
+rows = []
+for kind, region, value, x_expected, tiktok_expected in cases:
+    for destination, expected in (("x", x_expected), ("tiktok", tiktok_expected)):
+        if expected is None:
+            normalized, result = "-", "!not-sent"
+        elif isinstance(expected, tuple) and expected[0] == "!":
+            normalized, result = "-", "!" + expected[1]
+        elif isinstance(expected, tuple):
+            normalized, result = "-", expected[1]
+        else:
+            normalized, result = expected, hashlib.sha256(expected.encode("utf-8")).hexdigest()
+        rows.append("\t".join([destination, kind, region or "-", json.dumps(value, ensure_ascii=False), normalized, result]))
+with open(out, "w", encoding="utf-8") as handle:
+    handle.write("# destination\tkind\tregion\tinput (JSON)\tnormalized\tdigest or !reason — generated by scripts/make-identity-vectors.py\n")
+    handle.write("\n".join(rows) + "\n")
+print(f"{len(rows)} vectors written to {os.path.normpath(out)}")
