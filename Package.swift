@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Config", dependencies: ["Identity"], path: "Shared/Config", swiftSettings: strict),
 
         .executableTarget(
-            name: "CLI", dependencies: ["Kafka", "Wire", "Runtime"], path: "Services/CLI",
+            name: "CLI", dependencies: ["Kafka", "Wire", "Runtime", "Identity"], path: "Services/CLI",
             swiftSettings: strict),
 
         .executableTarget(
@@ -65,6 +65,7 @@ let package = Package(
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
         .testTarget(name: "DestinationsTests", dependencies: ["Destinations"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IdentityTests", dependencies: ["Identity", "Hashing"], resources: [.copy("identity-vectors.tsv")], swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Runtime", "TestSupport"], swiftSettings: strict),

@@ -1,5 +1,6 @@
 // cohortsync: the operator's command line. Wires options, Kafka and the command types; nothing more.
 import Foundation
+import Identity
 import Kafka
 import Runtime
 import Wire
@@ -12,6 +13,9 @@ let spec = CommandLineSpec(
         commands:
           topics create   create the internal topics (members and hashed with equal partition counts)
           topics check    show partition counts and check the alignment the stages require
+          identify --destination x|tiktok --type TYPE [--default-region US] VALUE
+                          print the normalized form and SHA-256 a destination receives, or why the value is refused;
+                          TYPE: email, phone, idfa, gaid, android_id, x_handle, x_id
 
         Kafka connection: KAFKA_BROKERS (default 127.0.0.1:9092) and any KAFKA_<librdkafka property>.
         """,
@@ -19,9 +23,12 @@ let spec = CommandLineSpec(
         OptionSpec("member-partitions", environment: "COHORTSYNC_MEMBER_PARTITIONS", default: "12", help: "Partitions of members, hashed and the batcher changelog."),
         OptionSpec("batch-partitions", environment: "COHORTSYNC_BATCH_PARTITIONS", default: "6", help: "Partitions of the batches, results and DLQ topics."),
         OptionSpec("replication-factor", environment: "COHORTSYNC_REPLICATION_FACTOR", default: "-1", help: "Replication factor (-1: the broker's default)."),
+        OptionSpec("destination", help: "identify: x or tiktok."),
+        OptionSpec("type", help: "identify: the identifier type."),
+        OptionSpec("default-region", help: "identify: ISO region for national phone numbers, for example US."),
         OptionSpec("log-level", environment: "LOG_LEVEL", default: "warning", help: "debug, info, warning or error."),
     ],
-    positionalUsage: "topics create|check")
+    positionalUsage: "topics create|check | identify VALUE")
 
 let options = CommandLineEntry.parse(spec)
 let logger = Logger(stage: "cli", minimumLevel: LogLevel(name: options.string("log-level") ?? "warning") ?? .warning)
@@ -38,6 +45,25 @@ do {
         let command = TopicsCommand(admin: admin, layout: layout, print: say)
         let healthy = options.positionals[1] == "create" ? try command.create() : try command.check()
         exit(healthy ? 0 : 1)
+    case let arguments where arguments.first == "identify":
+        guard arguments.count == 2 else {
+            CommandLineEntry.fail("cohortsync", "identify takes exactly one VALUE (quote it if it has spaces)", status: 64)
+        }
+        guard let destination = options.string("destination").flatMap(DestinationKind.init(rawValue:)) else {
+            CommandLineEntry.fail("cohortsync", "identify needs --destination x or --destination tiktok", status: 64)
+        }
+        guard let kind = options.string("type").flatMap(IdentifierKind.init(rawValue:)) else {
+            CommandLineEntry.fail(
+                "cohortsync", "identify needs --type, one of: \(IdentifierKind.allCases.map(\.rawValue).joined(separator: ", "))", status: 64)
+        }
+        if let region = options.string("default-region"), CallingCodes.byRegion[region.uppercased()] == nil {
+            CommandLineEntry.fail(
+                "cohortsync", "--default-region \(region) is not known; use one of \(CallingCodes.byRegion.keys.sorted().joined(separator: " "))",
+                status: 64)
+        }
+        let result = IdentifyCommand(destination: destination, kind: kind, defaultRegion: options.string("default-region")).run(arguments[1])
+        result.lines.forEach(say)
+        exit(result.sent ? 0 : 2)
     case []:
         CommandLineEntry.fail("cohortsync", "no command given; run cohortsync --help for the commands", status: 64)
     default:
