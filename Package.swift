@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .executable(name: "cohortsync", targets: ["CLI"]),
         .executable(name: "cohortsync-sandbox", targets: ["Sandbox"]),
+        .executable(name: "cohortsync-ingest", targets: ["Ingest"]),
+        .executable(name: "cohortsync-normalize", targets: ["Normalize"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Runtime", targets: ["Runtime"]),
@@ -38,11 +40,18 @@ let package = Package(
         .target(name: "Destinations", dependencies: ["Hashing"], path: "Shared/Destinations", swiftSettings: strict),
         .target(name: "Identity", dependencies: ["Hashing"], path: "Shared/Identity", swiftSettings: strict),
         .target(name: "Config", dependencies: ["Identity"], path: "Shared/Config", swiftSettings: strict),
+        .target(name: "Stage", dependencies: ["Config", "Kafka", "Runtime"], path: "Shared/Stage", swiftSettings: strict),
 
         .executableTarget(
             name: "CLI", dependencies: ["Kafka", "Wire", "Runtime", "Identity"], path: "Services/CLI",
             swiftSettings: strict),
 
+        .executableTarget(
+            name: "Ingest", dependencies: ["Stage", "Config", "Kafka", "Runtime", "Wire", "Hashing"], path: "Services/Ingest",
+            swiftSettings: strict),
+        .executableTarget(
+            name: "Normalize", dependencies: ["Stage", "Config", "Identity", "Kafka", "Runtime", "Wire"], path: "Services/Normalize",
+            swiftSettings: strict),
         .executableTarget(
             name: "Sandbox", dependencies: ["Runtime", "Destinations"], path: "Services/Sandbox", swiftSettings: strict),
 
@@ -66,6 +75,10 @@ let package = Package(
         .testTarget(name: "DestinationsTests", dependencies: ["Destinations"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "IngestTests", dependencies: ["Ingest", "Config", "Kafka", "Runtime", "Wire", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "NormalizeTests", dependencies: ["Normalize", "Config", "Hashing", "Kafka", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IdentityTests", dependencies: ["Identity", "Hashing"], resources: [.copy("identity-vectors.tsv")], swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Runtime", "TestSupport"], swiftSettings: strict),

@@ -1,0 +1,109 @@
+import Config
+import Foundation
+import Kafka
+import Runtime
+import Synchronization
+import Wire
+
+/// Turns one upstream record into the records ingest produces, and accounts for it.
+///
+/// Member changes go to `members` keyed `audienceId/userKey` (placed by the partitioner); snapshot markers
+/// and lifecycle events go to every partition of `members`, so each downstream partition sees them in order
+/// with its members. Refused records go to the DLQ, redacted; events of audiences without a sync are dropped.
+final class IngestProcessor: Sendable {
+    /// What happened to one upstream record.
+    enum Outcome: Sendable, Equatable {
+        case forwarded
+        /// Snapshot markers and lifecycle events, written to every partition.
+        case control
+        case deadLettered(reason: String)
+        case dropped(reason: String)
+
+        var label: String {
+            switch self {
+            case .forwarded: "forwarded"
+            case .control: "control"
+            case .deadLettered: "dead-lettered"
+            case .dropped: "dropped"
+            }
+        }
+    }
+
+    private let config: CohortSyncConfig
+    private let memberPartitions: Int32
+    private let snapshots = Mutex(SnapshotTracker())
+    private let metrics: MetricsRegistry
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+
+    init(config: CohortSyncConfig, memberPartitions: Int32, metrics: MetricsRegistry, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+        self.config = config
+        self.memberPartitions = memberPartitions
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The records to produce for `record`, and its outcome.
+    func process(_ record: ConsumerRecord) -> (records: [ProducerRecord], outcome: Outcome) {
+        let source = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
+        let headers = RecordHeaders(for: MemberRecord.self, trace: source).pairs.map { KafkaHeader(name: $0.name, string: $0.value) }
+        let event: UpstreamEvent
+        switch UpstreamParser.parse(record) {
+        case .failure(let refusal):
+            return ([deadLetter(record, source, refusal)], .deadLettered(reason: refusal.reason))
+        case .success(let parsed):
+            event = parsed
+        }
+        guard !config.syncs(ofAudience: event.audienceID).isEmpty else {
+            return ([], .dropped(reason: "no-sync"))
+        }
+        switch event {
+        case .member(let change):
+            if change.action == .snapshotMember {
+                snapshots.withLock { $0.member(audienceID: change.audienceID, snapshotID: change.snapshotID) }
+            }
+            let value = MemberRecord.change(change).serializedBytes()
+            return ([ProducerRecord(topic: TopicNames.members, key: Array("\(change.audienceID)/\(change.userKey)".utf8), value: value, headers: headers)], .forwarded)
+        case .snapshotBegin(let audienceID, let snapshotID):
+            snapshots.withLock { $0.begin(audienceID: audienceID, snapshotID: snapshotID, sourcePartition: record.partition) }
+            let marker = SnapshotMarker(audienceID: audienceID, snapshotID: snapshotID, phase: .begin, partitionCount: memberPartitions)
+            return (everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control)
+        case .snapshotEnd(let audienceID, let snapshotID, let declared):
+            let verdict = snapshots.withLock { $0.end(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declared) }
+            if !verdict.complete {
+                metrics.counter("cohortsync_ingest_snapshots_incomplete_total", help: "Snapshots that ended incomplete and will cause no removals.").increment()
+                logger.warning(
+                    "snapshot-incomplete: the snapshot will cause no removals",
+                    [("audience", .string(audienceID)), ("snapshot", .string(snapshotID)), ("declared", .int(declared)), ("received", .int(verdict.receivedMembers))])
+            }
+            let marker = SnapshotMarker(
+                audienceID: audienceID, snapshotID: snapshotID, phase: .end, declaredMembers: declared, receivedMembers: verdict.receivedMembers,
+                complete: verdict.complete, partitionCount: memberPartitions)
+            return (everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control)
+        case .lifecycle(let lifecycle):
+            return (everyPartition(.lifecycle(lifecycle), key: lifecycle.audienceID, headers: headers), .control)
+        }
+    }
+
+    /// Partitions of the upstream topics were revoked: their open snapshots can no longer complete here.
+    func revoked(_ partitions: [TopicPartition]) {
+        snapshots.withLock { $0.forget(sourcePartitions: Set(partitions.map(\.partition))) }
+    }
+
+    private func everyPartition(_ value: MemberRecord, key: String, headers: [KafkaHeader]) -> [ProducerRecord] {
+        let bytes = value.serializedBytes()
+        return (0..<memberPartitions).map { partition in
+            ProducerRecord(topic: TopicNames.members, key: Array(key.utf8), value: bytes, headers: headers, placement: .partition(partition))
+        }
+    }
+
+    private func deadLetter(_ record: ConsumerRecord, _ source: SourcePosition, _ refusal: IngestRefusal) -> ProducerRecord {
+        let letter = DeadLetter(
+            stage: "ingest", reason: refusal.reason, source: source, redactedExcerpt: ExcerptRedactor.excerpt(record.value),
+            errorCode: refusal.reason, detail: refusal.detail, occurredAtMilliseconds: Int64(now().timeIntervalSince1970 * 1000))
+        let headers = RecordHeaders(for: DeadLetter.self, trace: source).pairs.map { KafkaHeader(name: $0.name, string: $0.value) }
+        return ProducerRecord(
+            topic: TopicNames.deadLetters, key: Array("\(record.topic)/\(record.partition)".utf8), value: letter.serializedBytes(), headers: headers)
+    }
+}

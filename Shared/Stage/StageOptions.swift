@@ -1,0 +1,13 @@
+import Runtime
+
+/// The options every pipeline stage takes besides the shared service options: configuration and group.
+public enum StageOptions {
+    /// `--config`, `--print-config`, `--group` with the stage's default group id.
+    public static func options(defaultGroup: String) -> [OptionSpec] {
+        [
+            OptionSpec("config", environment: "COHORTSYNC_CONFIG", help: "Path of the connections-and-syncs JSON file.", isRequired: true),
+            .flag("print-config", help: "Print the effective configuration (credentials as references, never values) and exit."),
+            OptionSpec("group", environment: "COHORTSYNC_GROUP", default: defaultGroup, help: "Kafka consumer group id; every replica of the stage uses the same."),
+        ]
+    }
+}

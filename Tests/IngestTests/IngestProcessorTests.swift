@@ -1,0 +1,97 @@
+import Config
+import Foundation
+@testable import Ingest
+import Kafka
+import Runtime
+import TestSupport
+import Testing
+import Wire
+
+@Suite("Ingest: records produced per upstream record")
+struct IngestProcessorTests {
+    let processor: IngestProcessor
+
+    init() throws {
+        let config = try ConfigParser.parse(Data(TestConfigs.standard.utf8))
+        processor = IngestProcessor(config: config, memberPartitions: 4, metrics: MetricsRegistry(), logger: Logger(stage: "test", minimumLevel: .error))
+    }
+
+    @Test("a member change is keyed audience/user, placed by key, with the trace headers")
+    func member() throws {
+        let (records, outcome) = processor.process(upstream(#"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"id":"u_1","email":"a@b.co"}}"#, partition: 2, offset: 7))
+        #expect(outcome == .forwarded)
+        let record = try #require(records.first)
+        #expect(records.count == 1)
+        #expect(record.topic == TopicNames.members && record.placement == .byKey)
+        #expect(record.key == Array("aud_x/u_1".utf8))
+        #expect(record.headers.string(named: "cohortsync-trace") == "cdp.audiences/2/7")
+        #expect(record.headers.string(named: "content-type") == "application/x-protobuf; message=cohortsync.v1.MemberRecord")
+        guard case .change(let change) = try MemberRecord(serializedBytes: record.value) else { Issue.record("expected a change"); return }
+        #expect(change.identifiers.email == "a@b.co")
+    }
+
+    @Test("snapshot markers go to every partition; the end is complete only when the count matches")
+    func snapshots() throws {
+        let (begin, _) = processor.process(upstream(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#))
+        #expect(begin.map(\.placement) == (0..<4).map { .partition($0) })
+        for user in 0..<3 {
+            _ = processor.process(upstream("{\"type\":\"snapshot_member\",\"audience\":{\"id\":\"aud_x\"},\"snapshot\":\"s1\",\"user\":{\"id\":\"u\(user)\"}}"))
+        }
+        let (end, outcome) = processor.process(upstream(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s1","members":3}"#))
+        #expect(outcome == .control)
+        #expect(end.count == 4)
+        guard case .snapshot(let marker) = try MemberRecord(serializedBytes: end[0].value) else { Issue.record("expected a marker"); return }
+        #expect(marker.complete && marker.receivedMembers == 3 && marker.declaredMembers == 3 && marker.phase == .end)
+
+        _ = processor.process(upstream(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s2"}"#))
+        _ = processor.process(upstream(#"{"type":"snapshot_member","audience":{"id":"aud_x"},"snapshot":"s2","user":{"id":"u"}}"#))
+        let (short, _) = processor.process(upstream(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s2","members":2}"#))
+        guard case .snapshot(let incomplete) = try MemberRecord(serializedBytes: short[0].value) else { return }
+        #expect(!incomplete.complete && incomplete.receivedMembers == 1)
+        let (neverBegun, _) = processor.process(upstream(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s9","members":0}"#))
+        guard case .snapshot(let orphan) = try MemberRecord(serializedBytes: neverBegun[0].value) else { return }
+        #expect(!orphan.complete, "an end without its begin never allows removals")
+    }
+
+    @Test("a snapshot whose upstream partition was revoked mid-way ends incomplete")
+    func revokedSnapshot() throws {
+        _ = processor.process(upstream(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#, partition: 1))
+        processor.revoked([TopicPartition(topic: "cdp.audiences", partition: 1)])
+        let (end, _) = processor.process(upstream(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s1","members":0}"#, partition: 1))
+        guard case .snapshot(let marker) = try MemberRecord(serializedBytes: end[0].value) else { return }
+        #expect(!marker.complete)
+    }
+
+    @Test("lifecycle events go to every partition; audiences without a sync are dropped")
+    func lifecycleAndDrops() {
+        let (lifecycle, outcome) = processor.process(upstream(#"{"type":"audience","audience":{"id":"aud_both","name":"N"},"action":"deleted"}"#))
+        #expect(outcome == .control && lifecycle.count == 4)
+        let (dropped, dropOutcome) = processor.process(upstream(#"{"type":"membership","audience":{"id":"aud_none"},"action":"enter","user":{"id":"u"}}"#))
+        #expect(dropped.isEmpty && dropOutcome == .dropped(reason: "no-sync"))
+    }
+
+    @Test("a refused record becomes a DLQ record with source, reason and an excerpt free of raw identifiers")
+    func deadLetter() throws {
+        let raw = #"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"email":"ada.lovelace@example.com","phone":"+1 555 867 5309"},"consent":{"ads":"maybe"}}"#
+        let (records, outcome) = processor.process(upstream(raw, partition: 3, offset: 99))
+        #expect(outcome == .deadLettered(reason: "invalid-field"))
+        let record = try #require(records.first)
+        #expect(record.topic == TopicNames.deadLetters)
+        let letter = try DeadLetter(serializedBytes: record.value)
+        #expect(letter.stage == "ingest" && letter.reason == "invalid-field" && letter.source == SourcePosition(topic: "cdp.audiences", partition: 3, offset: 99))
+        #expect(letter.detail.contains("consent.ads"))
+        #expect(letter.payload.isEmpty)
+        for secret in ["ada", "lovelace", "5309", "867"] {
+            #expect(!letter.redactedExcerpt.contains(secret), "excerpt leaks \(secret): \(letter.redactedExcerpt)")
+        }
+        #expect(letter.redactedExcerpt.contains("\"email\":\"[redacted]\""))
+        #expect(letter.redactedExcerpt.contains("\"type\":\"membership\""))
+    }
+
+    @Test("the excerpt of text that is not JSON masks words and numbers")
+    func excerptOfGarbage() {
+        let excerpt = ExcerptRedactor.excerpt(Array("email=ada@example.com phone 5558675309 true".utf8))
+        #expect(!excerpt.contains("ada") && !excerpt.contains("5558675309"))
+        #expect(excerpt.contains("true"))
+    }
+}

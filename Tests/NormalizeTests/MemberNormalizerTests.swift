@@ -1,0 +1,120 @@
+import Config
+import Foundation
+import Hashing
+import Kafka
+@testable import Normalize
+import TestSupport
+import Testing
+import Wire
+
+@Suite("Normalize: hashed members per connection")
+struct MemberNormalizerTests {
+    let config: CohortSyncConfig
+    let normalizer: MemberNormalizer
+
+    init() throws {
+        config = try ConfigParser.parse(Data(TestConfigs.standard.utf8))
+        normalizer = MemberNormalizer(config: config)
+    }
+
+    func digest(_ text: String) -> [UInt8] { SHA256Digest.hash(text).bytes }
+
+    @Test("each connection gets its forwarded kinds, normalized by its own destination's rules")
+    func perConnection() throws {
+        let change = MemberChange(
+            audienceID: "aud_both", userKey: "u_1", action: .enter,
+            identifiers: RawIdentifiers(email: " Ada+News@Example.com ", phone: "(657) 777-0000", idfa: "AEBE52E7-03EE-455A-B3C4-E57283966239", xHandle: "@AdsAPI"))
+        let result = normalizer.normalize(change)
+        #expect(result.refusal == nil)
+        let x = try #require(result.derived.first { $0.member.connectionID == "x-main" }?.member)
+        #expect(x.identifiers == [
+            HashedIdentifier(type: .email, sha256: digest("ada+news@example.com")),
+            HashedIdentifier(type: .phone, sha256: digest("+16577770000")),
+            HashedIdentifier(type: .idfa, sha256: digest("aebe52e7-03ee-455a-b3c4-e57283966239")),
+            HashedIdentifier(type: .xHandle, sha256: digest("adsapi")),
+        ])
+        let tiktok = try #require(result.derived.first { $0.member.connectionID == "tiktok-eu" }?.member)
+        // TikTok forwards email, phone and gaid only; its region is GB, so the US-style national number is read as British.
+        #expect(tiktok.identifiers == [
+            HashedIdentifier(type: .email, sha256: digest("ada@example.com")),
+            HashedIdentifier(type: .phone, sha256: digest("446577770000")),
+        ])
+        #expect(result.derived.allSatisfy { $0.sameAudience })
+    }
+
+    @Test("a bad identifier is refused alone; the user is still sent with the good ones")
+    func perIdentifierRefusal() {
+        let result = normalizer.normalize(MemberChange(audienceID: "aud_x", userKey: "u", action: .enter, identifiers: RawIdentifiers(email: "ada@example.com", phone: "CALL ME")))
+        #expect(result.refusal == nil)
+        #expect(result.identifierRefusals == [.invalidPhone])
+        #expect(result.derived.first?.member.identifiers.map(\.type) == [.email])
+    }
+
+    @Test("a user with no usable identifier is refused no-identifier; an exit needs none")
+    func noIdentifier() {
+        let enter = normalizer.normalize(MemberChange(audienceID: "aud_tiktok", userKey: "u", action: .enter, identifiers: RawIdentifiers(xHandle: "@ada")))
+        #expect(enter.refusal == "no-identifier" && enter.derived.isEmpty)
+        let exit = normalizer.normalize(MemberChange(audienceID: "aud_tiktok", userKey: "u", action: .exit))
+        #expect(exit.refusal == nil && exit.derived.first?.member.action == .exit)
+    }
+
+    @Test("no consent: refused, and withdrawn from every audience of each connection that syncs the audience")
+    func consentFanOut() {
+        let result = normalizer.normalize(MemberChange(
+            audienceID: "aud_x", userKey: "u_9", action: .enter, identifiers: RawIdentifiers(email: "ada@example.com"), consent: .denied))
+        #expect(result.refusal == "no-consent")
+        let withdrawn = result.derived.map { "\($0.member.connectionID)/\($0.member.audienceID)/\($0.sameAudience)" }
+        #expect(withdrawn == ["x-main/aud_x/true", "x-main/aud_both/false"])
+        #expect(result.derived.allSatisfy { $0.member.action == .consentWithdrawn && $0.member.identifiers.isEmpty })
+    }
+
+    @Test("a pre-hashed value is passed through lowercased, not hashed again")
+    func preHashed() {
+        let hex = SHA256Digest.hash("ada@example.com").hex
+        let result = normalizer.normalize(MemberChange(audienceID: "aud_x", userKey: "u", action: .enter, identifiers: RawIdentifiers(email: hex.uppercased())))
+        #expect(result.derived.first?.member.identifiers == [HashedIdentifier(type: .email, sha256: digest("ada@example.com"))])
+    }
+}
+
+@Suite("Normalize: placement and passthrough")
+struct NormalizeProcessorTests {
+    let processor: NormalizeProcessor
+
+    init() throws {
+        processor = NormalizeProcessor(config: try ConfigParser.parse(Data(TestConfigs.standard.utf8)))
+    }
+
+    func input(_ record: MemberRecord, partition: Int32 = 3) -> ConsumerRecord {
+        ConsumerRecord(
+            topic: TopicNames.members, partition: partition, offset: 11, key: Array("k".utf8), value: record.serializedBytes(),
+            headers: [KafkaHeader(name: "cohortsync-trace", string: "cdp.audiences/1/500")])
+    }
+
+    @Test("markers are forwarded to the same partition index they were read from, with the upstream trace")
+    func markers() throws {
+        let marker = SnapshotMarker(audienceID: "aud_x", snapshotID: "s", phase: .end, complete: true)
+        let (records, outcome, _) = processor.process(input(.snapshot(marker)))
+        #expect(outcome == .control)
+        #expect(records.map(\.placement) == [.partition(3)])
+        #expect(try HashedRecord(serializedBytes: records[0].value) == .snapshot(marker))
+        #expect(records[0].headers.string(named: "cohortsync-trace") == "cdp.audiences/1/500")
+    }
+
+    @Test("members stay on their input partition; consent withdrawals for other audiences are placed by their key")
+    func placement() {
+        let change = MemberChange(audienceID: "aud_x", userKey: "u", action: .enter, identifiers: RawIdentifiers(email: "a@b.co"), consent: .denied)
+        let (records, outcome, _) = processor.process(input(.change(change)))
+        #expect(outcome == .refused(reason: "no-consent"))
+        #expect(records.map(\.placement) == [.partition(3), .byKey])
+        #expect(records.map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["aud_x/u", "aud_both/u"])
+    }
+
+    @Test("an undecodable record goes to the DLQ without its payload")
+    func undecodable() throws {
+        let record = ConsumerRecord(topic: TopicNames.members, partition: 0, offset: 1, key: nil, value: [0x0A, 0x05, 0x61])
+        let (records, outcome, _) = processor.process(record)
+        #expect(outcome == .deadLettered(reason: "invalid-record"))
+        let letter = try DeadLetter(serializedBytes: records[0].value)
+        #expect(letter.stage == "normalize" && letter.payload.isEmpty)
+    }
+}
