@@ -76,6 +76,9 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),
         .testTarget(
+            name: "PipelineTests", dependencies: ["Ingest", "Normalize", "Kafka", "Runtime", "Wire", "Hashing", "TestSupport"],
+            swiftSettings: strict),
+        .testTarget(
             name: "IngestTests", dependencies: ["Ingest", "Config", "Kafka", "Runtime", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "NormalizeTests", dependencies: ["Normalize", "Config", "Hashing", "Kafka", "Wire", "TestSupport"], swiftSettings: strict),

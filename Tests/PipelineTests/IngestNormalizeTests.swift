@@ -1,0 +1,200 @@
+import Foundation
+import Kafka
+import Runtime
+import TestSupport
+import Testing
+import Wire
+
+/// Issue acceptance: 10,000 mixed upstream records through cohortsync-ingest and cohortsync-normalize as
+/// child processes on the local broker. Every input is accounted for, digests equal the vector file's, and
+/// no raw identifier reaches the hashed or DLQ topics.
+@Suite("Ingest and normalize end to end on the local broker", .serialized, .timeLimit(.minutes(6)))
+struct IngestNormalizeTests {
+    let logger = Logger(stage: "pipeline-test", minimumLevel: .warning)
+
+    @Test("10,000 mixed records: accounted for, hashed as the vectors say, nothing raw downstream")
+    func tenThousandRecords() async throws {
+        let kafka = KafkaConfiguration(properties: ["bootstrap.servers": TestBroker.bootstrapServers])
+        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
+        for topic in TopicLayout(memberPartitions: 4, batchPartitions: 2).topics {
+            _ = try admin.createTopic(TopicSpecification(name: topic.name, partitions: topic.partitions, configuration: topic.compacted ? ["cleanup.policy": "compact"] : [:]))
+        }
+        let partitions = try #require(try admin.partitionCount(of: TopicNames.members))
+        let upstreamTopic = TestBroker.uniqueName("cdp-audiences")
+        // The corpus holds one record over 1 MiB (ingest must refuse it), so this topic and producer allow 3 MB.
+        _ = try admin.createTopic(TopicSpecification(name: upstreamTopic, partitions: 3, configuration: ["max.message.bytes": "3000000"]))
+
+        let corpus = UpstreamCorpus(count: 10_000, seed: 42)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(properties: kafka.properties.merging(["message.max.bytes": "3000000"]) { $1 }), logger: logger)
+        var deliveries: [PendingDelivery] = []
+        for entry in corpus.entries {
+            let audience = entry.json.range(of: #""id":"aud_[a-z]+""#, options: .regularExpression).map { String(entry.json[$0]) } ?? "none"
+            deliveries.append(try await producer.send(ProducerRecord(topic: upstreamTopic, key: Array(audience.utf8), value: Array(entry.json.utf8))))
+        }
+        var offsets: [String: Int] = [:]
+        for (index, delivery) in deliveries.enumerated() {
+            let report = try await delivery.acknowledged()
+            offsets["\(report.partition)/\(report.offset)"] = index
+        }
+        try await producer.shutdown()
+
+        let configPath = NSTemporaryDirectory() + TestBroker.uniqueName("config") + ".json"
+        try TestConfigs.standard.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let environment = ["KAFKA_BROKERS": TestBroker.bootstrapServers, "COHORTSYNC_CONFIG": configPath]
+        // Normalize starts at the end of `members` so earlier runs' records on the shared local broker stay out of its counts.
+        let normalize = try ChildProcess(
+            try BuildProducts.executable("cohortsync-normalize"),
+            ["--group", TestBroker.uniqueName("normalize"), "--http-host", "127.0.0.1", "--http-port", "0"],
+            environment: environment.merging(["KAFKA_AUTO_OFFSET_RESET": "latest"]) { $1 })
+        defer { normalize.stop() }
+        let normalizePort = try await port(of: normalize)
+        try await waitFor("normalize to own its partitions", timeout: .seconds(30)) {
+            (try? await HTTPProbe.get("http://127.0.0.1:\(normalizePort)/readyz").status) == 200
+        }
+        try await Task.sleep(for: .seconds(2))
+        let ingest = try ChildProcess(
+            try BuildProducts.executable("cohortsync-ingest"),
+            ["--topics", upstreamTopic, "--group", TestBroker.uniqueName("ingest"), "--http-host", "127.0.0.1", "--http-port", "0"],
+            environment: environment)
+        defer { ingest.stop() }
+        let ingestPort = try await port(of: ingest)
+
+        // What each upstream record should become.
+        var expectedIngest: [String: Int] = [:]
+        var expectedDLQ: [String: Int] = [:]
+        var expectedNormalize: [String: Int] = [:]
+        for entry in corpus.entries {
+            switch entry.expected {
+            case .deadLetter(let reason):
+                expectedIngest["dead-lettered", default: 0] += 1
+                expectedDLQ[reason, default: 0] += 1
+            case .dropped:
+                expectedIngest["dropped", default: 0] += 1
+            case .control:
+                expectedIngest["control", default: 0] += 1
+                expectedNormalize["control", default: 0] += partitions
+            case .member(let x, let tiktok, let denied):
+                expectedIngest["forwarded", default: 0] += 1
+                expectedNormalize[(x != nil || tiktok != nil) && !denied ? "hashed" : "refused", default: 0] += 1
+            }
+        }
+        let normalizeTotal = expectedNormalize.values.reduce(0, +)
+        var ingestCounts: [String: Int] = [:]
+        var normalizeCounts: [String: Int] = [:]
+        try await waitFor("both stages to account for every record", timeout: .seconds(180)) {
+            ingestCounts = await Self.counts("cohortsync_ingest_records_total", port: ingestPort)
+            normalizeCounts = await Self.counts("cohortsync_normalize_records_total", port: normalizePort)
+            return ingestCounts.values.reduce(0, +) >= corpus.entries.count && normalizeCounts.values.reduce(0, +) >= normalizeTotal
+        }
+        #expect(ingestCounts == expectedIngest)
+        #expect(normalizeCounts == expectedNormalize)
+        #expect(ingestCounts.values.reduce(0, +) == corpus.entries.count, "hashed + refused + DLQ + dropped + control = input")
+
+        // Read what the stages wrote for this run (by the trace header, which names the upstream topic).
+        let written = try await Self.readBack(upstreamTopic: upstreamTopic, kafka: kafka, logger: logger)
+        var hashedByInput: [Int: [HashedMember]] = [:]
+        for (trace, member) in written.members {
+            guard let index = offsets["\(trace.partition)/\(trace.offset)"] else { continue }
+            hashedByInput[index, default: []].append(member)
+        }
+        var checkedDigests = 0
+        for (index, entry) in corpus.entries.enumerated() {
+            guard case .member(let x, let tiktok, let denied) = entry.expected else { continue }
+            let members = hashedByInput[index] ?? []
+            if denied {
+                #expect(members.allSatisfy { $0.action == .consentWithdrawn && $0.identifiers.isEmpty }, "record \(index): withdrawals only")
+                continue
+            }
+            for (connection, expected) in [("x-main", x), ("tiktok-eu", tiktok)] {
+                let got = members.filter { $0.connectionID == connection }
+                guard let expected else {
+                    #expect(got.isEmpty, "record \(index): \(connection) should get nothing")
+                    continue
+                }
+                #expect(got.count == 1, "record \(index): one hashed member for \(connection)")
+                let digests = Set(got.first?.identifiers.map { "\($0.type):" + $0.sha256.map { String(format: "%02x", $0) }.joined() } ?? [])
+                #expect(digests == expected, "record \(index) for \(connection)")
+                checkedDigests += expected.count
+            }
+        }
+        #expect(checkedDigests > 5_000)
+        #expect(written.deadLetters.reduce(into: [String: Int]()) { $0[$1.reason, default: 0] += 1 } == expectedDLQ)
+
+        // No raw identifier anywhere downstream: not in hashed records, not in dead letters.
+        var blob = Data()
+        for bytes in written.rawBytes {
+            blob.append(contentsOf: bytes)
+            blob.append(0)
+        }
+        #expect(blob.count > 100_000)
+        for value in corpus.rawValues {
+            #expect(blob.range(of: Data(value.utf8)) == nil, "raw value found downstream")
+        }
+
+        for child in [ingest, normalize] {
+            child.send(SIGTERM)
+            #expect(await child.waitForExit(timeout: .seconds(10)) == 0, "stage did not exit cleanly:\n\(child.stderr.suffix(2000))")
+        }
+        print("ingest: \(ingestCounts), normalize: \(normalizeCounts), \(checkedDigests) digests checked, \(corpus.rawValues.count) raw values scanned for")
+    }
+
+    func port(of child: ChildProcess) async throws -> Int {
+        let line = try await child.waitForLog(containing: "\"http listening\"", timeout: .seconds(30))
+        return try #require(line.split(separator: "\"port\":").last.flatMap { Int($0.prefix { $0.isNumber }) })
+    }
+
+    /// A counter family by its `outcome` label, from a stage's /metrics.
+    static func counts(_ name: String, port: Int) async -> [String: Int] {
+        guard let body = try? await HTTPProbe.get("http://127.0.0.1:\(port)/metrics").body else { return [:] }
+        var counts: [String: Int] = [:]
+        for line in body.split(separator: "\n") where line.hasPrefix(name + "{outcome=\"") {
+            let outcome = line.dropFirst(name.count + 10).prefix { $0 != "\"" }
+            counts[String(outcome)] = Int(line.split(separator: " ").last ?? "") ?? 0
+        }
+        return counts
+    }
+
+    struct Written {
+        var members: [(SourcePosition, HashedMember)] = []
+        var deadLetters: [DeadLetter] = []
+        var rawBytes: [[UInt8]] = []
+    }
+
+    /// Reads `hashed` and the DLQ from the start and keeps the records traced to `upstreamTopic`.
+    static func readBack(upstreamTopic: String, kafka: KafkaConfiguration, logger: Logger) async throws -> Written {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(groupID: TestBroker.uniqueName("readback"), topics: [TopicNames.hashed, TopicNames.deadLetters], kafka: kafka),
+            logger: logger)
+        var written = Written()
+        let reader = Task {
+            var result = Written()
+            for try await event in consumer.events {
+                guard case .record(let record) = event,
+                    let trace = record.headers.string(named: RecordHeaders.traceName).flatMap(RecordHeaders.parseTrace), trace.topic == upstreamTopic
+                else { continue }
+                result.rawBytes.append(record.value + (record.key ?? []))
+                if record.topic == TopicNames.deadLetters {
+                    result.deadLetters.append(try DeadLetter(serializedBytes: record.value))
+                } else if case .member(let member) = try HashedRecord(serializedBytes: record.value) {
+                    result.members.append((trace, member))
+                }
+            }
+            return result
+        }
+        // The topics are complete (the stages accounted for every record); give the reader time to reach their ends.
+        try await Task.sleep(for: .seconds(8))
+        consumer.endEvents()
+        written = try await reader.value
+        await consumer.close()
+        return written
+    }
+}
+
+func waitFor(_ what: String, timeout: Duration, _ condition: () async -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !(await condition()) {
+        guard ContinuousClock.now < deadline else { throw TestSupportError("timed out waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(250))
+    }
+}
