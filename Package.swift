@@ -60,6 +60,9 @@ let package = Package(
             name: "SandboxBench", dependencies: ["Destinations", "Hashing", "Runtime"], path: "Benchmarks/SandboxBench",
             swiftSettings: strict),
 
+        .executableTarget(
+            name: "IdentityBench", dependencies: ["Identity", "Hashing", "Runtime"], path: "Benchmarks/IdentityBench", swiftSettings: strict),
+
         // A consumer-group member driven by the Kafka integration tests (a separate process, so it can be SIGKILLed).
         .executableTarget(
             name: "KafkaGroupMember", dependencies: ["Kafka", "Runtime"], path: "Tests/Helpers/KafkaGroupMember",

@@ -44,9 +44,9 @@ struct MemberNormalizer: Sendable {
             let rules = connection.identityRules
             var hashed: [HashedIdentifier] = []
             for (kind, value) in IdentifierMapping.values(change.identifiers) where connection.forward.contains(kind) {
-                switch rules.normalize(kind, value) {
-                case .success(let identifier)?:
-                    let entry = HashedIdentifier(type: IdentifierMapping.wireType(kind), sha256: identifier.digest.bytes)
+                switch rules.digest(kind, value) {
+                case .success(let digest)?:
+                    let entry = HashedIdentifier(type: IdentifierMapping.wireType(kind), sha256: digest.bytes)
                     if !hashed.contains(entry) { hashed.append(entry) }
                 case .failure(let refusal)?:
                     result.identifierRefusals.append(refusal)

@@ -2,48 +2,68 @@ import CCrypto
 
 /// A SHA-256 digest: 32 raw bytes, the form hashes travel in inside the pipeline.
 ///
-/// Hex appears only at a destination's edge (`hex`), as DESIGN.md "Wire formats" requires.
+/// Stored inline (four words, no heap allocation) because normalize computes millions of them; hex
+/// appears only at a destination's edge (`hex`), as DESIGN.md "Wire formats" requires.
 public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible {
-    /// The 32 digest bytes.
-    public let bytes: [UInt8]
+    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    private init() {}
 
     /// Wraps 32 bytes that already are a digest; returns nil for any other length.
-    public init?(bytes: [UInt8]) {
+    public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 32 else { return nil }
-        self.bytes = bytes
+        withUnsafeMutableBytes(of: &words) { storage in
+            for (index, byte) in bytes.enumerated() { storage[index] = byte }
+        }
     }
 
     /// Parses a 64-character hexadecimal digest in either case; nil for anything else.
     public init?(hex: some StringProtocol) {
         let utf8 = Array(hex.utf8)
-        guard utf8.count == 64 else { return nil }
-        var out = [UInt8](repeating: 0, count: 32)
-        for index in 0..<32 {
-            guard let high = Self.nibble(utf8[2 * index]), let low = Self.nibble(utf8[2 * index + 1]) else {
-                return nil
+        guard let parsed = Self(hexBytes: utf8[...]) else { return nil }
+        self = parsed
+    }
+
+    /// Parses 64 hexadecimal ASCII bytes in either case; nil for anything else.
+    public init?(hexBytes: ArraySlice<UInt8>) {
+        guard hexBytes.count == 64 else { return nil }
+        var failed = false
+        withUnsafeMutableBytes(of: &words) { storage in
+            var position = hexBytes.startIndex
+            for index in 0..<32 {
+                guard let high = Self.nibble(hexBytes[position]), let low = Self.nibble(hexBytes[position + 1]) else {
+                    failed = true
+                    return
+                }
+                storage[index] = high << 4 | low
+                position += 2
             }
-            out[index] = high << 4 | low
         }
-        self.bytes = out
+        if failed { return nil }
+    }
+
+    /// The 32 digest bytes.
+    public var bytes: [UInt8] {
+        withUnsafeBytes(of: words) { Array($0) }
     }
 
     /// Hashes bytes with libcrypto's SHA-256.
     public static func hash(_ data: some Collection<UInt8>) -> SHA256Digest {
-        var out = [UInt8](repeating: 0, count: 32)
+        var digest = SHA256Digest()
         let hashed: Void? = data.withContiguousStorageIfAvailable { input in
-            out.withUnsafeMutableBufferPointer { output in
-                _ = SHA256(input.baseAddress, input.count, output.baseAddress)
+            withUnsafeMutableBytes(of: &digest.words) { output in
+                cohortsync_sha256(input.baseAddress, input.count, output.baseAddress?.assumingMemoryBound(to: UInt8.self))
             }
         }
         if hashed == nil {
             let copy = Array(data)
             copy.withUnsafeBufferPointer { input in
-                out.withUnsafeMutableBufferPointer { output in
-                    _ = SHA256(input.baseAddress, input.count, output.baseAddress)
+                withUnsafeMutableBytes(of: &digest.words) { output in
+                    cohortsync_sha256(input.baseAddress, input.count, output.baseAddress?.assumingMemoryBound(to: UInt8.self))
                 }
             }
         }
-        return SHA256Digest(uncheckedBytes: out)
+        return digest
     }
 
     /// Hashes the UTF-8 encoding of a string.
@@ -57,17 +77,26 @@ public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var chars = [UInt8]()
         chars.reserveCapacity(64)
-        for byte in bytes {
-            chars.append(digits[Int(byte >> 4)])
-            chars.append(digits[Int(byte & 0x0f)])
+        withUnsafeBytes(of: words) { storage in
+            for byte in storage {
+                chars.append(digits[Int(byte >> 4)])
+                chars.append(digits[Int(byte & 0x0f)])
+            }
         }
         return String(decoding: chars, as: UTF8.self)
     }
 
     public var description: String { hex }
 
-    private init(uncheckedBytes: [UInt8]) {
-        self.bytes = uncheckedBytes
+    public static func == (lhs: SHA256Digest, rhs: SHA256Digest) -> Bool {
+        lhs.words == rhs.words
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
     }
 
     private static func nibble(_ char: UInt8) -> UInt8? {

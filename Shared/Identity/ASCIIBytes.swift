@@ -34,11 +34,12 @@ enum ASCIIBytes {
         return bytes
     }
 
-    /// Lowercases ASCII in place; non-ASCII text is lowercased by the standard library (Unicode rules).
-    static func lowercased(_ bytes: [UInt8]) -> [UInt8] {
+    /// Lowercases in place: ASCII byte by byte, non-ASCII text by the standard library (Unicode rules).
+    static func lowercase(_ bytes: inout [UInt8]) {
         if bytes.contains(where: { $0 >= 0x80 }) {
-            return Array(String(decoding: bytes, as: UTF8.self).lowercased().utf8)
+            bytes = Array(String(decoding: bytes, as: UTF8.self).lowercased().utf8)
+            return
         }
-        return bytes.map(lower)
+        for index in bytes.indices { bytes[index] = lower(bytes[index]) }
     }
 }

@@ -23,16 +23,28 @@ public struct IdentityRules: Sendable {
         }
     }
 
-    /// Normalizes and hashes one value. Returns nil when the destination does not take this kind.
+    /// Normalizes and hashes one value, keeping the normalized text (for `cohortsync identify` and tests).
+    /// Returns nil when the destination does not take this kind.
     public func normalize(_ kind: IdentifierKind, _ value: String) -> Result<NormalizedIdentifier, IdentityRefusal>? {
         guard sends(kind) else { return nil }
         let trimmed = ASCIIBytes.trimmed(value)
-        if trimmed.count == 64, let digest = SHA256Digest(hex: String(decoding: trimmed, as: UTF8.self)) {
+        if trimmed.count == 64, let digest = SHA256Digest(hexBytes: trimmed[...]) {
             return .success(NormalizedIdentifier(kind: kind, normalized: nil, digest: digest))
         }
         return normalizedText(kind, trimmed).map { text in
             NormalizedIdentifier(kind: kind, normalized: String(decoding: text, as: UTF8.self), digest: SHA256Digest.hash(text))
         }
+    }
+
+    /// The digest only: the pipeline's hot path, which never needs the normalized text as a `String`.
+    /// Returns nil when the destination does not take this kind.
+    public func digest(_ kind: IdentifierKind, _ value: String) -> Result<SHA256Digest, IdentityRefusal>? {
+        guard sends(kind) else { return nil }
+        let trimmed = ASCIIBytes.trimmed(value)
+        if trimmed.count == 64, let digest = SHA256Digest(hexBytes: trimmed[...]) {
+            return .success(digest)
+        }
+        return normalizedText(kind, trimmed).map(SHA256Digest.hash)
     }
 
     private func normalizedText(_ kind: IdentifierKind, _ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
@@ -47,50 +59,60 @@ public struct IdentityRules: Sendable {
     }
 
     /// X: trim, lowercase. TikTok: also drop a `+tag` in the local part; dots are kept by both.
+    /// Works in place on the trimmed bytes: one allocation per email on the hot path.
     private func email(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
-        let lowered = ASCIIBytes.lowercased(trimmed)
-        guard let at = lowered.firstIndex(of: UInt8(ascii: "@")), lowered.lastIndex(of: UInt8(ascii: "@")) == at else {
+        var bytes = trimmed
+        ASCIIBytes.lowercase(&bytes)
+        guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), bytes.lastIndex(of: UInt8(ascii: "@")) == at, at > 0 else {
             return .failure(.invalidEmail)
         }
-        var local = Array(lowered[..<at])
-        let domain = lowered[(at + 1)...]
-        guard !local.isEmpty, domain.count >= 3, let dot = domain.lastIndex(of: UInt8(ascii: ".")),
+        let domain = bytes[(at + 1)...]
+        guard domain.count >= 3, let dot = domain.lastIndex(of: UInt8(ascii: ".")),
             dot > domain.startIndex, dot < domain.endIndex - 1, domain.first != UInt8(ascii: "."),
-            !lowered.contains(where: { ASCIIBytes.isSpace($0) || $0 < 0x20 || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ";") })
+            !bytes.contains(where: { ASCIIBytes.isSpace($0) || $0 < 0x20 || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ";") })
         else {
             return .failure(.invalidEmail)
         }
-        if destination == .tiktok, let plus = local.firstIndex(of: UInt8(ascii: "+")) {
-            local = Array(local[..<plus])
-            guard !local.isEmpty else { return .failure(.invalidEmail) }
+        if destination == .tiktok, let plus = bytes[..<at].firstIndex(of: UInt8(ascii: "+")) {
+            guard plus > 0 else { return .failure(.invalidEmail) }
+            bytes.removeSubrange(plus..<at)
         }
-        return .success(local + [UInt8(ascii: "@")] + domain)
+        return .success(bytes)
     }
 
     /// X: E.164 with `+`. TikTok: the same digits without `+`.
     private func phone(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
         guard let number = PhoneNumber.parse(trimmed, defaultCallingCode: defaultCallingCode) else { return .failure(.invalidPhone) }
-        return .success(destination == .x ? Array(("+" + number.digits).utf8) : Array(number.digits.utf8))
+        return .success(destination == .x ? [UInt8(ascii: "+")] + number.digitBytes : number.digitBytes)
     }
 
     /// IDFA and GAID, both platforms: lowercase UUID with dashes; 32 bare hex digits get their dashes.
     private func advertisingID(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
-        var bytes = trimmed.map(ASCIIBytes.lower)
+        var bytes = trimmed
+        for index in bytes.indices { bytes[index] = ASCIIBytes.lower(bytes[index]) }
         if bytes.count == 32, bytes.allSatisfy(ASCIIBytes.isHex) {
-            bytes = Array(bytes[0..<8]) + [45] + Array(bytes[8..<12]) + [45] + Array(bytes[12..<16]) + [45] + Array(bytes[16..<20]) + [45] + Array(bytes[20...])
+            for position in [8, 13, 18, 23] { bytes.insert(45, at: position) }
         }
         guard bytes.count == 36 else { return .failure(.invalidDeviceID) }
-        for (index, byte) in bytes.enumerated() {
-            let isDash = index == 8 || index == 13 || index == 18 || index == 23
-            guard isDash ? byte == 45 : ASCIIBytes.isHex(byte) else { return .failure(.invalidDeviceID) }
+        var allZero = true
+        for index in 0..<36 {
+            let byte = bytes[index]
+            if index == 8 || index == 13 || index == 18 || index == 23 {
+                guard byte == 45 else { return .failure(.invalidDeviceID) }
+            } else {
+                guard ASCIIBytes.isHex(byte) else { return .failure(.invalidDeviceID) }
+                if byte != 48 { allZero = false }
+            }
         }
-        if bytes.allSatisfy({ $0 == 48 || $0 == 45 }) { return .failure(.zeroDeviceID) }
+        if allZero { return .failure(.zeroDeviceID) }
         return .success(bytes)
     }
 
     /// X only: lowercase hex without dashes or spaces.
     private func androidID(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
-        let bytes = trimmed.filter { $0 != 45 && $0 != 0x20 }.map(ASCIIBytes.lower)
+        var bytes = trimmed
+        bytes.removeAll { $0 == 45 || $0 == 0x20 }
+        for index in bytes.indices { bytes[index] = ASCIIBytes.lower(bytes[index]) }
         guard (8...32).contains(bytes.count), bytes.allSatisfy(ASCIIBytes.isHex) else { return .failure(.invalidDeviceID) }
         return .success(bytes)
     }
@@ -99,7 +121,7 @@ public struct IdentityRules: Sendable {
     private func handle(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
         var bytes = trimmed
         if bytes.first == UInt8(ascii: "@") { bytes.removeFirst() }
-        bytes = bytes.map(ASCIIBytes.lower)
+        for index in bytes.indices { bytes[index] = ASCIIBytes.lower(bytes[index]) }
         guard (1...15).contains(bytes.count),
             bytes.allSatisfy({ ASCIIBytes.isDigit($0) || (0x61...0x7a).contains($0) || $0 == UInt8(ascii: "_") })
         else {

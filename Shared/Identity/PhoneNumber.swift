@@ -1,8 +1,11 @@
 /// A phone number parsed once into E.164 digits (country code and national number, no `+`); each
 /// destination then formats it its own way.
 public struct PhoneNumber: Sendable, Hashable {
+    /// Country code followed by the national number without trunk zeros, 8 to 15 ASCII digits.
+    let digitBytes: [UInt8]
+
     /// Country code followed by the national number without trunk zeros, 8 to 15 digits.
-    public let digits: String
+    public var digits: String { String(decoding: digitBytes, as: UTF8.self) }
 
     /// Parses spaces, dashes, dots and parentheses, a leading `+` or `00`, an `(0)` trunk marker after the
     /// country code, and national numbers (leading trunk zeros dropped) with `defaultCallingCode`.
@@ -43,6 +46,6 @@ public struct PhoneNumber: Sendable, Hashable {
             digits = Array(code.utf8) + digits
         }
         guard (8...15).contains(digits.count) else { return nil }
-        return PhoneNumber(digits: String(decoding: digits, as: UTF8.self))
+        return PhoneNumber(digitBytes: digits)
     }
 }
