@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := librdkafka-dev libssl-dev libmicrohttpd-dev pkg-config kcat protobuf-compiler
 # Every warning in our code fails the build: there are no dependencies, so all code is ours.
 BUILD_FLAGS := -Xswiftc -warnings-as-errors
-EXECUTABLES := cohortsync cohortsync-sandbox
+EXECUTABLES := cohortsync cohortsync-ingest cohortsync-normalize cohortsync-sandbox
 
 .PHONY: test demo deps build kafka-up kafka-down clean
 
