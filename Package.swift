@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Destinations", dependencies: ["Hashing"], path: "Shared/Destinations", swiftSettings: strict),
         .target(name: "Identity", dependencies: ["Hashing"], path: "Shared/Identity", swiftSettings: strict),
         .target(name: "Config", dependencies: ["Identity"], path: "Shared/Config", swiftSettings: strict),
-        .target(name: "Stage", dependencies: ["Config", "Kafka", "Runtime"], path: "Shared/Stage", swiftSettings: strict),
+        .target(name: "Stage", dependencies: ["Config", "Kafka", "Runtime", "Wire"], path: "Shared/Stage", swiftSettings: strict),
 
         .executableTarget(
             name: "CLI", dependencies: ["Kafka", "Wire", "Runtime", "Identity"], path: "Services/CLI",
@@ -84,7 +84,8 @@ let package = Package(
         .testTarget(
             name: "IngestTests", dependencies: ["Ingest", "Config", "Kafka", "Runtime", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "NormalizeTests", dependencies: ["Normalize", "Config", "Hashing", "Kafka", "Wire", "TestSupport"], swiftSettings: strict),
+            name: "NormalizeTests", dependencies: ["Normalize", "Config", "Hashing", "Kafka", "Wire", "Stage", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "IdentityTests", dependencies: ["Identity", "Hashing"], resources: [.copy("identity-vectors.tsv")], swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Runtime", "TestSupport"], swiftSettings: strict),

@@ -33,6 +33,7 @@ do {
         let (records, outcome) = processor.process(record)
         IngestMetrics.count(outcome, metrics: metrics)
         let deliveries = try await producer.sendAll(records)
+        metrics.counter("cohortsync_ingest_produced_total", help: "Records written to members and the DLQ.").increment(by: Int64(records.count))
         IngestMetrics.observe(since: started, metrics: metrics)
         return deliveries
     }

@@ -18,12 +18,8 @@ do {
     let admin = try KafkaAdmin(configuration: startup.kafka, logger: logger)
     let members = startup.partitionCount(of: TopicNames.members, admin: admin)
     let hashed = startup.partitionCount(of: TopicNames.hashed, admin: admin)
-    guard members == hashed else {
-        CommandLineEntry.fail(
-            spec.executable,
-            "\(TopicNames.members) has \(members) partitions but \(TopicNames.hashed) has \(hashed); they must match so markers stay in order. "
-                + "Recreate \(TopicNames.hashed) with \(members) partitions (cohortsync topics check shows the layout).",
-            status: 78)
+    if let mismatch = PartitionAlignment.mismatch(members: members, hashed: hashed) {
+        CommandLineEntry.fail(spec.executable, mismatch, status: 78)
     }
     let producer = try KafkaProducer(configuration: startup.kafka, logger: logger)
     let consumer = try KafkaConsumer(
@@ -37,6 +33,7 @@ do {
         let (records, outcome, refusals) = processor.process(record)
         NormalizeMetrics.count(outcome, identifierRefusals: refusals, metrics: metrics)
         let deliveries = try await producer.sendAll(records)
+        metrics.counter("cohortsync_normalize_produced_total", help: "Records written to hashed and the DLQ.").increment(by: Int64(records.count))
         NormalizeMetrics.observe(since: started, metrics: metrics)
         return deliveries
     }

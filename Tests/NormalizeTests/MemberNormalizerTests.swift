@@ -2,6 +2,7 @@ import Config
 import Foundation
 import Hashing
 import Kafka
+import Stage
 @testable import Normalize
 import TestSupport
 import Testing
@@ -116,5 +117,15 @@ struct NormalizeProcessorTests {
         #expect(outcome == .deadLettered(reason: "invalid-record"))
         let letter = try DeadLetter(serializedBytes: records[0].value)
         #expect(letter.stage == "normalize" && letter.payload.isEmpty)
+    }
+}
+
+@Suite("Normalize: start-up checks")
+struct StartupCheckTests {
+    @Test("members and hashed must have equal partition counts; the refusal says how to fix it")
+    func alignment() {
+        #expect(PartitionAlignment.mismatch(members: 12, hashed: 12) == nil)
+        let message = PartitionAlignment.mismatch(members: 12, hashed: 6)
+        #expect(message?.contains("Recreate cohortsync.hashed.v1 with 12 partitions") == true)
     }
 }
