@@ -65,9 +65,15 @@ public final class ChildProcess: @unchecked Sendable {
         throw TestSupportError("no log line containing '\(fragment)' within \(timeout); stderr:\n\(stderr.suffix(4000))")
     }
 
-    /// Kills the child if it is still running (test clean-up).
+    /// Kills the child if it is still running (test clean-up). Asks the kernel rather than trusting
+    /// `Process.isRunning` alone, so a failed test never leaves a stage consuming on the shared broker.
     public func stop() {
-        if process.isRunning { send(SIGKILL) }
+        let pid = process.processIdentifier
+        guard pid > 0 else { return }
+        if process.isRunning || kill(pid, 0) == 0 {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 
     deinit {
