@@ -1,6 +1,7 @@
 import Runtime
 
-/// The ingest stage's metrics: records by outcome, DLQ and drops by reason, processing latency.
+/// The ingest stage's own metrics: records by outcome, DLQ and drops by reason (produced records and latency are
+/// counted by the shared stage runner).
 enum IngestMetrics {
     static func count(_ outcome: IngestProcessor.Outcome, metrics: MetricsRegistry) {
         metrics.counter("cohortsync_ingest_records_total", help: "Upstream records read, by outcome.", labels: ["outcome": outcome.label]).increment()
@@ -12,11 +13,5 @@ enum IngestMetrics {
         case .forwarded, .control:
             break
         }
-    }
-
-    static func observe(since started: ContinuousClock.Instant, metrics: MetricsRegistry) {
-        let elapsed = ContinuousClock.now - started
-        metrics.histogram("cohortsync_ingest_processing_seconds", help: "Time from reading a record to handing its output to the producer.")
-            .observe(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 }
