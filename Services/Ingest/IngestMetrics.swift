@@ -1,10 +1,20 @@
 import Runtime
 
 /// The ingest stage's own metrics: records by outcome, DLQ and drops by reason (produced records and latency are
-/// counted by the shared stage runner).
-enum IngestMetrics {
-    static func count(_ outcome: IngestProcessor.Outcome, metrics: MetricsRegistry) {
-        metrics.counter("cohortsync_ingest_records_total", help: "Upstream records read, by outcome.", labels: ["outcome": outcome.label]).increment()
+/// counted by the shared stage runner). Outcome counters are looked up once and kept: every record counts one.
+final class IngestMetrics: Sendable {
+    private let metrics: MetricsRegistry
+    private let outcomes: [String: Counter]
+
+    init(metrics: MetricsRegistry) {
+        self.metrics = metrics
+        outcomes = Dictionary(uniqueKeysWithValues: ["forwarded", "control", "dead-lettered", "dropped"].map { label in
+            (label, metrics.counter("cohortsync_ingest_records_total", help: "Upstream records read, by outcome.", labels: ["outcome": label]))
+        })
+    }
+
+    func count(_ outcome: IngestProcessor.Outcome) {
+        outcomes[outcome.label]?.increment()
         switch outcome {
         case .deadLettered(let reason):
             metrics.counter("cohortsync_ingest_dead_letters_total", help: "Upstream records sent to the DLQ, by reason.", labels: ["reason": reason]).increment()

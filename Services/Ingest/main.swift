@@ -23,8 +23,9 @@ do {
 }
 let processor = IngestProcessor(
     config: startup.config, memberPartitions: startup.partitionCount(of: TopicNames.members, admin: admin), metrics: metrics, logger: startup.logger)
+let counters = IngestMetrics(metrics: metrics)
 await startup.runConsumingStage(topics: topics, metrics: metrics, health: HealthState(), revoked: { processor.revoked($0) }) { record in
     let (records, outcome) = processor.process(record)
-    IngestMetrics.count(outcome, metrics: metrics)
+    counters.count(outcome)
     return records
 }

@@ -22,8 +22,9 @@ if let mismatch = PartitionAlignment.mismatch(members: members, hashed: startup.
     CommandLineEntry.fail(spec.executable, mismatch, status: 78)
 }
 let processor = NormalizeProcessor(config: startup.config)
+let counters = NormalizeMetrics(metrics: metrics)
 await startup.runConsumingStage(topics: [TopicNames.members], metrics: metrics, health: HealthState()) { record in
     let (records, outcome, refusals) = processor.process(record)
-    NormalizeMetrics.count(outcome, identifierRefusals: refusals, metrics: metrics)
+    counters.count(outcome, identifierRefusals: refusals)
     return records
 }

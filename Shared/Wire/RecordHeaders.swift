@@ -33,12 +33,15 @@ public struct RecordHeaders: Sendable, Equatable {
     }
 
     /// Reads the trace header back: the topic may itself contain `/`, so partition and offset are taken from the end.
+    /// Scans from the end once: normalize reads this header on every record.
     public static func parseTrace(_ value: String) -> SourcePosition? {
-        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count >= 3, let partition = Int32(parts[parts.count - 2]), let offset = Int64(parts[parts.count - 1]) else {
+        guard let offsetSlash = value.lastIndex(of: "/"), let partitionSlash = value[..<offsetSlash].lastIndex(of: "/"),
+            let offset = Int64(value[value.index(after: offsetSlash)...]),
+            let partition = Int32(value[value.index(after: partitionSlash)..<offsetSlash])
+        else {
             return nil
         }
-        return SourcePosition(topic: parts.dropLast(2).joined(separator: "/"), partition: partition, offset: offset)
+        return SourcePosition(topic: String(value[..<partitionSlash]), partition: partition, offset: offset)
     }
 
     /// The message name in a `content-type` value, or nil if it is not a protobuf content type.

@@ -53,6 +53,8 @@ struct IngestNormalizeTests {
         try await waitFor("normalize to own its partitions", timeout: .seconds(30)) {
             (try? await HTTPProbe.get("http://127.0.0.1:\(normalizePort)/readyz").status) == 200
         }
+        // The reader of hashed and the DLQ also starts at their ends, before ingest writes anything.
+        let reader = try await Self.startReader(upstreamTopic: upstreamTopic, kafka: kafka, logger: logger)
         try await Task.sleep(for: .seconds(2))
         let ingest = try ChildProcess(
             try BuildProducts.executable("cohortsync-ingest"),
@@ -93,8 +95,7 @@ struct IngestNormalizeTests {
         #expect(ingestCounts.values.reduce(0, +) == corpus.entries.count, "hashed + refused + DLQ + dropped + control = input")
 
         // Read what the stages wrote for this run (by the trace header, which names the upstream topic).
-        let written = try await Self.readBack(
-            upstreamTopic: upstreamTopic, expectedDeadLetters: expectedDLQ.values.reduce(0, +), kafka: kafka, logger: logger)
+        let written = try await reader.collect(expectedDeadLetters: expectedDLQ.values.reduce(0, +))
         var hashedByInput: [Int: [HashedMember]] = [:]
         for (trace, member) in written.members {
             guard let index = offsets["\(trace.partition)/\(trace.offset)"] else { continue }
@@ -152,7 +153,7 @@ struct IngestNormalizeTests {
         return try #require(line.split(separator: "\"port\":").last.flatMap { Int($0.prefix { $0.isNumber }) })
     }
 
-    /// A counter family by its `outcome` label, from a stage's /metrics.
+    /// A counter family by its `outcome` label, from a stage's /metrics (outcomes never seen left out).
     static func counts(_ name: String, port: Int) async -> [String: Int] {
         guard let body = try? await HTTPProbe.get("http://127.0.0.1:\(port)/metrics").body else { return [:] }
         var counts: [String: Int] = [:]
@@ -160,30 +161,50 @@ struct IngestNormalizeTests {
             let outcome = line.dropFirst(name.count + 10).prefix { $0 != "\"" }
             counts[String(outcome)] = Int(line.split(separator: " ").last ?? "") ?? 0
         }
-        return counts
+        return counts.filter { $0.value > 0 }
     }
 
-    struct Written {
+    struct Written: Sendable {
         var members: [(SourcePosition, HashedMember)] = []
         var deadLetters: [DeadLetter] = []
         var rawBytes: [[UInt8]] = []
     }
 
-    /// Reads `hashed` and the DLQ from the start and keeps the records traced to `upstreamTopic`.
-    ///
-    /// The stages have already accounted for every record, so both topics are complete; reading stops once
-    /// every expected dead letter is in and no record at all has arrived for three seconds: the reader has
-    /// caught up with both topics, however many earlier runs' records the shared local broker holds.
-    static func readBack(upstreamTopic: String, expectedDeadLetters: Int, kafka: KafkaConfiguration, logger: Logger) async throws -> Written {
+    /// Starts reading `hashed` and the DLQ at their current ends (a fresh group with `auto.offset.reset=latest`),
+    /// so records of earlier runs on the shared local broker never need reading; returns once assigned.
+    static func startReader(upstreamTopic: String, kafka: KafkaConfiguration, logger: Logger) async throws -> Reader {
         let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(groupID: TestBroker.uniqueName("readback"), topics: [TopicNames.hashed, TopicNames.deadLetters], kafka: kafka),
+            configuration: KafkaConsumerConfiguration(
+                groupID: TestBroker.uniqueName("readback"), topics: [TopicNames.hashed, TopicNames.deadLetters],
+                kafka: KafkaConfiguration(properties: kafka.properties.merging(["auto.offset.reset": "latest"]) { $1 })),
             logger: logger)
-        let progress = Mutex((seen: 0, deadLetters: 0, last: ContinuousClock.now))
-        let reader = Task {
-            var result = Written()
+        let assigned = Mutex(false)
+        let reader = Reader(consumer: consumer, upstreamTopic: upstreamTopic) { assigned.withLock { $0 = true } }
+        try await waitFor("the reader to be assigned", timeout: .seconds(30)) { assigned.withLock { $0 } }
+        return reader
+    }
+}
+
+/// A consumer of `hashed` and the DLQ that keeps the records traced to one upstream topic.
+final class Reader: Sendable {
+    /// How far reading got, shared with the reading task.
+    final class Progress: Sendable {
+        let state = Mutex((deadLetters: 0, last: ContinuousClock.now))
+    }
+
+    let consumer: KafkaConsumer
+    let progress = Progress()
+    let task: Task<IngestNormalizeTests.Written, any Error>
+
+    init(consumer: KafkaConsumer, upstreamTopic: String, assigned: @escaping @Sendable () -> Void) {
+        self.consumer = consumer
+        let progress = self.progress
+        task = Task {
+            var result = IngestNormalizeTests.Written()
             for try await event in consumer.events {
+                if case .assigned = event { assigned() }
                 guard case .record(let record) = event else { continue }
-                progress.withLock { $0.last = ContinuousClock.now }
+                progress.state.withLock { $0.last = ContinuousClock.now }
                 guard let trace = record.headers.string(named: RecordHeaders.traceName).flatMap(RecordHeaders.parseTrace), trace.topic == upstreamTopic
                 else { continue }
                 result.rawBytes.append(record.value + (record.key ?? []))
@@ -193,16 +214,20 @@ struct IngestNormalizeTests {
                     result.members.append((trace, member))
                 }
                 let letters = result.deadLetters.count
-                progress.withLock { $0 = ($0.seen + 1, letters, ContinuousClock.now) }
+                progress.state.withLock { $0.deadLetters = letters }
             }
             return result
         }
-        try await waitFor("the hashed and DLQ records of this run", timeout: .seconds(180)) {
-            let state = progress.withLock { $0 }
-            return state.deadLetters >= expectedDeadLetters && state.seen > 0 && ContinuousClock.now - state.last > .seconds(3)
+    }
+
+    /// Waits until every expected dead letter is in and nothing has arrived for three seconds, then stops.
+    func collect(expectedDeadLetters: Int) async throws -> IngestNormalizeTests.Written {
+        try await waitFor("the hashed and DLQ records of this run", timeout: .seconds(120)) {
+            let state = progress.state.withLock { $0 }
+            return state.deadLetters >= expectedDeadLetters && ContinuousClock.now - state.last > .seconds(3)
         }
         consumer.endEvents()
-        let written = try await reader.value
+        let written = try await task.value
         await consumer.close()
         return written
     }
