@@ -9,12 +9,14 @@ let spec = CommandLineSpec(
     executable: "cohortsync-ingest",
     summary: "Reads upstream audience events (CohortSync native JSON, Segment audience events) and writes them to \(TopicNames.members).",
     options: [
-        OptionSpec(
-            "topics", environment: "COHORTSYNC_UPSTREAM_TOPICS", help: "Comma-separated upstream topics to read.", isRequired: true)
+        OptionSpec("topics", environment: "COHORTSYNC_UPSTREAM_TOPICS", help: "Comma-separated upstream topics to read (required).")
     ] + StageOptions.options(defaultGroup: "cohortsync-ingest") + ServiceSettings.options(defaultHTTPPort: 9101))
 let startup = StageStartup(spec: spec, stage: "ingest")
 let metrics = MetricsRegistry()
 let topics = (startup.options.string("topics") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+guard !topics.isEmpty else {
+    CommandLineEntry.fail(spec.executable, "missing --topics or COHORTSYNC_UPSTREAM_TOPICS: the upstream topics to read, comma-separated", status: 64)
+}
 let admin: KafkaAdmin
 do {
     admin = try KafkaAdmin(configuration: startup.kafka, logger: startup.logger)

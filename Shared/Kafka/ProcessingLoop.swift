@@ -98,6 +98,8 @@ public final class ProcessingLoop: Sendable {
                     deliveryFailure.withLock { failure in
                         if failure == nil { failure = error }
                     }
+                    // Stop taking records now rather than at the next one: nothing after this may be stored.
+                    consumer.endEvents()
                 }
             }
         }

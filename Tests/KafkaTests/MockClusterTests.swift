@@ -93,6 +93,48 @@ struct MockClusterTests {
         try await producer.shutdown()
     }
 
+    @Test("a handler failure ends the loop without storing that record's offset: the next member reads it again")
+    func failureIsNotCommitted() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("fragile", partitions: 1)
+        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
+        for index in 0..<10 {
+            _ = try await producer.send(ProducerRecord(topic: "fragile", key: nil, value: Array("\(index)".utf8)))
+        }
+        try await producer.shutdown()
+
+        struct Refused: Error {}
+        func member() throws -> (KafkaConsumer, ProcessingLoop) {
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(groupID: "fragile-group", topics: ["fragile"], kafka: cluster.configuration), logger: logger)
+            return (consumer, ProcessingLoop(consumer: consumer, logger: logger))
+        }
+        let (_, failing) = try member()
+        let handled = Mutex<[Int]>([])
+        await #expect(throws: Refused.self) {
+            try await failing.run { record in
+                let value = Int(String(decoding: record.value, as: UTF8.self))!
+                handled.withLock { $0.append(value) }
+                if value == 4 { throw Refused() }
+                return []
+            }
+        }
+        #expect(handled.withLock { $0 } == [0, 1, 2, 3, 4])
+
+        let (_, second) = try member()
+        let replayed = Mutex<[Int]>([])
+        let running = Task {
+            try await second.run { record in
+                replayed.withLock { $0.append(Int(String(decoding: record.value, as: UTF8.self))!) }
+                return []
+            }
+        }
+        try await waitUntil { replayed.withLock { $0.count } >= 6 }
+        second.stop()
+        try await running.value
+        #expect(replayed.withLock { $0 } == [4, 5, 6, 7, 8, 9], "the failed record and everything after it are processed again, nothing before it")
+    }
+
     @Test("back-pressure: a slow handler still gets every record with a small buffer limit")
     func backPressure() async throws {
         let cluster = try KafkaMockCluster()

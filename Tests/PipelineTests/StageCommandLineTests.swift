@@ -12,7 +12,7 @@ struct StageCommandLineTests {
     func printConfig(_ executable: String) async throws {
         let child = try ChildProcess(
             try BuildProducts.executable(executable),
-            ["--config", Self.example, "--print-config"] + (executable == "cohortsync-ingest" ? ["--topics", "cdp.audiences"] : []),
+            ["--config", Self.example, "--print-config"],
             environment: ["X_CONSUMER_KEY": "very-secret-consumer-key"])
         #expect(await child.waitForExit(timeout: .seconds(10)) == 0)
         #expect(child.stdout.contains("\"x-main\""))
@@ -29,6 +29,13 @@ struct StageCommandLineTests {
         #expect(await child.waitForExit(timeout: .seconds(10)) == 78)
         #expect(child.stderr.contains("$.connections[0].destination"))
         #expect(child.stderr.contains("$.syncs[0].cadence"))
+    }
+
+    @Test("ingest without upstream topics says which option is missing")
+    func missingTopics() async throws {
+        let child = try ChildProcess(try BuildProducts.executable("cohortsync-ingest"), ["--config", Self.example])
+        #expect(await child.waitForExit(timeout: .seconds(10)) == 64)
+        #expect(child.stderr.contains("--topics or COHORTSYNC_UPSTREAM_TOPICS"))
     }
 
     @Test("--help works without a configuration", arguments: ["cohortsync-ingest", "cohortsync-normalize"])
