@@ -31,12 +31,11 @@ test: build
 	scripts/test-summary < .build/test.log; \
 	exit $$status
 
-## demo: for now, build everything, start the broker, create the internal topics and show each executable's --help
+## demo: build, start the broker, send a sample cohort through ingest and normalize over real topics, sandbox beside
 demo: deps
 	$(SWIFT) build $(BUILD_FLAGS)
-	scripts/kafka-up
-	.build/debug/cohortsync topics create
-	@for exe in $(EXECUTABLES); do echo; echo "== $$exe --help"; .build/debug/$$exe --help; done
+	@for exe in $(EXECUTABLES); do .build/debug/$$exe --help >/dev/null || exit 1; done
+	scripts/demo
 
 kafka-up:
 	scripts/kafka-up
