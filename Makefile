@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := librdkafka-dev libssl-dev libmicrohttpd-dev pkg-config kcat protobuf-compiler
+APT_PACKAGES := librdkafka-dev libssl-dev libmicrohttpd-dev pkg-config kcat protobuf-compiler curl
 # Every warning in our code fails the build: there are no dependencies, so all code is ours.
 BUILD_FLAGS := -Xswiftc -warnings-as-errors
 EXECUTABLES := cohortsync cohortsync-ingest cohortsync-normalize cohortsync-sandbox
