@@ -42,6 +42,4 @@ struct SnapshotTracker: Sendable {
     mutating func forget(sourcePartitions: Set<Int32>) {
         open = open.filter { !sourcePartitions.contains($0.value.sourcePartition) }
     }
-
-    var openCount: Int { open.count }
 }

@@ -15,6 +15,4 @@ public enum LogValue: Sendable, Equatable, ExpressibleByStringLiteral, Expressib
 
     /// Wraps any integer.
     public static func integer(_ value: some BinaryInteger) -> LogValue { .int(Int64(value)) }
-    /// Wraps a value's description.
-    public static func describing(_ value: Any) -> LogValue { .string(String(describing: value)) }
 }

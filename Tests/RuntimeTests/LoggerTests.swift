@@ -44,6 +44,14 @@ struct LoggerTests {
         #expect(line["detail"] as? String == "tab\there")
     }
 
+    @Test("a derived logger adds its fields to every line")
+    func derivedLogger() throws {
+        let lines = capture { $0.with([("connection", "x-main")]).info("uploaded", [("batch", "b-1")]) }
+        let line = try #require(lines.first)
+        #expect(line["connection"] as? String == "x-main")
+        #expect(line["batch"] as? String == "b-1")
+    }
+
     @Test("lines below the minimum level are dropped; reserved keys cannot be overwritten by fields")
     func levelsAndReservedKeys() throws {
         let lines = capture({ logger in
