@@ -39,7 +39,7 @@ for (destination, measured) in [(DestinationKind.x, false), (.x, true), (.tiktok
     }
     let elapsed = ContinuousClock.now - started
     guard measured else { continue }
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let seconds = elapsed.inSeconds
     print(String(format: "%@: %d identifiers (%d hashed) in %.2f s: %.0f identifiers/s (checksum %d)",
         destination.rawValue, count, hashed, seconds, Double(count) / seconds, checksum))
 }

@@ -87,7 +87,7 @@ let failures = try await withThrowingTaskGroup(of: Int.self) { group in
     return failed
 }
 let elapsed = ContinuousClock.now - started
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+let seconds = elapsed.inSeconds
 let bodyBytes = bodies.prefix(requestCount).reduce(0) { $0 + $1.count } / requestCount
 print(String(format: "%d requests x %d operations (%d KB each) in %.2f s: %.1f requests/s, %.0f operations/s, %d failed",
     requestCount, operationCount, bodyBytes / 1024, seconds, Double(requestCount) / seconds, Double(requestCount * operationCount) / seconds, failures))

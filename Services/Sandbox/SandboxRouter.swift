@@ -33,7 +33,7 @@ struct SandboxRouter: Sendable {
         ).increment()
         let elapsed = ContinuousClock.now - started
         metrics.histogram("cohortsync_sandbox_request_seconds", help: "Time to answer a request.", labels: ["api": api.rawValue])
-            .observe(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            .observe(elapsed.inSeconds)
         return response
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Runtime
 
 /// Partitions leaving this member in a rebalance, and the handshake that lets the member finish them first.
 public final class PartitionRevocation: Sendable {
@@ -21,7 +22,6 @@ public final class PartitionRevocation: Sendable {
 
     /// Blocks the calling (poll) thread until `complete()` or the timeout; true if completed.
     func wait(timeout: Duration) -> Bool {
-        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        return finished.wait(timeout: .now() + .nanoseconds(Int(nanoseconds))) == .success
+        finished.wait(timeout: .now() + timeout.inSeconds) == .success
     }
 }

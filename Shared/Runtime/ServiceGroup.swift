@@ -88,7 +88,7 @@ private final class ShutdownCoordinator: Sendable {
     func begin(reason: String) async {
         guard !begun.exchange(true, ordering: .acquiringAndReleasing) else { return }
         logger.info("shutting down", [("reason", .string(reason)), ("grace_seconds", .integer(gracePeriod.components.seconds))])
-        let seconds = Double(gracePeriod.components.seconds) + Double(gracePeriod.components.attoseconds) / 1e18
+        let seconds = gracePeriod.inSeconds
         let logger = logger
         // A plain thread, so the deadline holds even if every cooperative thread is stuck.
         Thread.detachNewThread {

@@ -32,7 +32,7 @@ extension StageStartup {
                 let deliveries = try await producer.sendAll(records)
                 produced.increment(by: Int64(records.count))
                 let elapsed = ContinuousClock.now - started
-                latency.observe(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                latency.observe(elapsed.inSeconds)
                 return deliveries
             }
             let http = ObservabilityServer.service(host: settings.httpHost, port: settings.httpPort, metrics: metrics, health: health, logger: logger)
