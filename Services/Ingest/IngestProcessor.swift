@@ -2,6 +2,7 @@ import Config
 import Foundation
 import Kafka
 import Runtime
+import Stage
 import Synchronization
 import Wire
 
@@ -47,7 +48,7 @@ final class IngestProcessor: Sendable {
     /// The records to produce for `record`, and its outcome.
     func process(_ record: ConsumerRecord) -> (records: [ProducerRecord], outcome: Outcome) {
         let source = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
-        let headers = RecordHeaders(for: MemberRecord.self, trace: source).pairs.map { KafkaHeader(name: $0.name, string: $0.value) }
+        let headers = RecordHeaders.kafkaHeaders(for: MemberRecord.self, trace: source)
         let event: UpstreamEvent
         switch UpstreamParser.parse(record) {
         case .failure(let refusal):
@@ -102,8 +103,6 @@ final class IngestProcessor: Sendable {
         let letter = DeadLetter(
             stage: "ingest", reason: refusal.reason, source: source, redactedExcerpt: ExcerptRedactor.excerpt(record.value),
             errorCode: refusal.reason, detail: refusal.detail, occurredAtMilliseconds: Int64(now().timeIntervalSince1970 * 1000))
-        let headers = RecordHeaders(for: DeadLetter.self, trace: source).pairs.map { KafkaHeader(name: $0.name, string: $0.value) }
-        return ProducerRecord(
-            topic: TopicNames.deadLetters, key: Array("\(record.topic)/\(record.partition)".utf8), value: letter.serializedBytes(), headers: headers)
+        return letter.producerRecord
     }
 }

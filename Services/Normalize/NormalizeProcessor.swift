@@ -2,6 +2,7 @@ import Config
 import Foundation
 import Kafka
 import Runtime
+import Stage
 import Wire
 
 /// Reads one `members` record and returns the `hashed` records derived from it, with its outcome.
@@ -37,7 +38,7 @@ final class NormalizeProcessor: Sendable {
     func process(_ record: ConsumerRecord) -> (records: [ProducerRecord], outcome: Outcome, identifierRefusals: [String]) {
         let position = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
         let trace = record.headers.string(named: RecordHeaders.traceName).flatMap(RecordHeaders.parseTrace) ?? position
-        let headers = RecordHeaders(for: HashedRecord.self, trace: trace).pairs.map { KafkaHeader(name: $0.name, string: $0.value) }
+        let headers = RecordHeaders.kafkaHeaders(for: HashedRecord.self, trace: trace)
         let input: MemberRecord
         do {
             input = try MemberRecord(serializedBytes: record.value)
@@ -72,7 +73,6 @@ final class NormalizeProcessor: Sendable {
         let letter = DeadLetter(
             stage: "normalize", reason: reason, source: source, errorCode: reason, detail: detail,
             occurredAtMilliseconds: Int64(now().timeIntervalSince1970 * 1000))
-        let headers = RecordHeaders(for: DeadLetter.self, trace: source).pairs.map { KafkaHeader(name: $0.name, string: $0.value) }
-        return ProducerRecord(topic: TopicNames.deadLetters, key: Array("\(source.topic)/\(source.partition)".utf8), value: letter.serializedBytes(), headers: headers)
+        return letter.producerRecord
     }
 }
