@@ -17,7 +17,7 @@ public final class KafkaAdmin: Sendable {
     public func createTopic(_ topic: TopicSpecification, timeout: Duration = .seconds(30)) throws(KafkaError) -> TopicCreation {
         var errorText = [CChar](repeating: 0, count: 512)
         guard let newTopic = rd_kafka_NewTopic_new(topic.name, topic.partitions, topic.replicationFactor, &errorText, errorText.count) else {
-            let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let reason = RDKafkaClient.text(errorText)
             throw KafkaError(code: .admin, message: "invalid topic '\(topic.name)': \(reason)")
         }
         defer { rd_kafka_NewTopic_destroy(newTopic) }

@@ -22,7 +22,7 @@ final class RDKafkaClient: @unchecked Sendable {
             let result = rd_kafka_conf_set(conf, name, value, &errorText, errorText.count)
             guard result == RD_KAFKA_CONF_OK else {
                 rd_kafka_conf_destroy(conf)
-                let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let reason = Self.text(errorText)
                 let shown = KafkaConfiguration.isSecret(name) ? Redaction.placeholder : value
                 throw KafkaError(
                     code: .configuration,
@@ -44,7 +44,7 @@ final class RDKafkaClient: @unchecked Sendable {
         guard let handle = rd_kafka_new(kind, conf, &errorText, errorText.count) else {
             // On failure rd_kafka_new leaves the configuration to the caller.
             rd_kafka_conf_destroy(conf)
-            let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let reason = Self.text(errorText)
             throw KafkaError(code: .clientCreation, message: "librdkafka could not create a client: \(reason)")
         }
         self.handle = handle
@@ -53,6 +53,11 @@ final class RDKafkaClient: @unchecked Sendable {
 
     deinit {
         rd_kafka_destroy(handle)
+    }
+
+    /// The NUL-terminated message librdkafka wrote into an error buffer.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Topic-partition list conversion in both directions; the list returned must be destroyed by the caller.
