@@ -49,7 +49,7 @@ struct IngestNormalizeTests {
             ["--group", TestBroker.uniqueName("normalize"), "--http-host", "127.0.0.1", "--http-port", "0"],
             environment: environment.merging(["KAFKA_AUTO_OFFSET_RESET": "latest"]) { $1 })
         defer { normalize.stop() }
-        let normalizePort = try await port(of: normalize)
+        let normalizePort = try await normalize.listeningPort()
         try await waitFor("normalize to own its partitions", timeout: .seconds(30)) {
             (try? await HTTPProbe.get("http://127.0.0.1:\(normalizePort)/readyz").status) == 200
         }
@@ -61,7 +61,7 @@ struct IngestNormalizeTests {
             ["--topics", upstreamTopic, "--group", TestBroker.uniqueName("ingest"), "--http-host", "127.0.0.1", "--http-port", "0"],
             environment: environment)
         defer { ingest.stop() }
-        let ingestPort = try await port(of: ingest)
+        let ingestPort = try await ingest.listeningPort()
 
         // What each upstream record should become.
         var expectedIngest: [String: Int] = [:]
@@ -146,11 +146,6 @@ struct IngestNormalizeTests {
             #expect(await child.waitForExit(timeout: .seconds(10)) == 0, "stage did not exit cleanly:\n\(child.stderr.suffix(2000))")
         }
         print("ingest: \(ingestCounts), normalize: \(normalizeCounts), \(checkedDigests) digests checked, \(duplicates) duplicate hashed records, \(corpus.rawValues.count) raw values scanned for")
-    }
-
-    func port(of child: ChildProcess) async throws -> Int {
-        let line = try await child.waitForLog(containing: "\"http listening\"", timeout: .seconds(30))
-        return try #require(line.split(separator: "\"port\":").last.flatMap { Int($0.prefix { $0.isNumber }) })
     }
 
     /// A counter family by its `outcome` label, from a stage's /metrics (outcomes never seen left out).

@@ -15,8 +15,7 @@ struct GracefulShutdownTests {
              "--http-host", "127.0.0.1", "--http-port", "0"],
             environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers])
         defer { child.stop() }
-        let listening = try await child.waitForLog(containing: "\"http listening\"", timeout: .seconds(20))
-        let port = try #require(listening.split(separator: "\"port\":").last.flatMap { Int($0.prefix { $0.isNumber }) })
+        let port = try await child.listeningPort(timeout: .seconds(20))
 
         let metrics = try await HTTPProbe.get("http://127.0.0.1:\(port)/metrics")
         #expect(metrics.status == 200)

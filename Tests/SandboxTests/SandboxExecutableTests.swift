@@ -21,8 +21,7 @@ struct SandboxExecutableTests {
             try BuildProducts.executable("cohortsync-sandbox"),
             ["--port", "0", "--tiktok-token", "custom-token", "--faults", #"{"x":{"latency_ms":1}}"#])
         defer { child.stop() }
-        let listening = try await child.waitForLog(containing: "\"http listening\"", timeout: .seconds(20))
-        let port = try #require(listening.split(separator: "\"port\":").last.flatMap { Int($0.prefix { $0.isNumber }) })
+        let port = try await child.listeningPort(timeout: .seconds(20))
         let health = try await HTTPProbe.get("http://127.0.0.1:\(port)/healthz")
         #expect(health.status == 200)
         let faults = try await HTTPProbe.get("http://127.0.0.1:\(port)/_sandbox/faults")

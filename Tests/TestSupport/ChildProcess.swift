@@ -65,6 +65,15 @@ public final class ChildProcess: @unchecked Sendable {
         throw TestSupportError("no log line containing '\(fragment)' within \(timeout); stderr:\n\(stderr.suffix(4000))")
     }
 
+    /// The port the child's HTTP listener bound, read from its `http listening` log line (children start with `--http-port 0`).
+    public func listeningPort(timeout: Duration = .seconds(30)) async throws -> Int {
+        let line = try await waitForLog(containing: "\"http listening\"", timeout: timeout)
+        guard let port = line.split(separator: "\"port\":").last.flatMap({ Int($0.prefix { $0.isNumber }) }) else {
+            throw TestSupportError("no port in the log line: \(line)")
+        }
+        return port
+    }
+
     /// Kills the child if it is still running (test clean-up). Asks the kernel rather than trusting
     /// `Process.isRunning` alone, so a failed test never leaves a stage consuming on the shared broker.
     public func stop() {
