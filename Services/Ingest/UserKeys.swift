@@ -13,8 +13,9 @@ enum UserKeys {
             ("email", identifiers.email), ("phone", identifiers.phone), ("idfa", identifiers.idfa), ("gaid", identifiers.gaid),
             ("android_id", identifiers.androidID), ("x_id", identifiers.xID), ("x_handle", identifiers.xHandle),
         ]
-        guard let (kind, value) = ordered.first(where: { !$0.1.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) else { return nil }
-        let canonical = kind + ":" + value.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let trimmed = ordered.lazy.map { ($0.0, $0.1.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard let (kind, value) = trimmed.first(where: { !$0.1.isEmpty }) else { return nil }
+        let canonical = kind + ":" + value.lowercased()
         return "sha256:" + SHA256Digest.hash(canonical).hex
     }
 }
