@@ -39,7 +39,8 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["CMicroHTTPD"], path: "Shared/Runtime", swiftSettings: strict),
         .target(name: "Destinations", dependencies: ["Hashing"], path: "Shared/Destinations", swiftSettings: strict),
         .target(name: "Identity", dependencies: ["Hashing"], path: "Shared/Identity", swiftSettings: strict),
-        .target(name: "Config", dependencies: ["Identity"], path: "Shared/Config", swiftSettings: strict),
+        .target(name: "JSON", path: "Shared/JSON", swiftSettings: strict),
+        .target(name: "Config", dependencies: ["Identity", "JSON"], path: "Shared/Config", swiftSettings: strict),
         .target(name: "Stage", dependencies: ["Config", "Kafka", "Runtime", "Wire"], path: "Shared/Stage", swiftSettings: strict),
 
         .executableTarget(
@@ -47,7 +48,7 @@ let package = Package(
             swiftSettings: strict),
 
         .executableTarget(
-            name: "Ingest", dependencies: ["Stage", "Config", "Kafka", "Runtime", "Wire", "Hashing"], path: "Services/Ingest",
+            name: "Ingest", dependencies: ["Stage", "Config", "JSON", "Kafka", "Runtime", "Wire", "Hashing"], path: "Services/Ingest",
             swiftSettings: strict),
         .executableTarget(
             name: "Normalize", dependencies: ["Stage", "Config", "Identity", "Kafka", "Runtime", "Wire"], path: "Services/Normalize",
@@ -76,13 +77,13 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
         .testTarget(name: "DestinationsTests", dependencies: ["Destinations"], swiftSettings: strict),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity"], swiftSettings: strict),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "PipelineTests", dependencies: ["Ingest", "Normalize", "Kafka", "Runtime", "Wire", "Hashing", "TestSupport"],
+            name: "PipelineTests", dependencies: ["Ingest", "Normalize", "Kafka", "Runtime", "Stage", "Wire", "Hashing", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "IngestTests", dependencies: ["Ingest", "Config", "Kafka", "Runtime", "Wire", "TestSupport"], swiftSettings: strict),
+            name: "IngestTests", dependencies: ["Ingest", "Config", "Kafka", "Runtime", "Stage", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "NormalizeTests", dependencies: ["Normalize", "Config", "Hashing", "Kafka", "Wire", "Stage", "TestSupport"],
             swiftSettings: strict),

@@ -1,10 +1,24 @@
-/// A short, redacted copy of a refused record for the DLQ: structure and field names stay, every string
-/// value and number is masked, so an operator sees what was wrong without seeing who it was about.
+/// A short, redacted copy of a refused record for the DLQ: the structure stays, and only names and values
+/// of the known schema are kept (an allow-list), so an operator sees what was wrong without seeing who it
+/// was about. Any other member name (a trait named after an email address), every string value outside the
+/// schema's enumerations, and every number is masked.
 ///
 /// Works on bytes, not on parsed JSON, because the records it sees are often not valid JSON.
 enum ExcerptRedactor {
-    /// Field values kept as they are: they name audiences and event kinds, never people.
-    static let keptFields: Set<String> = ["type", "action", "event", "snapshot", "timestamp", "computation_key", "audience_key"]
+    /// Member names of the native and Segment formats, kept as written.
+    static let schemaNames: Set<String> = [
+        "type", "audience", "id", "name", "action", "user", "email", "phone", "idfa", "gaid", "android_id", "x_handle", "x_id",
+        "consent", "ads", "timestamp", "snapshot", "members", "event", "userId", "anonymousId", "traits", "context", "personas",
+        "computation_key", "computation_class", "properties", "audience_key", "device", "advertisingId", "messageId",
+    ]
+    /// The only string values kept: the enumerations of the fields that name event kinds.
+    static let schemaValues: [String: Set<String>] = [
+        "type": ["membership", "snapshot_begin", "snapshot_member", "snapshot_end", "audience", "track", "identify"],
+        "action": ["enter", "exit", "created", "renamed", "deleted"],
+        "event": ["Audience Entered", "Audience Exited"],
+    ]
+    static let maskedName = "[name]"
+    static let maskedValue = "[redacted]"
 
     static func excerpt(_ bytes: [UInt8], limit: Int = 512) -> String {
         var out: [UInt8] = []
@@ -23,13 +37,14 @@ enum ExcerptRedactor {
                 var after = end + 1
                 while after < array.count, array[after] == 0x20 { after += 1 }
                 let isKey = after < array.count && array[after] == UInt8(ascii: ":")
+                let text = String(decoding: content, as: UTF8.self)
                 if isKey {
-                    lastKey = String(decoding: content, as: UTF8.self)
-                    out += [34] + content + [34]
-                } else if keptFields.contains(lastKey) {
+                    lastKey = schemaNames.contains(text) ? text : ""
+                    out += Array("\"\(lastKey.isEmpty ? maskedName : text)\"".utf8)
+                } else if isSchemaValue(text, of: lastKey) {
                     out += [34] + content + [34]
                 } else {
-                    out += Array("\"[redacted]\"".utf8)
+                    out += Array("\"\(maskedValue)\"".utf8)
                 }
                 index = end + 1
             } else if byte >= 0x80 || ASCIIDigits.contains(byte) || isLetter(byte) {
@@ -47,6 +62,24 @@ enum ExcerptRedactor {
             }
         }
         return String(decoding: out.prefix(limit), as: UTF8.self)
+    }
+
+    /// Whether `value` under the member `name` is one of the schema's enumerated values or an ISO 8601 time.
+    static func isSchemaValue(_ value: String, of name: String) -> Bool {
+        if name == "timestamp" { return isTimestamp(value) }
+        return schemaValues[name]?.contains(value) ?? false
+    }
+
+    /// `2026-11-23T19:00:00Z`, `2026-11-23T19:00:00.123+01:00`: digits in fixed places, nothing else.
+    static func isTimestamp(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        guard (20...35).contains(bytes.count) else { return false }
+        let shape = Array("dddd-dd-ddTdd:dd:dd".utf8)
+        for (byte, expected) in zip(bytes, shape) {
+            let matches = expected == UInt8(ascii: "d") ? ASCIIDigits.contains(byte) : byte == expected
+            if !matches { return false }
+        }
+        return bytes.dropFirst(shape.count).allSatisfy { ASCIIDigits.contains($0) || "Z+-.:".utf8.contains($0) }
     }
 
     private static let ASCIIDigits: ClosedRange<UInt8> = 0x30...0x39

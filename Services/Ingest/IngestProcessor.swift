@@ -32,20 +32,28 @@ final class IngestProcessor: Sendable {
 
     private let config: CohortSyncConfig
     private let memberPartitions: Int32
+    private let recordLimit: RecordSizeLimit
     private let snapshots = Mutex(SnapshotTracker())
     private let metrics: MetricsRegistry
     private let logger: Logger
     private let now: @Sendable () -> Date
 
-    init(config: CohortSyncConfig, memberPartitions: Int32, metrics: MetricsRegistry, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    init(
+        config: CohortSyncConfig, memberPartitions: Int32, recordLimit: RecordSizeLimit = RecordSizeLimit(), metrics: MetricsRegistry, logger: Logger,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.config = config
         self.memberPartitions = memberPartitions
+        self.recordLimit = recordLimit
         self.metrics = metrics
         self.logger = logger
         self.now = now
     }
 
     /// The records to produce for `record`, and its outcome.
+    ///
+    /// Output over `recordLimit` dead-letters the input (`too-large`) before any state changes, so a
+    /// snapshot never counts a member that was not forwarded.
     func process(_ record: ConsumerRecord) -> (records: [ProducerRecord], outcome: Outcome) {
         let source = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
         let headers = RecordHeaders.kafkaHeaders(for: MemberRecord.self, trace: source)
@@ -59,17 +67,28 @@ final class IngestProcessor: Sendable {
         guard !config.syncs(ofAudience: event.audienceID).isEmpty else {
             return ([], .dropped(reason: "no-sync"))
         }
+        /// Admits `records` if each fits the limit, and only then applies the event's effect on snapshot state.
+        func admit(_ records: [ProducerRecord], _ outcome: Outcome, then apply: () -> Void = {}) -> (records: [ProducerRecord], outcome: Outcome) {
+            if let detail = recordLimit.oversized(records) {
+                return ([deadLetter(record, source, IngestRefusal(reason: "too-large", detail: detail))], .deadLettered(reason: "too-large"))
+            }
+            apply()
+            return (records, outcome)
+        }
         switch event {
         case .member(let change):
-            if change.action == .snapshotMember {
-                snapshots.withLock { $0.member(audienceID: change.audienceID, snapshotID: change.snapshotID) }
-            }
             let value = MemberRecord.change(change).serializedBytes()
-            return ([ProducerRecord(topic: TopicNames.members, key: Array("\(change.audienceID)/\(change.userKey)".utf8), value: value, headers: headers)], .forwarded)
+            let member = ProducerRecord(topic: TopicNames.members, key: Array("\(change.audienceID)/\(change.userKey)".utf8), value: value, headers: headers)
+            return admit([member], .forwarded) {
+                if change.action == .snapshotMember {
+                    snapshots.withLock { $0.member(audienceID: change.audienceID, snapshotID: change.snapshotID) }
+                }
+            }
         case .snapshotBegin(let audienceID, let snapshotID):
-            snapshots.withLock { $0.begin(audienceID: audienceID, snapshotID: snapshotID, sourcePartition: record.partition) }
             let marker = SnapshotMarker(audienceID: audienceID, snapshotID: snapshotID, phase: .begin, partitionCount: memberPartitions)
-            return (everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control)
+            return admit(everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control) {
+                snapshots.withLock { $0.begin(audienceID: audienceID, snapshotID: snapshotID, sourcePartition: record.partition) }
+            }
         case .snapshotEnd(let audienceID, let snapshotID, let declared):
             let verdict = snapshots.withLock { $0.end(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declared) }
             if !verdict.complete {
@@ -81,9 +100,9 @@ final class IngestProcessor: Sendable {
             let marker = SnapshotMarker(
                 audienceID: audienceID, snapshotID: snapshotID, phase: .end, declaredMembers: declared, receivedMembers: verdict.receivedMembers,
                 complete: verdict.complete, partitionCount: memberPartitions)
-            return (everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control)
+            return admit(everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control)
         case .lifecycle(let lifecycle):
-            return (everyPartition(.lifecycle(lifecycle), key: lifecycle.audienceID, headers: headers), .control)
+            return admit(everyPartition(.lifecycle(lifecycle), key: lifecycle.audienceID, headers: headers), .control)
         }
     }
 

@@ -3,129 +3,104 @@ import Wire
 
 /// The CohortSync native upstream format (DESIGN "Upstream input"), one JSON object per record.
 enum NativeEventParser {
-    /// The wire shape; every field optional so validation can name what is missing or wrong.
-    struct Payload: Decodable {
-        struct Audience: Decodable {
-            let id: String?
-            let name: String?
-        }
-        struct User: Decodable {
-            let id: String?
-            let email: String?
-            let phone: String?
-            let idfa: String?
-            let gaid: String?
-            let android_id: String?
-            let x_handle: String?
-            let x_id: String?
-        }
-        struct Consent: Decodable {
-            let ads: Bool?
-        }
-        let type: String?
-        let audience: Audience?
-        let action: String?
-        let user: User?
-        let consent: Consent?
-        let timestamp: String?
-        let snapshot: String?
-        let members: Int64?
-    }
+    /// The fields of a native record, every one read and type-checked whatever the record's type, so a
+    /// wrong type anywhere is refused the same way for every kind of record.
+    private struct Fields {
+        var type: String?
+        var audienceID: String?
+        var audienceName: String?
+        var action: String?
+        var user: FieldReader?
+        var userID: String?
+        var identifiers = RawIdentifiers()
+        var consent: Bool?
+        var timestamp: String?
+        var snapshot: String?
+        var members: Int64?
 
-    /// Decodes and validates one native record.
-    static func parse(_ data: Data) -> Result<UpstreamEvent, IngestRefusal> {
-        let payload: Payload
-        do {
-            payload = try JSONDecoder().decode(Payload.self, from: data)
-        } catch let error as DecodingError {
-            return .failure(describe(error))
-        } catch {
-            return .failure(IngestRefusal(reason: "invalid-json", detail: "the record is not JSON"))
-        }
-        return event(from: payload)
-    }
-
-    static func describe(_ error: DecodingError) -> IngestRefusal {
-        switch error {
-        case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            return IngestRefusal(reason: "invalid-json", detail: "the record is not a JSON object")
-        case .typeMismatch(let type, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty
-                ? IngestRefusal(reason: "invalid-json", detail: "the record is not a JSON object")
-                : IngestRefusal(reason: "invalid-field", detail: "\(path): expected \(type == String.self ? "a string" : type == Bool.self ? "true or false" : type == Int64.self ? "an integer" : "an object")")
-        case .valueNotFound(_, let context), .keyNotFound(_, let context), .dataCorrupted(let context):
-            return IngestRefusal(reason: "invalid-field", detail: context.codingPath.map(\.stringValue).joined(separator: "."))
-        @unknown default:
-            return IngestRefusal(reason: "invalid-json", detail: "undecodable")
-        }
-    }
-
-    static func event(from payload: Payload) -> Result<UpstreamEvent, IngestRefusal> {
-        guard let type = payload.type else {
-            return .failure(IngestRefusal(reason: "unknown-type", detail: "type is missing; use membership, snapshot_begin, snapshot_member, snapshot_end or audience"))
-        }
-        guard let audienceID = payload.audience?.id, !audienceID.isEmpty else {
-            return .failure(IngestRefusal(reason: "missing-audience-id", detail: "audience.id is required"))
-        }
-        let time: Int64
-        if let text = payload.timestamp {
-            guard let date = try? Date(text, strategy: .iso8601) else {
-                return .failure(IngestRefusal(reason: "invalid-field", detail: "timestamp: expected ISO 8601, for example 2026-11-23T19:00:00Z"))
+        init(_ record: FieldReader) throws(IngestRefusal) {
+            type = try record.string("type", bound: FieldBounds.word)
+            if let audience = try record.object("audience") {
+                audienceID = try audience.string("id", bound: FieldBounds.audienceID)
+                audienceName = try audience.string("name", bound: FieldBounds.audienceName)
             }
-            time = Int64(date.timeIntervalSince1970 * 1000)
-        } else {
-            time = 0
+            action = try record.string("action", bound: FieldBounds.word)
+            if let user = try record.object("user") {
+                self.user = user
+                userID = try user.string("id", bound: FieldBounds.userID)
+                identifiers = RawIdentifiers(
+                    email: try user.string("email", bound: FieldBounds.email) ?? "",
+                    phone: try user.string("phone", bound: FieldBounds.identifier) ?? "",
+                    idfa: try user.string("idfa", bound: FieldBounds.identifier) ?? "",
+                    gaid: try user.string("gaid", bound: FieldBounds.identifier) ?? "",
+                    androidID: try user.string("android_id", bound: FieldBounds.identifier) ?? "",
+                    xHandle: try user.string("x_handle", bound: FieldBounds.identifier) ?? "",
+                    xID: try user.string("x_id", bound: FieldBounds.identifier) ?? "")
+            }
+            consent = try record.object("consent")?.bool("ads")
+            timestamp = try record.string("timestamp", bound: FieldBounds.word)
+            snapshot = try record.string("snapshot", bound: FieldBounds.snapshotID)
+            members = try record.integer("members")
         }
+    }
+
+    /// Validates one native record.
+    /// - Throws: `IngestRefusal` naming the field that is missing or wrong.
+    static func event(_ record: FieldReader) throws(IngestRefusal) -> UpstreamEvent {
+        let fields = try Fields(record)
+        guard let type = fields.type else {
+            throw IngestRefusal(reason: "unknown-type", detail: "type is missing; use membership, snapshot_begin, snapshot_member, snapshot_end or audience")
+        }
+        guard let audienceID = fields.audienceID, !audienceID.isEmpty else {
+            throw IngestRefusal(reason: "missing-audience-id", detail: "audience.id is required")
+        }
+        let time = try EventTime.milliseconds(fields.timestamp, field: "timestamp")
         switch type {
         case "membership", "snapshot_member":
             let action: MemberAction
             if type == "membership" {
-                switch payload.action {
+                switch fields.action {
                 case "enter": action = .enter
                 case "exit": action = .exit
-                default: return .failure(IngestRefusal(reason: "invalid-action", detail: "action must be enter or exit for membership"))
+                default: throw IngestRefusal(reason: "invalid-action", detail: "action must be enter or exit for membership")
                 }
             } else {
                 action = .snapshotMember
             }
-            let snapshot = payload.snapshot ?? ""
+            let snapshot = fields.snapshot ?? ""
             if action == .snapshotMember, snapshot.isEmpty {
-                return .failure(IngestRefusal(reason: "missing-snapshot-id", detail: "snapshot is required for snapshot_member"))
+                throw IngestRefusal(reason: "missing-snapshot-id", detail: "snapshot is required for snapshot_member")
             }
-            guard let user = payload.user else {
-                return .failure(IngestRefusal(reason: "missing-user", detail: "user is required for \(type)"))
+            guard fields.user != nil else {
+                throw IngestRefusal(reason: "missing-user", detail: "user is required for \(type)")
             }
-            let identifiers = RawIdentifiers(
-                email: user.email ?? "", phone: user.phone ?? "", idfa: user.idfa ?? "", gaid: user.gaid ?? "",
-                androidID: user.android_id ?? "", xHandle: user.x_handle ?? "", xID: user.x_id ?? "")
-            guard let key = UserKeys.key(userID: user.id, identifiers: identifiers) else {
-                return .failure(IngestRefusal(reason: "missing-user", detail: "user needs an id or at least one identifier"))
+            guard let key = UserKeys.key(userID: fields.userID, identifiers: fields.identifiers) else {
+                throw IngestRefusal(reason: "missing-user", detail: "user needs an id or at least one identifier")
             }
-            let consent: Consent = payload.consent?.ads.map { $0 ? .granted : .denied } ?? .unspecified
-            return .success(.member(MemberChange(
-                audienceID: audienceID, userKey: key, action: action, snapshotID: snapshot, identifiers: identifiers, consent: consent,
-                eventTimeMilliseconds: time)))
+            let consent: Consent = fields.consent.map { $0 ? .granted : .denied } ?? .unspecified
+            return .member(MemberChange(
+                audienceID: audienceID, userKey: key, action: action, snapshotID: snapshot, identifiers: fields.identifiers, consent: consent,
+                eventTimeMilliseconds: time))
         case "snapshot_begin", "snapshot_end":
-            guard let snapshot = payload.snapshot, !snapshot.isEmpty else {
-                return .failure(IngestRefusal(reason: "missing-snapshot-id", detail: "snapshot is required for \(type)"))
+            guard let snapshot = fields.snapshot, !snapshot.isEmpty else {
+                throw IngestRefusal(reason: "missing-snapshot-id", detail: "snapshot is required for \(type)")
             }
-            if type == "snapshot_begin" { return .success(.snapshotBegin(audienceID: audienceID, snapshotID: snapshot)) }
-            guard let members = payload.members, members >= 0 else {
-                return .failure(IngestRefusal(reason: "invalid-field", detail: "members: snapshot_end needs the member count"))
+            if type == "snapshot_begin" { return .snapshotBegin(audienceID: audienceID, snapshotID: snapshot) }
+            guard let members = fields.members, members >= 0 else {
+                throw IngestRefusal(reason: "invalid-field", detail: "members: snapshot_end needs the member count")
             }
-            return .success(.snapshotEnd(audienceID: audienceID, snapshotID: snapshot, declaredMembers: members))
+            return .snapshotEnd(audienceID: audienceID, snapshotID: snapshot, declaredMembers: members)
         case "audience":
             let event: AudienceEvent
-            switch payload.action {
+            switch fields.action {
             case "created": event = .created
             case "renamed": event = .renamed
             case "deleted": event = .deleted
-            default: return .failure(IngestRefusal(reason: "invalid-action", detail: "action must be created, renamed or deleted for audience"))
+            default: throw IngestRefusal(reason: "invalid-action", detail: "action must be created, renamed or deleted for audience")
             }
-            return .success(.lifecycle(AudienceLifecycle(audienceID: audienceID, name: payload.audience?.name ?? "", event: event, eventTimeMilliseconds: time)))
+            return .lifecycle(AudienceLifecycle(audienceID: audienceID, name: fields.audienceName ?? "", event: event, eventTimeMilliseconds: time))
         default:
-            return .failure(IngestRefusal(reason: "unknown-type", detail: "type must be membership, snapshot_begin, snapshot_member, snapshot_end or audience"))
+            throw IngestRefusal(reason: "unknown-type", detail: "type must be membership, snapshot_begin, snapshot_member, snapshot_end or audience")
         }
     }
 }

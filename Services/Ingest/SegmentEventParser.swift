@@ -1,60 +1,62 @@
-import Config
-import Foundation
 import Wire
 
 /// Segment's audience events (Engage/Personas): track `Audience Entered` / `Audience Exited` and identify
 /// calls whose traits carry `<audience_key>: true|false`.
+///
+/// Fields are type-checked exactly as in the native format: a value of the wrong type is refused naming its
+/// path, never silently dropped (an email sent as a number would otherwise vanish from the audience).
 enum SegmentEventParser {
-    static func parse(_ data: Data) -> Result<UpstreamEvent, IngestRefusal> {
-        guard let root = try? JSONValue.parse(data), case .object = root else {
-            return .failure(IngestRefusal(reason: "invalid-json", detail: "the record is not a JSON object"))
-        }
-        let context = root["context"]
-        let computationKey = context?["personas"]?["computation_key"]?.stringValue
-        let traits = root["traits"] ?? context?["traits"]
+    /// Validates one Segment event.
+    /// - Throws: `IngestRefusal` naming the field that is missing or wrong.
+    static func event(_ root: FieldReader) throws(IngestRefusal) -> UpstreamEvent {
+        let context = try root.object("context")
+        let computationKey = try context?.object("personas")?.string("computation_key", bound: FieldBounds.audienceID)
+        let contextTraits = try context?.object("traits")
+        let traits = try root.object("traits") ?? contextTraits
         let action: MemberAction
         let audienceID: String
-        switch root["type"]?.stringValue {
+        switch try root.string("type", bound: FieldBounds.word) {
         case "track":
-            switch root["event"]?.stringValue {
+            switch try root.string("event", bound: FieldBounds.word) {
             case "Audience Entered": action = .enter
             case "Audience Exited": action = .exit
-            default: return .failure(IngestRefusal(reason: "unknown-type", detail: "a Segment track must be Audience Entered or Audience Exited"))
+            default: throw IngestRefusal(reason: "unknown-type", detail: "a Segment track must be Audience Entered or Audience Exited")
             }
-            guard let key = root["properties"]?["audience_key"]?.stringValue ?? computationKey, !key.isEmpty else {
-                return .failure(IngestRefusal(reason: "missing-audience-id", detail: "properties.audience_key or context.personas.computation_key is required"))
+            let key = try root.object("properties")?.string("audience_key", bound: FieldBounds.audienceID) ?? computationKey
+            guard let key, !key.isEmpty else {
+                throw IngestRefusal(reason: "missing-audience-id", detail: "properties.audience_key or context.personas.computation_key is required")
             }
             audienceID = key
         case "identify":
             guard let key = computationKey, !key.isEmpty else {
-                return .failure(IngestRefusal(reason: "missing-audience-id", detail: "context.personas.computation_key is required for identify"))
+                throw IngestRefusal(reason: "missing-audience-id", detail: "context.personas.computation_key is required for identify")
             }
-            guard case .bool(let member)? = traits?[key] else {
-                return .failure(IngestRefusal(reason: "invalid-field", detail: "traits.<audience_key>: expected true or false"))
+            // The trait is named after the audience: the name is data, so refusals show it as <audience_key>.
+            let shown = "\(traits?.path ?? "traits").<audience_key>"
+            guard let member = try traits?.bool(key, shownAs: shown) else {
+                throw IngestRefusal(reason: "invalid-field", detail: "\(shown): expected true or false")
             }
             audienceID = key
             action = member ? .enter : .exit
         default:
-            return .failure(IngestRefusal(reason: "unknown-type", detail: "a Segment event must be track or identify"))
+            throw IngestRefusal(reason: "unknown-type", detail: "a Segment event must be track or identify")
         }
-        func text(_ value: JSONValue?) -> String { value?.stringValue ?? "" }
-        var identifiers = RawIdentifiers(
-            email: text(traits?["email"] ?? context?["traits"]?["email"]), phone: text(traits?["phone"] ?? context?["traits"]?["phone"]))
-        if let device = context?["device"], let advertisingID = device["advertisingId"]?.stringValue {
-            switch device["type"]?.stringValue?.lowercased() {
+        // Both trait objects are read and checked; the event's own traits win over the context's.
+        let email = (try traits?.string("email", bound: FieldBounds.email), try contextTraits?.string("email", bound: FieldBounds.email))
+        let phone = (try traits?.string("phone", bound: FieldBounds.identifier), try contextTraits?.string("phone", bound: FieldBounds.identifier))
+        var identifiers = RawIdentifiers(email: email.0 ?? email.1 ?? "", phone: phone.0 ?? phone.1 ?? "")
+        if let device = try context?.object("device"), let advertisingID = try device.string("advertisingId", bound: FieldBounds.identifier) {
+            switch try device.string("type", bound: FieldBounds.word)?.lowercased() {
             case "ios": identifiers.idfa = advertisingID
             case "android": identifiers.gaid = advertisingID
             default: break
             }
         }
-        guard let key = UserKeys.key(userID: root["userId"]?.stringValue, identifiers: identifiers) else {
-            return .failure(IngestRefusal(reason: "missing-user", detail: "userId or an identifier (traits.email, traits.phone, context.device.advertisingId) is required"))
+        guard let key = UserKeys.key(userID: try root.string("userId", bound: FieldBounds.userID), identifiers: identifiers) else {
+            throw IngestRefusal(reason: "missing-user", detail: "userId or an identifier (traits.email, traits.phone, context.device.advertisingId) is required")
         }
-        var time: Int64 = 0
-        if let stamp = root["timestamp"]?.stringValue, let date = try? Date(stamp, strategy: .iso8601) {
-            time = Int64(date.timeIntervalSince1970 * 1000)
-        }
-        return .success(.member(MemberChange(
-            audienceID: audienceID, userKey: key, action: action, identifiers: identifiers, consent: .unspecified, eventTimeMilliseconds: time)))
+        let time = try EventTime.milliseconds(try root.string("timestamp", bound: FieldBounds.word), field: "timestamp")
+        return .member(MemberChange(
+            audienceID: audienceID, userKey: key, action: action, identifiers: identifiers, consent: .unspecified, eventTimeMilliseconds: time))
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import JSON
 import Kafka
 
 /// Picks the format of an upstream record (by `content-type` header, else by its `type` field) and parses it.
@@ -10,20 +10,26 @@ enum UpstreamParser {
         guard record.value.count <= maxRecordBytes else {
             return .failure(IngestRefusal(reason: "too-large", detail: "\(record.value.count) bytes; at most \(maxRecordBytes)"))
         }
-        let data = Data(record.value)
-        let contentType = record.headers.string(named: "content-type")?.lowercased() ?? ""
-        if contentType.contains("segment") { return SegmentEventParser.parse(data) }
-        let native: NativeEventParser.Payload
+        let root: JSONNode
         do {
-            native = try JSONDecoder().decode(NativeEventParser.Payload.self, from: data)
-        } catch let error as DecodingError {
-            // A Segment event may carry fields the native shape types differently; try it before refusing.
-            if case .success(let event) = SegmentEventParser.parse(data) { return .success(event) }
-            return .failure(NativeEventParser.describe(error))
+            root = try JSONReader.parse(record.value)
         } catch {
-            return .failure(IngestRefusal(reason: "invalid-json", detail: "the record is not JSON"))
+            return .failure(IngestRefusal(reason: "invalid-json", detail: "the record is not JSON: \(error)"))
         }
-        if native.type == "track" || native.type == "identify" { return SegmentEventParser.parse(data) }
-        return NativeEventParser.event(from: native)
+        guard case .object(let object) = root else {
+            return .failure(IngestRefusal(reason: "invalid-json", detail: "the record is \(root.kindDescription), not a JSON object"))
+        }
+        let fields = FieldReader(object)
+        do {
+            if record.headers.string(named: "content-type")?.lowercased().contains("segment") == true {
+                return .success(try SegmentEventParser.event(fields))
+            }
+            switch try fields.string("type", bound: FieldBounds.word) {
+            case "track", "identify": return .success(try SegmentEventParser.event(fields))
+            default: return .success(try NativeEventParser.event(fields))
+            }
+        } catch {
+            return .failure(error)
+        }
     }
 }

@@ -24,7 +24,8 @@ do {
     CommandLineEntry.fail(spec.executable, error.description, status: 78)
 }
 let processor = IngestProcessor(
-    config: startup.config, memberPartitions: startup.partitionCount(of: TopicNames.members, admin: admin), metrics: metrics, logger: startup.logger)
+    config: startup.config, memberPartitions: startup.partitionCount(of: TopicNames.members, admin: admin), recordLimit: startup.recordLimit, metrics: metrics,
+    logger: startup.logger)
 let counters = IngestMetrics(metrics: metrics)
 await startup.runConsumingStage(topics: topics, metrics: metrics, health: HealthState(), revoked: { processor.revoked($0) }) { record in
     let (records, outcome) = processor.process(record)

@@ -28,14 +28,25 @@ final class NormalizeProcessor: Sendable {
     }
 
     private let normalizer: MemberNormalizer
+    private let recordLimit: RecordSizeLimit
     private let now: @Sendable () -> Date
 
-    init(config: CohortSyncConfig, now: @escaping @Sendable () -> Date = Date.init) {
+    init(config: CohortSyncConfig, recordLimit: RecordSizeLimit = RecordSizeLimit(), now: @escaping @Sendable () -> Date = Date.init) {
         normalizer = MemberNormalizer(config: config)
+        self.recordLimit = recordLimit
         self.now = now
     }
 
+    /// The `hashed` records for `record`, or one dead letter (`too-large`) when any of them would exceed
+    /// `recordLimit`: a record that cannot be produced is that input's refusal, never the stage's failure.
     func process(_ record: ConsumerRecord) -> (records: [ProducerRecord], outcome: Outcome, identifierRefusals: [String]) {
+        let result = derive(record)
+        guard let detail = recordLimit.oversized(result.records) else { return result }
+        let position = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
+        return ([deadLetter(position, reason: "too-large", detail: detail)], .deadLettered(reason: "too-large"), [])
+    }
+
+    private func derive(_ record: ConsumerRecord) -> (records: [ProducerRecord], outcome: Outcome, identifierRefusals: [String]) {
         let position = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
         let trace = record.headers.string(named: RecordHeaders.traceName).flatMap(RecordHeaders.parseTrace) ?? position
         let headers = RecordHeaders.kafkaHeaders(for: HashedRecord.self, trace: trace)

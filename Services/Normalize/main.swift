@@ -21,7 +21,7 @@ let members = startup.partitionCount(of: TopicNames.members, admin: admin)
 if let mismatch = PartitionAlignment.mismatch(members: members, hashed: startup.partitionCount(of: TopicNames.hashed, admin: admin)) {
     CommandLineEntry.fail(spec.executable, mismatch, status: 78)
 }
-let processor = NormalizeProcessor(config: startup.config)
+let processor = NormalizeProcessor(config: startup.config, recordLimit: startup.recordLimit)
 let counters = NormalizeMetrics(metrics: metrics)
 await startup.runConsumingStage(topics: [TopicNames.members], metrics: metrics, health: HealthState()) { record in
     let (records, outcome, refusals) = processor.process(record)

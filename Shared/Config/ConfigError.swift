@@ -20,6 +20,10 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct ConfigErrors: Error, Sendable, Equatable, CustomStringConvertible {
     public let errors: [ConfigError]
 
+    public init(errors: [ConfigError]) {
+        self.errors = errors
+    }
+
     public var description: String {
         "the configuration has \(errors.count) error\(errors.count == 1 ? "" : "s"):\n" + errors.map { "  " + $0.description }.joined(separator: "\n")
     }

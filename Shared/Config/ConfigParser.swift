@@ -18,7 +18,7 @@ public enum ConfigParser {
         do {
             root = try JSONValue.parse(data)
         } catch {
-            throw ConfigErrors(errors: [ConfigError(path: "$", found: "text that is not valid JSON", allowed: "a JSON object with connections and syncs")])
+            throw ConfigErrors(errors: [error])
         }
         var reader = Reader()
         let config = reader.config(root)

@@ -19,7 +19,7 @@ extension StageStartup {
         let produced = metrics.counter("cohortsync_\(stage)_produced_total", help: "Records written by this stage.")
         let latency = metrics.histogram("cohortsync_\(stage)_processing_seconds", help: "Time from reading a record to handing its output to the producer.")
         do {
-            let producer = try KafkaProducer(configuration: kafka, logger: logger)
+            let producer = try KafkaProducer(configuration: producerKafka, logger: logger)
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(groupID: options.string("group") ?? "cohortsync-\(stage)", topics: topics, kafka: kafka),
                 logger: logger)

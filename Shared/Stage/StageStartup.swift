@@ -10,13 +10,18 @@ public struct StageStartup: Sendable {
     public let settings: ServiceSettings
     public let config: CohortSyncConfig
     public let kafka: KafkaConfiguration
+    /// The bound on every record the stage writes (`--max-record-bytes`).
+    public let recordLimit: RecordSizeLimit
     public let logger: Logger
 
     /// Exits 0 after `--print-config`, 64 on bad options, 78 (`EX_CONFIG`) on an invalid configuration.
-    public init(spec: CommandLineSpec, stage: String) {
+    /// - Parameter needsCredentials: whether the stage calls a destination; if so, a credential that cannot be
+    ///   read stops it at start (78, naming the JSON path), otherwise it is a warning.
+    public init(spec: CommandLineSpec, stage: String, needsCredentials: Bool = false) {
         options = CommandLineEntry.parse(spec)
         do {
             settings = try ServiceSettings(options)
+            recordLimit = RecordSizeLimit(bytes: try options.integer("max-record-bytes", in: RecordSizeLimit.minimumBytes...RecordSizeLimit.maximumBytes))
         } catch {
             CommandLineEntry.fail(spec.executable, error.message, status: 64)
         }
@@ -32,7 +37,29 @@ public struct StageStartup: Sendable {
         }
         kafka = .fromEnvironment(environment)
         logger = Logger(stage: stage, minimumLevel: settings.logLevel)
+        let unavailable = CredentialCheck.unavailable(in: config, environment: environment)
+        if needsCredentials, !unavailable.isEmpty {
+            CommandLineEntry.fail(spec.executable, ConfigErrors(errors: unavailable).description, status: 78)
+        }
+        for error in unavailable {
+            logger.warning("a credential cannot be read; the uploaders will refuse to start until it can", [("path", .string(error.path)), ("found", .string(error.found))])
+        }
+        if let configured = kafka.properties["message.max.bytes"], (Int(configured) ?? 0) < recordLimit.producerMessageMaxBytes {
+            CommandLineEntry.fail(
+                spec.executable,
+                "KAFKA_MESSAGE_MAX_BYTES (message.max.bytes) is \(configured), below the \(recordLimit.producerMessageMaxBytes) that --max-record-bytes \(recordLimit.bytes) needs; unset it (it is derived) or lower --max-record-bytes",
+                status: 78)
+        }
         logger.info("configuration loaded", [("connections", .integer(config.connections.count)), ("syncs", .integer(config.syncs.count)), ("kafka", .string(kafka.redacted.description))])
+    }
+
+    /// The Kafka settings for this stage's producer: `message.max.bytes` derived from `recordLimit`.
+    public var producerKafka: KafkaConfiguration {
+        var configuration = kafka
+        if configuration.properties["message.max.bytes"] == nil {
+            configuration.properties["message.max.bytes"] = String(recordLimit.producerMessageMaxBytes)
+        }
+        return configuration
     }
 
     /// The partition count of `topic`, exiting with advice when the topic is missing or the broker unreachable.

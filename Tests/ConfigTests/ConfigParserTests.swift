@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import Identity
+import TestSupport
 import Testing
 
 @Suite("Configuration: validation names the JSON path, what was found and what is allowed")
@@ -135,6 +136,29 @@ struct ConfigParserTests {
         #expect(throws: ConfigErrors.self) { try ConfigParser.parse(Data("{connections".utf8)) }
         let missing = #expect(throws: ConfigErrors.self) { try ConfigParser.load(path: "/nonexistent/cohortsync.json") }
         #expect(missing?.description.contains("COHORTSYNC_CONFIG") == true)
+    }
+
+    @Test("a syntax error names its line and column; a key written twice names its path")
+    func syntaxPosition() throws {
+        let broken = "{\n  \"connections\": [],\n  \"syncs\": [}\n"
+        let error = try #require(#expect(throws: ConfigErrors.self) { try ConfigParser.parse(Data(broken.utf8)) })
+        #expect(error.errors == [ConfigError(path: "$", found: "text that is not valid JSON at line 3, column 13: a value (object, array, string, number, true, false or null)", allowed: "a JSON object with connections and syncs")])
+        let twice = #"{"connections":[{"id":"a","id":"b"}],"syncs":[]}"#
+        let duplicate = try #require(#expect(throws: ConfigErrors.self) { try ConfigParser.parse(Data(twice.utf8)) })
+        #expect(duplicate.errors.map(\.path) == ["$.connections[0].id"])
+    }
+
+    @Test("credentials that cannot be read are listed at their paths, naming the variable or file, never a value")
+    func unavailableCredentials() throws {
+        let config = try ConfigParser.parse(Data(TestConfigs.standard.utf8))
+        let all = ["XK": "k", "XS": "s", "XT": "t", "XTS": "ts", "TT": "tt"]
+        #expect(CredentialCheck.unavailable(in: config, environment: all).isEmpty)
+        var missing = all
+        missing["XS"] = nil
+        missing["TT"] = ""
+        let errors = CredentialCheck.unavailable(in: config, environment: missing)
+        #expect(errors.map(\.path) == ["$.connections[0].credentials.consumerSecret", "$.connections[1].credentials.accessToken"])
+        #expect(errors.map(\.found) == ["environment variable XS unset or empty", "environment variable TT unset or empty"])
     }
 
     @Test("secret references resolve from the environment or a file, and say which is missing")

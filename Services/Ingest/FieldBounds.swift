@@ -1,0 +1,22 @@
+/// The longest value ingest accepts in each field, in UTF-8 bytes.
+///
+/// Every record ingest writes is built from these fields only, so together they bound the size of a
+/// `members` record (a few KiB) far below any stage's output limit: an oversized field is refused here,
+/// naming it, instead of failing a produce further down. docs/input-formats.md lists them.
+enum FieldBounds {
+    /// `audience.id`, `properties.audience_key`, `context.personas.computation_key`.
+    static let audienceID = 256
+    /// `audience.name`.
+    static let audienceName = 1024
+    /// `snapshot`.
+    static let snapshotID = 256
+    /// `user.id`, Segment's `userId`: the CDP's user key.
+    static let userID = 1024
+    /// `email` (RFC 5321: 64 bytes of local part, `@`, 255 of domain).
+    static let email = 320
+    /// `phone`, `idfa`, `gaid`, `android_id`, `x_handle`, `x_id`, Segment's `advertisingId`: room for a
+    /// 64-character SHA-256 digest, punctuation and an extension.
+    static let identifier = 128
+    /// `type`, `action`, `event`, `timestamp`, `context.device.type`: short words and times.
+    static let word = 64
+}

@@ -1,0 +1,48 @@
+import Kafka
+
+/// The one bound on the size of every record a stage writes, from `--max-record-bytes`.
+///
+/// A record a stage cannot produce because of its own size is that input's refusal (DLQ `too-large`), not
+/// the stage's failure: otherwise one oversized record stops the stage, and restarts read it again for ever.
+/// The producer's own limit (`message.max.bytes`) is derived from this one with room to spare, so records
+/// that pass this check are never refused by librdkafka; the brokers' `message.max.bytes` (topic
+/// `max.message.bytes`) must be at least this value.
+public struct RecordSizeLimit: Sendable, Equatable {
+    /// Below Apache Kafka's default broker limit (1,048,588 bytes) with room for the batch framing.
+    public static let defaultBytes = 1_000_000
+    /// Records built from ingest's bounded fields (docs/input-formats.md) take a few KiB: below this the
+    /// limit would refuse valid members.
+    public static let minimumBytes = 16 << 10
+    /// librdkafka's `message.max.bytes` tops out at 1,000,000,000; the headroom must fit under it.
+    public static let maximumBytes = 1_000_000_000 - producerHeadroom
+    /// What librdkafka may add around a record within one produce request.
+    static let producerHeadroom = 64 << 10
+
+    /// The most bytes of key, value and headers one record may take.
+    public let bytes: Int
+
+    public init(bytes: Int = defaultBytes) {
+        self.bytes = bytes
+    }
+
+    /// The producer's `message.max.bytes` that lets every admitted record through.
+    public var producerMessageMaxBytes: Int { bytes + Self.producerHeadroom }
+
+    /// The size librdkafka counts for `record`: key, value, and header names and values.
+    public static func size(of record: ProducerRecord) -> Int {
+        record.headers.reduce((record.key?.count ?? 0) + record.value.count) { total, header in
+            total + header.name.utf8.count + (header.value?.count ?? 0)
+        }
+    }
+
+    /// The first record over the limit, as a refusal detail naming its topic and size; nil when all fit.
+    public func oversized(_ records: [ProducerRecord]) -> String? {
+        for record in records {
+            let size = Self.size(of: record)
+            if size > bytes {
+                return "the record for \(record.topic) would be \(size) bytes; at most \(bytes) (--max-record-bytes)"
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,141 @@
+import Config
+import Foundation
+@testable import Ingest
+import Kafka
+import Runtime
+import Stage
+import TestSupport
+import Testing
+import Wire
+
+/// Records written by someone who wants a stage to stop, or to make it leak: each is refused with a reason
+/// that names the field, and nothing of them reaches the DLQ raw.
+@Suite("Ingest: hostile input")
+struct HostileInputTests {
+    static func refusal(_ json: String, headers: [KafkaHeader] = []) throws -> IngestRefusal {
+        switch UpstreamParser.parse(upstream(json, headers: headers)) {
+        case .failure(let refusal): return refusal
+        case .success(let event): throw TestSupportError("expected a refusal, got \(event)")
+        }
+    }
+
+    @Test("a key written twice in a field ingest reads is refused invalid-json, naming the key", arguments: [
+        (#"{"type":"membership","action":"enter","action":"exit","audience":{"id":"a"},"user":{"id":"u"}}"#, "action"),
+        (#"{"type":"membership","action":"enter","audience":{"id":"a","id":"b"},"user":{"id":"u"}}"#, "audience.id"),
+        (#"{"type":"membership","action":"enter","audience":{"id":"a"},"user":{"id":"u","email":"a@b.co","email":"c@d.co"}}"#, "user.email"),
+        (#"{"type":"identify","userId":"u","traits":{"aud_x":true,"aud_x":false},"context":{"personas":{"computation_key":"aud_x"}}}"#, "traits.<audience_key>"),
+        (#"{"type":"track","event":"Audience Entered","userId":"u","properties":{"audience_key":"a"},"context":{"traits":{"phone":"1","phone":"2"}}}"#, "context.traits.phone"),
+    ])
+    func duplicateKeys(_ json: String, _ path: String) throws {
+        let refusal = try Self.refusal(json)
+        #expect(refusal.reason == "invalid-json")
+        #expect(refusal.detail == "\(path): the key appears more than once; send each field once")
+    }
+
+    @Test("a key written twice in a field ingest does not read is harmless")
+    func unreadDuplicate() throws {
+        let event = try UpstreamParser.parse(upstream(#"{"type":"membership","action":"enter","audience":{"id":"a"},"user":{"id":"u"},"extra":1,"extra":2}"#)).get()
+        #expect(event.audienceID == "a")
+    }
+
+    @Test("Segment fields of the wrong type are refused as the native format refuses them", arguments: [
+        (#"{"type":"track","event":"Audience Entered","userId":"u","properties":{"audience_key":"a"},"context":{"traits":{"email":5}}}"#, "context.traits.email: expected a string, found a number"),
+        (#"{"type":"track","event":"Audience Entered","userId":"u","properties":{"audience_key":"a"},"context":{"device":{"type":"ios","advertisingId":7}}}"#, "context.device.advertisingId: expected a string, found a number"),
+        (#"{"type":"track","event":"Audience Entered","userId":42,"properties":{"audience_key":"a"}}"#, "userId: expected a string, found a number"),
+        (#"{"type":"track","event":"Audience Entered","userId":"u","properties":{"audience_key":["a"]}}"#, "properties.audience_key: expected a string, found an array"),
+        (#"{"type":"track","event":"Audience Entered","userId":"u","properties":{"audience_key":"a"},"timestamp":"yesterday"}"#, "timestamp: expected ISO 8601, for example 2026-11-23T19:00:00Z"),
+        (#"{"type":"identify","userId":"u","traits":"aud_x","context":{"personas":{"computation_key":"aud_x"}}}"#, "traits: expected an object, found a string"),
+    ])
+    func segmentTypes(_ json: String, _ detail: String) throws {
+        let refusal = try Self.refusal(json)
+        #expect(refusal.reason == "invalid-field")
+        #expect(refusal.detail == detail)
+    }
+
+    @Test("null, a bare value, deep nesting and broken UTF-8 are invalid-json with a detail", arguments: [
+        ("null", "the record is null, not a JSON object"),
+        ("42", "the record is a number, not a JSON object"),
+        (String(repeating: "[", count: 100_000), "the record is not JSON: line 1, column 129: at most 128 levels of nesting"),
+        ("{\"type\":\"membership\",}", "the record is not JSON: line 1, column 22: a member name in double quotes"),
+        ("{\"type\":\n\"membership\"\n \"x\":1}", "the record is not JSON: line 3, column 2: ',' or '}' after an object member"),
+    ])
+    func notAnObject(_ text: String, _ detail: String) throws {
+        let refusal = try Self.refusal(text)
+        #expect(refusal.reason == "invalid-json")
+        #expect(refusal.detail == detail)
+    }
+
+    @Test("invalid UTF-8 inside a string is invalid-json")
+    func brokenUTF8() {
+        let bytes = Array(#"{"type":"membership","audience":{"id":""#.utf8) + [0xC3, 0x28] + Array(#""}}"#.utf8)
+        let record = ConsumerRecord(topic: "t", partition: 0, offset: 0, key: nil, value: bytes, headers: [])
+        guard case .failure(let refusal) = UpstreamParser.parse(record) else {
+            Issue.record("broken UTF-8 was accepted")
+            return
+        }
+        #expect(refusal.reason == "invalid-json" && refusal.detail.contains("valid UTF-8"))
+    }
+
+    @Test("every field is bounded, and a value over its bound is refused naming the field and the bound", arguments: [
+        ("user", "id", FieldBounds.userID), ("user", "email", FieldBounds.email), ("user", "phone", FieldBounds.identifier),
+        ("user", "idfa", FieldBounds.identifier), ("user", "x_handle", FieldBounds.identifier), ("audience", "id", FieldBounds.audienceID),
+        ("audience", "name", FieldBounds.audienceName),
+    ])
+    func bounds(_ object: String, _ field: String, _ bound: Int) throws {
+        func record(_ length: Int) -> String {
+            var fields = ["audience": ["id": "aud_x"], "user": ["id": "u"]]
+            fields[object, default: [:]][field] = String(repeating: "é", count: length / 2) + String(repeating: "x", count: length % 2)
+            let data = try! JSONSerialization.data(withJSONObject: ["type": "membership", "action": "enter", "audience": fields["audience"]!, "user": fields["user"]!])
+            return String(decoding: data, as: UTF8.self)
+        }
+        #expect(throws: Never.self) { try UpstreamParser.parse(upstream(record(bound))).get() }
+        let refusal = try Self.refusal(record(bound + 1))
+        #expect(refusal.reason == "invalid-field")
+        #expect(refusal.detail == "\(object).\(field): \(bound + 1) bytes; at most \(bound)")
+    }
+
+    @Test("an email as a member name or as a type, action, event or timestamp value never reaches the excerpt", arguments: [
+        #"{"type":"identify","traits":{"someone@example.com":true},"context":{"personas":{"computation_key":"aud_x"}}}"#,
+        #"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"id":"u"},"timestamp":"someone@example.com"}"#,
+        #"{"type":"someone@example.com","audience":{"id":"aud_x"}}"#,
+        #"{"type":"membership","audience":{"id":"aud_x"},"action":"someone@example.com","user":{"id":"u"}}"#,
+        #"{"type":"track","event":"someone@example.com","userId":"u"}"#,
+        #"{"someone@example.com" :1, "type":"x"}"#,
+    ])
+    func excerptAllowList(_ json: String) {
+        let excerpt = ExcerptRedactor.excerpt(Array(json.utf8))
+        #expect(!excerpt.contains("someone") && !excerpt.contains("example.com"), "\(excerpt)")
+        #expect(excerpt.contains("\"type\""), "schema names stay: \(excerpt)")
+    }
+
+    @Test("schema enumerations and ISO 8601 times stay in the excerpt; other values of those fields do not")
+    func excerptKeepsSchemaValues() {
+        let excerpt = ExcerptRedactor.excerpt(Array(#"{"type":"membership","action":"exit","timestamp":"2026-11-23T19:00:00.123Z","x":"membership","event":"Audience Exited"}"#.utf8))
+        #expect(excerpt == #"{"type":"membership","action":"exit","timestamp":"2026-11-23T19:00:00.123Z","[name]":"[redacted]","event":"Audience Exited"}"#)
+        #expect(!ExcerptRedactor.isTimestamp("+1 (555) 123-4567"))
+        #expect(!ExcerptRedactor.isTimestamp("2026-11-23T19:00:00Z@x.co"))
+    }
+
+    @Test("a member whose record would exceed the stage's limit is dead-lettered too-large and not counted in its snapshot")
+    func outputLimit() throws {
+        let config = try ConfigParser.parse(Data(TestConfigs.standard.utf8))
+        let processor = IngestProcessor(
+            config: config, memberPartitions: 2, recordLimit: RecordSizeLimit(bytes: 400), metrics: MetricsRegistry(), logger: Logger(stage: "test", minimumLevel: .error))
+        _ = processor.process(upstream(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#))
+        let long = String(repeating: "k", count: 500)
+        let (records, outcome) = processor.process(upstream(#"{"type":"snapshot_member","audience":{"id":"aud_x"},"snapshot":"s1","user":{"id":"\#(long)"}}"#, offset: 1))
+        #expect(outcome == .deadLettered(reason: "too-large"))
+        let record = try #require(records.first)
+        #expect(records.count == 1 && record.topic == TopicNames.deadLetters)
+        let letter = try DeadLetter(serializedBytes: record.value)
+        #expect(letter.reason == "too-large" && letter.detail.contains("at most 400") && letter.source.offset == 1)
+        let (fits, fitOutcome) = processor.process(upstream(#"{"type":"snapshot_member","audience":{"id":"aud_x"},"snapshot":"s1","user":{"id":"u"}}"#, offset: 2))
+        #expect(fitOutcome == .forwarded && fits.count == 1)
+        let (end, _) = processor.process(upstream(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s1","members":2}"#, offset: 3))
+        guard case .snapshot(let marker) = try MemberRecord(serializedBytes: try #require(end.first).value) else {
+            Issue.record("expected a snapshot marker")
+            return
+        }
+        #expect(marker.receivedMembers == 1 && !marker.complete, "the dead-lettered member does not count, so the snapshot removes nobody")
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Kafka
+import Runtime
+import Synchronization
+import TestSupport
+
+/// Reads topics from their current ends (a fresh group, `auto.offset.reset=latest`) and keeps every record,
+/// so a test sees only what its own run wrote on the shared local broker.
+final class TopicTail: Sendable {
+    /// What the reading task shares with the test.
+    private final class State: Sendable {
+        let records = Mutex<[ConsumerRecord]>([])
+        let assigned = Mutex(false)
+    }
+
+    private let consumer: KafkaConsumer
+    private let state = State()
+    private let task: Task<Void, any Error>
+
+    /// Subscribes and returns once the consumer owns its partitions.
+    init(_ topics: [String], logger: Logger) async throws {
+        consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                groupID: TestBroker.uniqueName("tail"), topics: topics,
+                kafka: KafkaConfiguration(properties: ["bootstrap.servers": TestBroker.bootstrapServers, "auto.offset.reset": "latest"])),
+            logger: logger)
+        let consumer = self.consumer
+        let state = self.state
+        task = Task {
+            for try await event in consumer.events {
+                switch event {
+                case .assigned: state.assigned.withLock { $0 = true }
+                case .record(let record): state.records.withLock { $0.append(record) }
+                case .revoked(let revocation): revocation.complete()
+                }
+            }
+        }
+        try await waitFor("the tail of \(topics) to be assigned", timeout: .seconds(30)) { state.assigned.withLock { $0 } }
+    }
+
+    /// Waits until `condition` holds for the records read so far; returns them.
+    @discardableResult
+    func wait(for what: String, timeout: Duration = .seconds(60), until condition: @escaping @Sendable ([ConsumerRecord]) -> Bool) async throws -> [ConsumerRecord] {
+        try await waitFor(what, timeout: timeout) { state.records.withLock { condition($0) } }
+        return state.records.withLock { $0 }
+    }
+
+    func close() async {
+        consumer.endEvents()
+        _ = try? await task.value
+        await consumer.close()
+    }
+}
