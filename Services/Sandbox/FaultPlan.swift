@@ -7,8 +7,10 @@ struct FaultPlan: Sendable, Equatable {
     var errors: [Int: Double] = [:]
     /// The next N requests are rate limited (X 429 `TOO_MANY_REQUESTS`, TikTok code 40100).
     var rateLimitBurst = 0
-    /// Added to every answer, in milliseconds.
+    /// Added to every answer, in milliseconds, at most `maxLatencyMilliseconds`.
     var latencyMilliseconds = 0
+    /// Longer than any client timeout worth testing; a larger value is a typo that would park connections for days.
+    static let maxLatencyMilliseconds = 60_000
     /// Probability of closing the connection without an answer.
     var dropRate = 0.0
     /// Credentials revoked: X answers 401, TikTok code 40105.
@@ -34,6 +36,9 @@ struct FaultPlan: Sendable, Equatable {
         }
         rateLimitBurst = try Self.integer(object["rate_limit_burst"], "\(path).rate_limit_burst") ?? 0
         latencyMilliseconds = try Self.integer(object["latency_ms"], "\(path).latency_ms") ?? 0
+        guard latencyMilliseconds <= Self.maxLatencyMilliseconds else {
+            throw SandboxRequestError("\(path).latency_ms must be at most \(Self.maxLatencyMilliseconds) (one minute), got \(latencyMilliseconds)")
+        }
         if let drop = object["drop_rate"] {
             guard let value = (drop as? NSNumber)?.doubleValue, (0...1).contains(value) else {
                 throw SandboxRequestError("\(path).drop_rate must be a probability between 0 and 1")

@@ -3,8 +3,9 @@ import Runtime
 
 /// Sends each request to the API its path belongs to, after the fault injector has had its say.
 ///
-/// Runs on libmicrohttpd's threads: injected latency sleeps the connection's thread, which is what a slow
-/// server does, and never touches Swift's cooperative pool.
+/// Runs on libmicrohttpd's threads. Injected latency delays the answer (the request takes effect when it
+/// arrives, as on a slow server) with the connection suspended, so it holds no thread that `/healthz`,
+/// `/metrics` or `/_sandbox/*` need.
 struct SandboxRouter: Sendable {
     let x: XAdsAPI
     let tiktok: TikTokAPI
@@ -24,8 +25,8 @@ struct SandboxRouter: Sendable {
     private func serve(_ api: SandboxAPI, _ request: HTTPRequest, _ handler: (HTTPRequest, InjectedFault?) -> HTTPResponse) -> HTTPResponse {
         let started = ContinuousClock.now
         let (latency, fault) = faults.decide(for: api)
-        if latency > 0 { Thread.sleep(forTimeInterval: Double(latency) / 1000) }
-        let response = fault == .dropConnection ? HTTPResponse.dropped : handler(request, fault)
+        var response = fault == .dropConnection ? HTTPResponse.dropped : handler(request, fault)
+        response.delay = .milliseconds(latency)
         let outcome = response.dropsConnection ? "dropped" : String(response.status)
         metrics.counter(
             "cohortsync_sandbox_requests_total", help: "Requests answered, by API and HTTP status.",
@@ -33,7 +34,7 @@ struct SandboxRouter: Sendable {
         ).increment()
         let elapsed = ContinuousClock.now - started
         metrics.histogram("cohortsync_sandbox_request_seconds", help: "Time to answer a request.", labels: ["api": api.rawValue])
-            .observe(elapsed.inSeconds)
+            .observe((elapsed + response.delay).inSeconds)
         return response
     }
 }

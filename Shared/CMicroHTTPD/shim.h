@@ -7,15 +7,21 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <sys/resource.h>
 #include <microhttpd.h>
 
 /* MHD_start_daemon is variadic, which Swift cannot call. This wrapper starts a daemon with an
    internal polling thread (epoll or poll, whichever the platform has) and a thread pool, bound to the given IPv4
-   address, with a per-connection timeout in seconds. */
+   address, with an inactivity timeout in seconds (it also bounds how long a client may take to send its
+   headers), suspend/resume for delayed answers, a connection limit that leaves room in the process's file
+   descriptor limit, and libmicrohttpd's own messages sent to `logger` instead of stderr. */
 static inline struct MHD_Daemon *cohortsync_mhd_start(
-    const char *host, uint16_t port, unsigned int threads, unsigned int timeout_seconds,
+    const char *host, uint16_t port, unsigned int threads, unsigned int timeout_seconds, unsigned int max_connections,
     MHD_AccessHandlerCallback handler, void *handler_cls,
-    MHD_RequestCompletedCallback completed, void *completed_cls) {
+    MHD_RequestCompletedCallback completed, void *completed_cls,
+    MHD_LogCallback logger, void *logger_cls) {
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;
@@ -23,12 +29,21 @@ static inline struct MHD_Daemon *cohortsync_mhd_start(
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
         return NULL;
     }
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+        unsigned int room = files.rlim_cur > 128 ? (unsigned int)(files.rlim_cur - 64) : 64;
+        if (room < max_connections) {
+            max_connections = room;
+        }
+    }
     return MHD_start_daemon(
-        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
         port, NULL, NULL, handler, handler_cls,
+        MHD_OPTION_EXTERNAL_LOGGER, logger, logger_cls,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds,
+        MHD_OPTION_CONNECTION_LIMIT, max_connections,
         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
         MHD_OPTION_END);
 }

@@ -36,12 +36,18 @@ public struct HTTPResponse: Sendable {
     public var body: [UInt8]
     /// Close the connection without answering (fault injection: a dropped connection).
     public var dropsConnection: Bool
+    /// How long to wait before answering (fault injection: a slow server). The connection is suspended
+    /// meanwhile, holding no thread.
+    public var delay: Duration
 
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [], dropsConnection: Bool = false) {
+    public init(
+        status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = [], dropsConnection: Bool = false, delay: Duration = .zero
+    ) {
         self.status = status
         self.headers = headers
         self.body = body
         self.dropsConnection = dropsConnection
+        self.delay = delay
     }
 
     /// A plain-text answer.

@@ -1,11 +1,14 @@
 import CMicroHTTPD
+import Foundation
 import Synchronization
 
 /// An HTTP/1.1 server on libmicrohttpd: its own polling thread and a small thread pool run the handler.
 ///
-/// Handlers run on libmicrohttpd's threads, never on Swift's cooperative pool, so a handler may block
-/// (the sandbox's injected latency does). Request bodies are collected whole before the handler runs,
-/// up to `maxBodyBytes`; a larger body is answered 413 without calling the handler.
+/// Handlers run on libmicrohttpd's threads, never on Swift's cooperative pool. A response with a `delay`
+/// (the sandbox's injected latency) suspends its connection instead of holding a thread, so slow answers
+/// never starve `/healthz`. Request bodies are collected whole before the handler runs, up to
+/// `maxBodyBytes`; a larger body is answered 413 without calling the handler. libmicrohttpd's own messages
+/// go to `log`, never straight to stderr.
 public final class HTTPServer: Sendable {
     /// Answers one request; called concurrently from several threads.
     public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
@@ -19,11 +22,18 @@ public final class HTTPServer: Sendable {
     /// - Parameters:
     ///   - host: an IPv4 address to bind, `127.0.0.1` for loopback only or `0.0.0.0` for every interface.
     ///   - port: 0 picks a free port.
+    ///   - idleTimeoutSeconds: a connection that sends nothing for this long (headers included) is closed.
+    ///   - maxConnections: open connections at most (lowered to fit the process's file descriptor limit).
+    ///   - log: receives libmicrohttpd's own messages, one line each.
     /// - Throws: `RuntimeError` `.listener` when the address cannot be bound.
-    public init(host: String, port: UInt16, threads: Int = 4, maxBodyBytes: Int = 16 << 20, handler: @escaping Handler) throws(RuntimeError) {
-        let context = Unmanaged.passRetained(ServerContext(handler: handler, maxBodyBytes: maxBodyBytes))
+    public init(
+        host: String, port: UInt16, threads: Int = 4, maxBodyBytes: Int = 16 << 20, idleTimeoutSeconds: Int = 10, maxConnections: Int = 10_000,
+        log: @escaping @Sendable (String) -> Void = { _ in }, handler: @escaping Handler
+    ) throws(RuntimeError) {
+        let context = Unmanaged.passRetained(ServerContext(handler: handler, maxBodyBytes: maxBodyBytes, log: log))
         let started = cohortsync_mhd_start(
-            host, port, UInt32(max(threads, 1)), 30, serveAccess, context.toOpaque(), serveCompleted, nil)
+            host, port, UInt32(max(threads, 1)), UInt32(max(idleTimeoutSeconds, 1)), UInt32(max(maxConnections, 1)),
+            serveAccess, context.toOpaque(), serveCompleted, nil, serveLog, context.toOpaque())
         guard let started else {
             context.release()
             throw RuntimeError(
@@ -35,13 +45,15 @@ public final class HTTPServer: Sendable {
         self.port = cohortsync_mhd_bound_port(started)
     }
 
-    /// Stops accepting connections and waits for running handlers to finish.
+    /// Answers every delayed response now, stops accepting connections and waits for running handlers.
     public func stop() {
         let running = daemon.withLock { daemon -> DaemonHandle? in
             defer { daemon = nil }
             return daemon
         }
         guard let running else { return }
+        // libmicrohttpd forbids stopping with suspended connections: resume them first.
+        context.takeUnretainedValue().resumeAllForShutdown()
         MHD_stop_daemon(running.pointer)
         context.release()
     }
@@ -57,14 +69,58 @@ private struct DaemonHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 }
 
-/// The handler and limits, reached from libmicrohttpd's callbacks through their closure argument.
+/// A suspended `MHD_Connection`. `@unchecked Sendable` is sound: libmicrohttpd allows resuming a suspended
+/// connection from any thread, and `ServerContext` hands each one to `MHD_resume_connection` exactly once.
+private struct SuspendedConnection: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// The handler and limits, reached from libmicrohttpd's callbacks through their closure argument, and the
+/// connections suspended until their delayed answer is due.
 private final class ServerContext: Sendable {
     let handler: HTTPServer.Handler
     let maxBodyBytes: Int
+    let log: @Sendable (String) -> Void
+    private let suspended = Mutex<(stopping: Bool, next: UInt64, waiting: [UInt64: SuspendedConnection])>((false, 0, [:]))
+    private let timers = DispatchQueue(label: "cohortsync.http.delayed-answers")
 
-    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int) {
+    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int, log: @escaping @Sendable (String) -> Void) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
+        self.log = log
+    }
+
+    /// Suspends `connection` for `delay`; false (answer now) once the server is stopping.
+    /// Call only from the access handler, as libmicrohttpd requires.
+    func suspend(_ connection: OpaquePointer, for delay: Duration) -> Bool {
+        let token = suspended.withLock { state -> UInt64? in
+            guard !state.stopping else { return nil }
+            MHD_suspend_connection(connection)
+            state.next += 1
+            state.waiting[state.next] = SuspendedConnection(pointer: connection)
+            return state.next
+        }
+        guard let token else { return false }
+        timers.asyncAfter(deadline: .now() + delay.inSeconds) { [self] in resume(token) }
+        return true
+    }
+
+    private func resume(_ token: UInt64) {
+        suspended.withLock { state in
+            if let connection = state.waiting.removeValue(forKey: token) {
+                MHD_resume_connection(connection.pointer)
+            }
+        }
+    }
+
+    func resumeAllForShutdown() {
+        suspended.withLock { state in
+            state.stopping = true
+            for connection in state.waiting.values {
+                MHD_resume_connection(connection.pointer)
+            }
+            state.waiting.removeAll()
+        }
     }
 }
 
@@ -72,6 +128,8 @@ private final class ServerContext: Sendable {
 private final class RequestBody {
     var bytes: [UInt8] = []
     var tooLarge = false
+    /// The answer of a suspended request, sent when libmicrohttpd calls the handler again after resuming.
+    var delayed: HTTPResponse?
 }
 
 /// Collects header or query pairs through libmicrohttpd's iterator.
@@ -101,6 +159,10 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
         return MHD_Result.YES
     }
     let body = Unmanaged<RequestBody>.fromOpaque(state).takeUnretainedValue()
+    if let delayed = body.delayed {
+        body.delayed = nil
+        return queue(delayed, on: connection)
+    }
     if uploadSize.pointee > 0 {
         if let uploadData, !body.tooLarge {
             if body.bytes.count + uploadSize.pointee > context.maxBodyBytes {
@@ -127,6 +189,17 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
             body: body.bytes)
         response = context.handler(request)
     }
+    if response.delay > .zero {
+        var due = response
+        due.delay = .zero
+        body.delayed = due
+        if context.suspend(connection, for: response.delay) { return MHD_Result.YES }
+        body.delayed = nil
+    }
+    return queue(response, on: connection)
+}
+
+private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
     if response.dropsConnection { return MHD_Result.NO }
     let reply = response.body.withUnsafeBytes { bytes in
         MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
@@ -137,6 +210,15 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
         _ = MHD_add_response_header(reply, name, value)
     }
     return MHD_queue_response(connection, UInt32(response.status), reply)
+}
+
+private let serveLog: MHD_LogCallback = { cls, format, arguments in
+    guard let cls, let format, let arguments else { return }
+    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+    var line = [CChar](repeating: 0, count: 512)
+    _ = vsnprintf(&line, line.count, format, arguments)
+    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    context.log(text.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
 private let serveCompleted: MHD_RequestCompletedCallback = { _, _, requestState, _ in

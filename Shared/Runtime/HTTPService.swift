@@ -27,7 +27,10 @@ public final class HTTPService: Service {
     /// Listens until `shutdown()`; logs `http listening` with the bound port (useful with port 0).
     /// - Throws: `RuntimeError` `.listener` when the address cannot be bound.
     public func run() async throws {
-        let server = try HTTPServer(host: host, port: requestedPort, threads: threads, maxBodyBytes: maxBodyBytes, handler: handler)
+        let logger = self.logger
+        let server = try HTTPServer(
+            host: host, port: requestedPort, threads: threads, maxBodyBytes: maxBodyBytes,
+            log: { logger.warning("libmicrohttpd", [("detail", .string($0))]) }, handler: handler)
         logger.info("http listening", [("host", .string(host)), ("port", .integer(server.port))])
         await withCheckedContinuation { continuation in
             let done = stopped.withLock { state in

@@ -1,5 +1,9 @@
 import Destinations
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Synchronization
 import TestSupport
 import Testing
 
@@ -31,6 +35,73 @@ struct SandboxExecutableTests {
         #expect(try await HTTPProbe.postJSON("http://127.0.0.1:\(port)/open_api/v1.3/segment/audience/", create, headers: ["Access-Token": "custom-token"]).body.contains("\"code\":0"))
         child.send(SIGTERM)
         #expect(await child.waitForExit(timeout: .seconds(5)) == 0)
+    }
+
+    @Test("twenty requests sitting in injected latency hold no thread: /healthz answers within 100 ms, SIGTERM is prompt")
+    func latencyHoldsNoThread() async throws {
+        let child = try ChildProcess(try BuildProducts.executable("cohortsync-sandbox"), ["--port", "0", "--faults", #"{"x":{"latency_ms":20000}}"#])
+        defer { child.stop() }
+        let port = try await child.listeningPort(timeout: .seconds(20))
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 32
+        configuration.timeoutIntervalForRequest = 60
+        let slow = URLSession(configuration: configuration)
+        let answered = AnswerCount()
+        let requests = (0..<20).map { _ in
+            Task {
+                _ = try? await slow.data(from: URL(string: "http://127.0.0.1:\(port)/12/accounts/a/custom_audiences")!)
+                answered.count.add(1, ordering: .relaxed)
+            }
+        }
+        // The router counts a request when it has decided its answer, before the delay: all twenty are then parked.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while await Self.xRequests(port: port) < 20 {
+            try #require(ContinuousClock.now < deadline, "the twenty slow requests never arrived")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(answered.count.load(ordering: .relaxed) == 0, "the slow requests are still waiting")
+        // The fastest of three answers, so a busy test machine does not fail it; parked threads would fail all three.
+        for path in ["/healthz", "/_sandbox/faults", "/metrics"] {
+            var fastest = Duration.seconds(60)
+            for _ in 0..<3 {
+                let started = ContinuousClock.now
+                #expect(try await HTTPProbe.get("http://127.0.0.1:\(port)\(path)").status == 200)
+                fastest = min(fastest, ContinuousClock.now - started)
+            }
+            #expect(fastest < .milliseconds(100), "\(path) took \(fastest) with twenty requests in injected latency")
+        }
+        let stopping = ContinuousClock.now
+        child.send(SIGTERM)
+        #expect(await child.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(ContinuousClock.now - stopping < .seconds(5), "SIGTERM waited out the injected latency")
+        for request in requests { await request.value }
+        #expect(answered.count.load(ordering: .relaxed) == 20)
+        #expect(!child.stderr.contains("\n") || child.stderr.split(separator: "\n").allSatisfy { $0.hasPrefix("{") }, "stderr holds only JSON log lines")
+    }
+
+    @Test("a latency over one minute is refused, naming the field")
+    func latencyBound() async throws {
+        let child = try ChildProcess(try BuildProducts.executable("cohortsync-sandbox"), ["--port", "0"])
+        defer { child.stop() }
+        let port = try await child.listeningPort(timeout: .seconds(20))
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/_sandbox/faults")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(#"{"x":{"latency_ms":1000000000}}"#.utf8)
+        let (data, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 400)
+        #expect(String(decoding: data, as: UTF8.self).contains("x.latency_ms must be at most 60000"))
+    }
+
+    /// Answers received by the slow requests, shared with their tasks.
+    final class AnswerCount: Sendable {
+        let count = Atomic(0)
+    }
+
+    /// X requests the sandbox has decided an answer for, from its /metrics.
+    static func xRequests(port: Int) async -> Int {
+        guard let body = try? await HTTPProbe.get("http://127.0.0.1:\(port)/metrics").body else { return 0 }
+        return body.split(separator: "\n").filter { $0.hasPrefix(#"cohortsync_sandbox_requests_total{api="x""#) }
+            .reduce(0) { $0 + (Int($1.split(separator: " ").last ?? "") ?? 0) }
     }
 
     @Test("a malformed --faults value stops it at start with the field named")
