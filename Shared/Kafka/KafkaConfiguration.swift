@@ -1,3 +1,4 @@
+import CRdKafka
 import Foundation
 import Runtime
 
@@ -13,22 +14,44 @@ public struct KafkaConfiguration: Sendable, Equatable {
         self.properties = properties
     }
 
+    /// `KAFKA_*` variables `fromEnvironment` skipped because they name no librdkafka property, sorted.
+    public var ignoredVariables: [String] = []
+
     /// Reads `KAFKA_BROKERS` (→ `bootstrap.servers`) and every `KAFKA_<PROPERTY>` variable.
     ///
     /// The property name is the rest of the variable's name, lowercased, with `_` read as `.` and `__` as `_`:
     /// `KAFKA_SECURITY_PROTOCOL=SASL_SSL` sets `security.protocol`, `KAFKA_SASL_PASSWORD` sets `sasl.password`.
+    /// A variable that names no librdkafka property is skipped and listed in `ignoredVariables`: Kubernetes
+    /// injects `KAFKA_PORT=tcp://…`, `KAFKA_SERVICE_HOST` and the like into every pod when a Service is named
+    /// `kafka`. A real property with a bad value is kept, so creating the client fails naming it.
     /// Without `KAFKA_BROKERS` or `KAFKA_BOOTSTRAP_SERVERS` the broker list defaults to `127.0.0.1:9092`.
     public static func fromEnvironment(_ environment: [String: String]) -> KafkaConfiguration {
         var properties = ["bootstrap.servers": "127.0.0.1:9092"]
+        var ignored: [String] = []
         for (name, value) in environment where name.hasPrefix("KAFKA_") && name != "KAFKA_BROKERS" {
             let suffix = name.dropFirst("KAFKA_".count)
             guard !suffix.isEmpty else { continue }
-            properties[propertyName(fromVariableSuffix: String(suffix))] = value
+            let property = propertyName(fromVariableSuffix: String(suffix))
+            guard isKnownProperty(property, value: value) else {
+                ignored.append(name)
+                continue
+            }
+            properties[property] = value
         }
         if let brokers = environment["KAFKA_BROKERS"] {
             properties["bootstrap.servers"] = brokers
         }
-        return KafkaConfiguration(properties: properties)
+        var configuration = KafkaConfiguration(properties: properties)
+        configuration.ignoredVariables = ignored.sorted()
+        return configuration
+    }
+
+    /// Whether librdkafka has a (global or topic) property called `name`, asked of a scratch configuration.
+    static func isKnownProperty(_ name: String, value: String) -> Bool {
+        guard let scratch = rd_kafka_conf_new() else { return true }
+        defer { rd_kafka_conf_destroy(scratch) }
+        var errorText = [CChar](repeating: 0, count: 256)
+        return rd_kafka_conf_set(scratch, name, value, &errorText, errorText.count) != RD_KAFKA_CONF_UNKNOWN
     }
 
     /// `SASL_MECHANISMS` → `sasl.mechanisms`; `__` stands for a literal underscore.

@@ -37,6 +37,11 @@ public struct StageStartup: Sendable {
         }
         kafka = .fromEnvironment(environment)
         logger = Logger(stage: stage, minimumLevel: settings.logLevel)
+        if !kafka.ignoredVariables.isEmpty {
+            logger.warning(
+                "ignoring KAFKA_* variables that name no librdkafka property (Kubernetes sets some for a Service named kafka)",
+                [("variables", .string(kafka.ignoredVariables.joined(separator: ",")))])
+        }
         let unavailable = CredentialCheck.unavailable(in: config, environment: environment)
         if needsCredentials, !unavailable.isEmpty {
             CommandLineEntry.fail(spec.executable, ConfigErrors(errors: unavailable).description, status: 78)

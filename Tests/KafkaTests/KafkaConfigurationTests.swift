@@ -22,6 +22,27 @@ struct KafkaConfigurationTests {
         ])
     }
 
+    @Test("Kubernetes service variables are ignored and listed; a real property with a bad value still fails naming it")
+    func kubernetesVariables() throws {
+        let configuration = KafkaConfiguration.fromEnvironment([
+            "KAFKA_BROKERS": "b1:9092",
+            "KAFKA_PORT": "tcp://10.0.0.1:9092",
+            "KAFKA_SERVICE_HOST": "10.0.0.1",
+            "KAFKA_SERVICE_PORT": "9092",
+            "KAFKA_PORT_9092_TCP_ADDR": "10.0.0.1",
+            "KAFKA_LINGER_MS": "7",
+        ])
+        #expect(configuration.properties == ["bootstrap.servers": "b1:9092", "linger.ms": "7"])
+        #expect(configuration.ignoredVariables == ["KAFKA_PORT", "KAFKA_PORT_9092_TCP_ADDR", "KAFKA_SERVICE_HOST", "KAFKA_SERVICE_PORT"])
+        _ = try KafkaProducer(configuration: configuration, logger: .init(stage: "test", minimumLevel: .error))
+
+        let bad = KafkaConfiguration.fromEnvironment(["KAFKA_LINGER_MS": "soon"])
+        #expect(bad.ignoredVariables.isEmpty)
+        let error = #expect(throws: KafkaError.self) { _ = try KafkaProducer(configuration: bad, logger: .init(stage: "test", minimumLevel: .error)) }
+        #expect(error?.code == .configuration)
+        #expect(error?.message.contains("linger.ms") == true)
+    }
+
     @Test("a double underscore stands for a literal underscore")
     func doubleUnderscore() {
         #expect(KafkaConfiguration.propertyName(fromVariableSuffix: "SSL__KEY") == "ssl_key")

@@ -31,6 +31,37 @@ struct StageCommandLineTests {
         #expect(child.stderr.contains("$.syncs[0].cadence"))
     }
 
+    @Test("Kubernetes' KAFKA_PORT=tcp://… and friends are ignored with one warning; the stage starts and becomes ready")
+    func kubernetesEnvironment() async throws {
+        let child = try ChildProcess(
+            try BuildProducts.executable("cohortsync-normalize"),
+            ["--config", Self.example, "--group", TestBroker.uniqueName("normalize"), "--http-host", "127.0.0.1", "--http-port", "0"],
+            environment: [
+                "KAFKA_BROKERS": TestBroker.bootstrapServers, "KAFKA_PORT": "tcp://10.0.0.1:9092", "KAFKA_SERVICE_HOST": "10.0.0.1",
+                "KAFKA_PORT_9092_TCP": "tcp://10.0.0.1:9092",
+            ])
+        defer { child.stop() }
+        let warning = try await child.waitForLog(containing: "ignoring KAFKA_* variables", timeout: .seconds(20))
+        #expect(warning.contains("KAFKA_PORT,KAFKA_PORT_9092_TCP,KAFKA_SERVICE_HOST"))
+        let port = try await child.listeningPort()
+        #expect(try await HTTPProbe.get("http://127.0.0.1:\(port)/healthz").status == 200)
+        child.send(SIGTERM)
+        #expect(await child.waitForExit(timeout: .seconds(20)) == 0, "\(child.stderr.suffix(2000))")
+    }
+
+    @Test("a credential that cannot be read is a warning naming its path for stages that never call a destination")
+    func credentialWarning() async throws {
+        let child = try ChildProcess(
+            try BuildProducts.executable("cohortsync-normalize"),
+            ["--config", Self.example, "--group", TestBroker.uniqueName("normalize"), "--http-host", "127.0.0.1", "--http-port", "0"],
+            environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers, "X_CONSUMER_KEY": ""])
+        defer { child.stop() }
+        let warning = try await child.waitForLog(containing: "a credential cannot be read", timeout: .seconds(20))
+        #expect(warning.contains("$.connections[0].credentials.consumerKey"))
+        _ = try await child.listeningPort()
+        #expect(child.isRunning)
+    }
+
     @Test("ingest without upstream topics says which option is missing")
     func missingTopics() async throws {
         let child = try ChildProcess(try BuildProducts.executable("cohortsync-ingest"), ["--config", Self.example])
