@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Writes Tests/IdentityTests/identity-vectors.tsv from the hand-written cases below.
+"""Writes Tests/IdentityTests/identity-vectors.tsv from the hand-written cases below and, for phone
+numbers, from libphonenumber (PyPI phonenumbers 9.0.43): every region's example numbers in the forms
+CRMs hold them (E.164, international, national, the country code without +, from abroad, with an
+extension, ...), each expected as libphonenumber parses it.
 
 Expected normalized forms are written here by hand from DESIGN §5 (X "Custom Audiences User Data",
 TikTok "List of supported IDs and formats for a customer file"); digests are computed with Python's
@@ -60,8 +63,9 @@ cases = [
     ("phone", None, "+1 (555) 123-4567", ok("+15551234567"), ok("15551234567")),
     ("phone", None, "+1.555.123.4567", ok("+15551234567"), ok("15551234567")),
     ("phone", None, " +1 555 123 4567 ", ok("+15551234567"), ok("15551234567")),
-    ("phone", None, "001 555 123 4567", ok("+15551234567"), ok("15551234567")),
-    ("phone", None, "0044 20 7946 0958", ok("+442079460958"), ok("442079460958")),
+    ("phone", "DE", "001 555 123 4567", ok("+15551234567"), ok("15551234567")),
+    ("phone", "FR", "0044 20 7946 0958", ok("+442079460958"), ok("442079460958")),
+    ("phone", None, "0044 20 7946 0958", bad("invalid-phone"), bad("invalid-phone")),
     ("phone", None, "+44 (0)20 7946 0958", ok("+442079460958"), ok("442079460958")),
     ("phone", None, "+49 30 901820", ok("+4930901820"), ok("4930901820")),
     ("phone", None, "+33 1 23 45 67 89", ok("+33123456789"), ok("33123456789")),
@@ -87,7 +91,8 @@ cases = [
     ("phone", None, "1+5551234567", bad("invalid-phone"), bad("invalid-phone")),
     ("phone", "US", "", bad("invalid-phone"), bad("invalid-phone")),
     ("phone", "US", "000", bad("invalid-phone"), bad("invalid-phone")),
-    ("phone", None, "+1/555/123/4567", bad("invalid-phone"), bad("invalid-phone")),
+    ("phone", None, "+1/555/123/4567", ok("+15551234567"), ok("15551234567")),
+    ("phone", None, "+1 555 123 4567 #", bad("invalid-phone"), bad("invalid-phone")),
     ("phone", None, hashlib.sha256(b"+15551234567").hexdigest(), pre(hashlib.sha256(b"+15551234567").hexdigest()), pre(hashlib.sha256(b"+15551234567").hexdigest())),
     # IDFA and GAID: lowercase, with dashes
     ("idfa", None, "AEBE52E7-03EE-455A-B3C4-E57283966239", ok("aebe52e7-03ee-455a-b3c4-e57283966239"), ok("aebe52e7-03ee-455a-b3c4-e57283966239")),
@@ -134,6 +139,92 @@ cases = [
     ("x_id", None, "-783214", bad("invalid-x-id"), None),
     ("x_id", None, "", bad("invalid-x-id"), None),
 ]
+
+# Phones: libphonenumber decides. Every hand-written phone case above is checked against it, then
+# every region's example mobile and fixed-line numbers are written in the forms CRMs hold them.
+try:
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat, PhoneNumberType, NumberParseException
+    from phonenumbers.phonenumberutil import ValidationResult
+except ImportError:
+    raise SystemExit("make-identity-vectors: python3 -m pip install phonenumbers==9.0.43 (the pin of scripts/make-phone-metadata.py)")
+if phonenumbers.__version__ != "9.0.43":
+    raise SystemExit(f"make-identity-vectors: phonenumbers {phonenumbers.__version__} installed; the vectors are pinned to 9.0.43")
+
+
+def libphonenumber(value, region):
+    """E.164 as libphonenumber parses `value` for `region`, or None where CohortSync must refuse it:
+    unparseable, or a length that is not a possible full national number (local-only lengths included,
+    since they cannot be written as E.164). Letters are refused outright: libphonenumber reads vanity
+    numbers (1-800-FLOWERS) as digits, which no ad platform matches."""
+    if any(ch.isalpha() for ch in value.replace("ext", "").replace("x", "")):
+        return None
+    try:
+        number = phonenumbers.parse(value, region)
+    except NumberParseException:
+        return None
+    if phonenumbers.is_possible_number_with_reason(number) != ValidationResult.IS_POSSIBLE:
+        return None
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def phone_case(region, value):
+    e164 = libphonenumber(value, region)
+    if e164 is None:
+        return ("phone", region, value, bad("invalid-phone"), bad("invalid-phone"))
+    return ("phone", region, value, ok(e164), ok(e164[1:]))
+
+
+disagreements = []
+for case in cases:
+    kind, region, value, x_expected, _ = case
+    if kind != "phone" or isinstance(x_expected, tuple) and x_expected[0] == "hash":
+        continue
+    checked = phone_case(region, value)
+    if checked[3] != x_expected:
+        disagreements.append(f"{value!r} ({region}): written {x_expected}, libphonenumber says {checked[3]}")
+if disagreements:
+    raise SystemExit("make-identity-vectors: hand-written phone cases disagree with libphonenumber:\n  " + "\n  ".join(disagreements))
+
+generated = []
+for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+    for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE):
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is None or not phonenumbers.is_valid_number(example):
+            continue
+        code = str(example.country_code)
+        nsn = phonenumbers.national_significant_number(example)
+        national = phonenumbers.format_number(example, PhoneNumberFormat.NATIONAL)
+        forms = [
+            (None, phonenumbers.format_number(example, PhoneNumberFormat.E164)),
+            (region, phonenumbers.format_number(example, PhoneNumberFormat.E164)),
+            (region, phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL)),
+            (region, national),
+            (region, code + nsn),
+            (region, national + " ext. 123"),
+            ("US", phonenumbers.format_out_of_country_calling_number(example, "US")),
+            ("DE", phonenumbers.format_out_of_country_calling_number(example, "DE")),
+        ]
+        if code == "1":
+            forms.append((region, "1 " + national))
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata.national_prefix == "0" and national.startswith("0"):
+            forms.append((None, f"+{code} (0){national[1:]}"))
+        if kind == PhoneNumberType.MOBILE:
+            forms += [
+                (None, national),
+                (region, f"+{code} {nsn[:2]}"),
+                (region, f"+{code} {nsn}987654321"),
+                (region, f"+0{nsn}"),
+                (region, "+"),
+            ]
+        for form_region, value in forms:
+            generated.append(phone_case(form_region, value))
+seen = set()
+for case in generated:
+    if (case[1], case[2]) not in seen:
+        seen.add((case[1], case[2]))
+        cases.append(case)
 
 out = os.path.join(os.path.dirname(__file__), "..", "Tests", "IdentityTests", "identity-vectors.tsv")
 rows = []

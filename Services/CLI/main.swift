@@ -56,10 +56,9 @@ do {
             CommandLineEntry.fail(
                 "cohortsync", "identify needs --type, one of: \(IdentifierKind.allCases.map(\.rawValue).joined(separator: ", "))", status: 64)
         }
-        if let region = options.string("default-region"), CallingCodes.byRegion[region.uppercased()] == nil {
+        if let region = options.string("default-region"), !PhoneRegions.isKnown(region) {
             CommandLineEntry.fail(
-                "cohortsync", "--default-region \(region) is not known; use one of \(CallingCodes.byRegion.keys.sorted().joined(separator: " "))",
-                status: 64)
+                "cohortsync", "--default-region \(region) is not known; use one of \(PhoneRegions.all.joined(separator: " "))", status: 64)
         }
         let result = IdentifyCommand(destination: destination, kind: kind, defaultRegion: options.string("default-region")).run(arguments[1])
         result.lines.forEach(say)

@@ -148,10 +148,10 @@ public enum ConfigParser {
             }
             var region: String?
             if let value = fields["defaultRegion"] {
-                if let text = value.stringValue, CallingCodes.byRegion[text.uppercased()] != nil {
+                if let text = value.stringValue, PhoneRegions.isKnown(text) {
                     region = text.uppercased()
                 } else {
-                    fail("\(path).defaultRegion", value.stringValue.map { "\"\($0)\"" } ?? value.kindDescription, "an ISO region code: " + CallingCodes.byRegion.keys.sorted().joined(separator: ", "))
+                    fail("\(path).defaultRegion", value.stringValue.map { "\"\($0)\"" } ?? value.kindDescription, "an ISO 3166 region code libphonenumber knows (\(PhoneRegions.all.count) of them), such as US, GB, DE, IN or BR")
                 }
             }
             guard let id, let account, let credentials else { return nil }

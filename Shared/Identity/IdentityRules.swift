@@ -6,13 +6,13 @@ import Hashing
 /// is taken as a SHA-256 digest and lowercased, never hashed again.
 public struct IdentityRules: Sendable {
     public let destination: DestinationKind
-    /// The calling code for national phone numbers, from the connection's `defaultRegion`.
-    public let defaultCallingCode: String?
+    /// The numbering plan that completes national phone numbers, from the connection's `defaultRegion`.
+    let defaultPhonePlan: PhoneNumberingPlan?
 
-    /// - Parameter defaultRegion: an ISO region in `CallingCodes.byRegion`, or nil.
+    /// - Parameter defaultRegion: an ISO region libphonenumber knows (`PhoneRegions.isKnown`), or nil.
     public init(destination: DestinationKind, defaultRegion: String? = nil) {
         self.destination = destination
-        self.defaultCallingCode = defaultRegion.flatMap { CallingCodes.byRegion[$0.uppercased()] }
+        self.defaultPhonePlan = defaultRegion.flatMap { PhoneNumberingPlans.byRegion[$0.uppercased()] }
     }
 
     /// Whether the destination takes this kind at all (TikTok takes no Android id, X handle or X id).
@@ -82,7 +82,7 @@ public struct IdentityRules: Sendable {
 
     /// X: E.164 with `+`. TikTok: the same digits without `+`.
     private func phone(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
-        guard let number = PhoneNumber.parse(trimmed, defaultCallingCode: defaultCallingCode) else { return .failure(.invalidPhone) }
+        guard let number = PhoneNumber.parse(trimmed, plan: defaultPhonePlan) else { return .failure(.invalidPhone) }
         return .success(destination == .x ? [UInt8(ascii: "+")] + number.digitBytes : number.digitBytes)
     }
 
