@@ -1,7 +1,10 @@
+import Foundation
+
 /// A short, redacted copy of a refused record for the DLQ: the structure stays, and only names and values
 /// of the known schema are kept (an allow-list), so an operator sees what was wrong without seeing who it
 /// was about. Any other member name (a trait named after an email address), every string value outside the
-/// schema's enumerations, and every number is masked.
+/// schema's enumerations, and every number is masked; a `timestamp` that parses is written anew from the
+/// parsed time, never copied.
 ///
 /// Works on bytes, not on parsed JSON, because the records it sees are often not valid JSON.
 enum ExcerptRedactor {
@@ -41,7 +44,10 @@ enum ExcerptRedactor {
                 if isKey {
                     lastKey = schemaNames.contains(text) ? text : ""
                     out += Array("\"\(lastKey.isEmpty ? maskedName : text)\"".utf8)
-                } else if isSchemaValue(text, of: lastKey) {
+                } else if lastKey == "timestamp", let time = EventTime.date(text) {
+                    // Re-written, never copied: text around a time (an offset of +447911…) must not pass.
+                    out += Array("\"\(time.ISO8601Format())\"".utf8)
+                } else if schemaValues[lastKey]?.contains(text) == true {
                     out += [34] + content + [34]
                 } else {
                     out += Array("\"\(maskedValue)\"".utf8)
@@ -62,24 +68,6 @@ enum ExcerptRedactor {
             }
         }
         return String(decoding: out.prefix(limit), as: UTF8.self)
-    }
-
-    /// Whether `value` under the member `name` is one of the schema's enumerated values or an ISO 8601 time.
-    static func isSchemaValue(_ value: String, of name: String) -> Bool {
-        if name == "timestamp" { return isTimestamp(value) }
-        return schemaValues[name]?.contains(value) ?? false
-    }
-
-    /// `2026-11-23T19:00:00Z`, `2026-11-23T19:00:00.123+01:00`: digits in fixed places, nothing else.
-    static func isTimestamp(_ value: String) -> Bool {
-        let bytes = Array(value.utf8)
-        guard (20...35).contains(bytes.count) else { return false }
-        let shape = Array("dddd-dd-ddTdd:dd:dd".utf8)
-        for (byte, expected) in zip(bytes, shape) {
-            let matches = expected == UInt8(ascii: "d") ? ASCIIDigits.contains(byte) : byte == expected
-            if !matches { return false }
-        }
-        return bytes.dropFirst(shape.count).allSatisfy { ASCIIDigits.contains($0) || "Z+-.:".utf8.contains($0) }
     }
 
     private static let ASCIIDigits: ClosedRange<UInt8> = 0x30...0x39

@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 
 /// Typed reads of one upstream JSON object, each naming its path when the value is refused.
@@ -54,8 +55,12 @@ struct FieldReader {
         switch try node(key) {
         case nil: return nil
         case .number(let text)?:
-            guard let value = Int64(text) else { throw IngestRefusal(reason: "invalid-field", detail: "\(path(of: key)): expected an integer") }
-            return value
+            if let value = Int64(text) { return value }
+            // `1e3` and `100.0` are integers too, as JSONDecoder read them.
+            guard let double = Double(text), double == double.rounded(), abs(double) < 9.0e15 else {
+                throw IngestRefusal(reason: "invalid-field", detail: "\(path(of: key)): expected an integer")
+            }
+            return Int64(double)
         case let other?: throw mismatch(path(of: key), "an integer", other)
         }
     }

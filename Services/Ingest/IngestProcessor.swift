@@ -90,17 +90,19 @@ final class IngestProcessor: Sendable {
                 snapshots.withLock { $0.begin(audienceID: audienceID, snapshotID: snapshotID, sourcePartition: record.partition) }
             }
         case .snapshotEnd(let audienceID, let snapshotID, let declared):
-            let verdict = snapshots.withLock { $0.end(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declared) }
-            if !verdict.complete {
-                metrics.counter("cohortsync_ingest_snapshots_incomplete_total", help: "Snapshots that ended incomplete and will cause no removals.").increment()
-                logger.warning(
-                    "snapshot-incomplete: the snapshot will cause no removals",
-                    [("audience", .string(audienceID)), ("snapshot", .string(snapshotID)), ("declared", .int(declared)), ("received", .int(verdict.receivedMembers))])
-            }
+            let verdict = snapshots.withLock { $0.verdict(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declared) }
             let marker = SnapshotMarker(
                 audienceID: audienceID, snapshotID: snapshotID, phase: .end, declaredMembers: declared, receivedMembers: verdict.receivedMembers,
                 complete: verdict.complete, partitionCount: memberPartitions)
-            return admit(everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control)
+            return admit(everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control) {
+                _ = snapshots.withLock { $0.end(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declared) }
+                if !verdict.complete {
+                    metrics.counter("cohortsync_ingest_snapshots_incomplete_total", help: "Snapshots that ended incomplete and will cause no removals.").increment()
+                    logger.warning(
+                        "snapshot-incomplete: the snapshot will cause no removals",
+                        [("audience", .string(audienceID)), ("snapshot", .string(snapshotID)), ("declared", .int(declared)), ("received", .int(verdict.receivedMembers))])
+                }
+            }
         case .lifecycle(let lifecycle):
             return admit(everyPartition(.lifecycle(lifecycle), key: lifecycle.audienceID, headers: headers), .control)
         }

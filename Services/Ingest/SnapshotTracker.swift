@@ -29,13 +29,19 @@ struct SnapshotTracker: Sendable {
         open[audienceID]!.counted += 1
     }
 
-    /// Closes the snapshot: complete only when its begin was seen here and the counts agree.
-    mutating func end(audienceID: String, snapshotID: String, declaredMembers: Int64) -> Verdict {
+    /// What closing the snapshot would conclude: complete only when its begin was seen here and the counts agree.
+    func verdict(audienceID: String, snapshotID: String, declaredMembers: Int64) -> Verdict {
         guard let snapshot = open[audienceID], snapshot.snapshotID == snapshotID else {
             return Verdict(receivedMembers: 0, complete: false)
         }
-        open[audienceID] = nil
         return Verdict(receivedMembers: snapshot.counted, complete: snapshot.counted == declaredMembers)
+    }
+
+    /// Closes the snapshot and returns its verdict.
+    mutating func end(audienceID: String, snapshotID: String, declaredMembers: Int64) -> Verdict {
+        let result = verdict(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declaredMembers)
+        if open[audienceID]?.snapshotID == snapshotID { open[audienceID] = nil }
+        return result
     }
 
     /// Forgets snapshots that arrived on partitions this replica no longer owns.

@@ -14,6 +14,8 @@ public struct JSONReader {
     /// - Throws: `JSONSyntaxError` with the line and column of the first problem.
     public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONSyntaxError) -> JSONNode {
         var reader = JSONReader(bytes: bytes, maxDepth: maxDepth)
+        // RFC 8259 §8.1: a parser may ignore a byte order mark, and some exporters write one.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { reader.index = 3 }
         reader.skipWhitespace()
         let value = try reader.value(depth: 0)
         reader.skipWhitespace()

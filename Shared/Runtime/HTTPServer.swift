@@ -33,7 +33,7 @@ public final class HTTPServer: Sendable {
         let context = Unmanaged.passRetained(ServerContext(handler: handler, maxBodyBytes: maxBodyBytes, log: log))
         let started = cohortsync_mhd_start(
             host, port, UInt32(max(threads, 1)), UInt32(max(idleTimeoutSeconds, 1)), UInt32(max(maxConnections, 1)),
-            serveAccess, context.toOpaque(), serveCompleted, nil, serveLog, context.toOpaque())
+            serveAccess, context.toOpaque(), serveCompleted, context.toOpaque(), serveLog, context.toOpaque())
         guard let started else {
             context.release()
             throw RuntimeError(
@@ -52,8 +52,9 @@ public final class HTTPServer: Sendable {
             return daemon
         }
         guard let running else { return }
-        // libmicrohttpd forbids stopping with suspended connections: resume them first.
-        context.takeUnretainedValue().resumeAllForShutdown()
+        // libmicrohttpd forbids stopping with suspended connections: resume them, and give their answers a
+        // moment to go out rather than resetting the connections.
+        context.takeUnretainedValue().resumeAllForShutdown(waitingUpTo: .seconds(2))
         MHD_stop_daemon(running.pointer)
         context.release()
     }
@@ -81,7 +82,10 @@ private final class ServerContext: Sendable {
     let handler: HTTPServer.Handler
     let maxBodyBytes: Int
     let log: @Sendable (String) -> Void
-    private let suspended = Mutex<(stopping: Bool, next: UInt64, waiting: [UInt64: SuspendedConnection])>((false, 0, [:]))
+    /// Connections parked until their answer is due, and how many delayed answers are not yet sent (parked or
+    /// resumed); `drained` is signalled when that count reaches zero after `stopping`.
+    private let suspended = Mutex<(stopping: Bool, next: UInt64, waiting: [UInt64: SuspendedConnection], unsent: Int, drained: DispatchSemaphore?)>(
+        (false, 0, [:], 0, nil))
     private let timers = DispatchQueue(label: "cohortsync.http.delayed-answers")
 
     init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int, log: @escaping @Sendable (String) -> Void) {
@@ -96,6 +100,7 @@ private final class ServerContext: Sendable {
         let token = suspended.withLock { state -> UInt64? in
             guard !state.stopping else { return nil }
             MHD_suspend_connection(connection)
+            state.unsent += 1
             state.next += 1
             state.waiting[state.next] = SuspendedConnection(pointer: connection)
             return state.next
@@ -113,14 +118,27 @@ private final class ServerContext: Sendable {
         }
     }
 
-    func resumeAllForShutdown() {
+    /// A delayed answer was sent (or its connection closed): one fewer to wait for at shutdown.
+    func delayedAnswerFinished() {
         suspended.withLock { state in
+            state.unsent -= 1
+            if state.unsent == 0 { state.drained?.signal() }
+        }
+    }
+
+    /// Resumes every parked connection and waits, up to `limit`, until their answers are sent.
+    func resumeAllForShutdown(waitingUpTo limit: Duration) {
+        let drained = suspended.withLock { state -> DispatchSemaphore? in
             state.stopping = true
             for connection in state.waiting.values {
                 MHD_resume_connection(connection.pointer)
             }
             state.waiting.removeAll()
+            guard state.unsent > 0 else { return nil }
+            state.drained = DispatchSemaphore(value: 0)
+            return state.drained
         }
+        _ = drained?.wait(timeout: .now() + limit.inSeconds)
     }
 }
 
@@ -130,6 +148,8 @@ private final class RequestBody {
     var tooLarge = false
     /// The answer of a suspended request, sent when libmicrohttpd calls the handler again after resuming.
     var delayed: HTTPResponse?
+    /// Whether this request was parked, so its completion counts for the shutdown drain.
+    var wasSuspended = false
 }
 
 /// Collects header or query pairs through libmicrohttpd's iterator.
@@ -193,7 +213,10 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
         var due = response
         due.delay = .zero
         body.delayed = due
-        if context.suspend(connection, for: response.delay) { return MHD_Result.YES }
+        if context.suspend(connection, for: response.delay) {
+            body.wasSuspended = true
+            return MHD_Result.YES
+        }
         body.delayed = nil
     }
     return queue(response, on: connection)
@@ -221,8 +244,12 @@ private let serveLog: MHD_LogCallback = { cls, format, arguments in
     context.log(text.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
-private let serveCompleted: MHD_RequestCompletedCallback = { _, _, requestState, _ in
+private let serveCompleted: MHD_RequestCompletedCallback = { cls, _, requestState, _ in
     guard let requestState, let state = requestState.pointee else { return }
-    Unmanaged<RequestBody>.fromOpaque(state).release()
+    let body = Unmanaged<RequestBody>.fromOpaque(state)
+    if body.takeUnretainedValue().wasSuspended, let cls {
+        Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().delayedAnswerFinished()
+    }
+    body.release()
     requestState.pointee = nil
 }

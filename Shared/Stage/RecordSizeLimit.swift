@@ -5,8 +5,8 @@ import Kafka
 /// A record a stage cannot produce because of its own size is that input's refusal (DLQ `too-large`), not
 /// the stage's failure: otherwise one oversized record stops the stage, and restarts read it again for ever.
 /// The producer's own limit (`message.max.bytes`) is derived from this one with room to spare, so records
-/// that pass this check are never refused by librdkafka; the brokers' `message.max.bytes` (topic
-/// `max.message.bytes`) must be at least this value.
+/// that pass this check are never refused by librdkafka, and its batches (`batch.size`) are kept within it,
+/// so a broker whose `message.max.bytes` (topic `max.message.bytes`) is at least this value takes them all.
 public struct RecordSizeLimit: Sendable, Equatable {
     /// Below Apache Kafka's default broker limit (1,048,588 bytes) with room for the batch framing.
     public static let defaultBytes = 1_000_000
@@ -28,10 +28,16 @@ public struct RecordSizeLimit: Sendable, Equatable {
     /// The producer's `message.max.bytes` that lets every admitted record through.
     public var producerMessageMaxBytes: Int { bytes + Self.producerHeadroom }
 
-    /// The size librdkafka counts for `record`: key, value, and header names and values.
+    /// Bytes a broker counts around one record in a batch of its own: the batch header (61) and the
+    /// record's framing (varints, attributes: at most 30), rounded up; and per header (two varints).
+    static let batchOverhead = 128
+    static let headerOverhead = 8
+
+    /// The size of `record` in a batch of its own, as a broker's `max.message.bytes` counts it: key, value,
+    /// header names and values, and the framing around them.
     public static func size(of record: ProducerRecord) -> Int {
-        record.headers.reduce((record.key?.count ?? 0) + record.value.count) { total, header in
-            total + header.name.utf8.count + (header.value?.count ?? 0)
+        record.headers.reduce(batchOverhead + (record.key?.count ?? 0) + record.value.count) { total, header in
+            total + headerOverhead + header.name.utf8.count + (header.value?.count ?? 0)
         }
     }
 

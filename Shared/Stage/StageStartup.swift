@@ -15,9 +15,8 @@ public struct StageStartup: Sendable {
     public let logger: Logger
 
     /// Exits 0 after `--print-config`, 64 on bad options, 78 (`EX_CONFIG`) on an invalid configuration.
-    /// - Parameter needsCredentials: whether the stage calls a destination; if so, a credential that cannot be
-    ///   read stops it at start (78, naming the JSON path), otherwise it is a warning.
-    public init(spec: CommandLineSpec, stage: String, needsCredentials: Bool = false) {
+    /// A credential that cannot be read is a warning naming its JSON path: these stages never use one.
+    public init(spec: CommandLineSpec, stage: String) {
         options = CommandLineEntry.parse(spec)
         do {
             settings = try ServiceSettings(options)
@@ -42,12 +41,8 @@ public struct StageStartup: Sendable {
                 "ignoring KAFKA_* variables that name no librdkafka property (Kubernetes sets some for a Service named kafka)",
                 [("variables", .string(kafka.ignoredVariables.joined(separator: ",")))])
         }
-        let unavailable = CredentialCheck.unavailable(in: config, environment: environment)
-        if needsCredentials, !unavailable.isEmpty {
-            CommandLineEntry.fail(spec.executable, ConfigErrors(errors: unavailable).description, status: 78)
-        }
-        for error in unavailable {
-            logger.warning("a credential cannot be read; the uploaders will refuse to start until it can", [("path", .string(error.path)), ("found", .string(error.found))])
+        for error in CredentialCheck.unavailable(in: config, environment: environment) {
+            logger.warning("a credential cannot be read; the stage that calls its destination needs it", [("path", .string(error.path)), ("found", .string(error.found))])
         }
         if let configured = kafka.properties["message.max.bytes"], (Int(configured) ?? 0) < recordLimit.producerMessageMaxBytes {
             CommandLineEntry.fail(
@@ -58,11 +53,15 @@ public struct StageStartup: Sendable {
         logger.info("configuration loaded", [("connections", .integer(config.connections.count)), ("syncs", .integer(config.syncs.count)), ("kafka", .string(kafka.redacted.description))])
     }
 
-    /// The Kafka settings for this stage's producer: `message.max.bytes` derived from `recordLimit`.
+    /// The Kafka settings for this stage's producer: `message.max.bytes` and `batch.size` derived from
+    /// `recordLimit`, so neither librdkafka nor a broker accepting `recordLimit` refuses what it admits.
     public var producerKafka: KafkaConfiguration {
         var configuration = kafka
         if configuration.properties["message.max.bytes"] == nil {
             configuration.properties["message.max.bytes"] = String(recordLimit.producerMessageMaxBytes)
+        }
+        if configuration.properties["batch.size"] == nil {
+            configuration.properties["batch.size"] = String(min(recordLimit.bytes, 1_000_000))
         }
         return configuration
     }

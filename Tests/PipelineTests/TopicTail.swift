@@ -4,8 +4,9 @@ import Runtime
 import Synchronization
 import TestSupport
 
-/// Reads topics from their current ends (a fresh group, `auto.offset.reset=latest`) and keeps every record,
-/// so a test sees only what its own run wrote on the shared local broker.
+/// Reads topics from their beginning (a fresh group) and keeps every record; a test picks its own records by
+/// their trace header or offsets. From the beginning, not the end: a consumer at `latest` fixes its start
+/// offset some time after it is assigned, and records produced in between would be missed.
 final class TopicTail: Sendable {
     /// What the reading task shares with the test.
     private final class State: Sendable {
@@ -22,7 +23,11 @@ final class TopicTail: Sendable {
         consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: TestBroker.uniqueName("tail"), topics: topics,
-                kafka: KafkaConfiguration(properties: ["bootstrap.servers": TestBroker.bootstrapServers, "auto.offset.reset": "latest"])),
+                kafka: KafkaConfiguration(properties: [
+                    "bootstrap.servers": TestBroker.bootstrapServers, "auto.offset.reset": "earliest",
+                    // The local broker answers a fetch with a partition's whole backlog (docs/development.md).
+                    "receive.message.max.bytes": "1000000000",
+                ])),
             logger: logger)
         let consumer = self.consumer
         let state = self.state

@@ -40,8 +40,10 @@ struct UpstreamCorpus {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             guard fields.count == 6, fields[2] == "-", let input = try? JSONDecoder().decode(String.self, from: Data(fields[3].utf8)) else { continue }
             let kind = fields[1]
-            // Phones written without a country code depend on the region: leave them out.
-            if kind == "phone", !(input.hasPrefix("+") || input.hasPrefix("00")) { continue }
+            // Only phones that read the same in every region: `+` and a country code. Without `+` (national,
+            // `00…`) the connection's default region decides, and so it does after `+0`, which libphonenumber
+            // reads once more as if the `+` were not there.
+            if kind == "phone", !input.hasPrefix("+") || input.dropFirst().first.map({ !("1"..."9").contains($0) }) ?? true { continue }
             let key = kind + "\t" + fields[3]
             if byKey[key] == nil { order.append(key) }
             var entry = byKey[key] ?? (input, [:])

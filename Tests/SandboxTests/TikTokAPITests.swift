@@ -74,7 +74,8 @@ struct TikTokAPITests {
 
     @Test("past the request budget the answer is code 40100")
     func rateLimit() async throws {
-        let sandbox = try SandboxHarness(["--tiktok-rate-limit", "2"])
+        // A day-long window: windows start on multiples of their length, and a minute one could roll over mid-test.
+        let sandbox = try SandboxHarness(["--tiktok-rate-limit", "2", "--rate-window-seconds", "86400"])
         _ = try await sandbox.createTikTokAudience(advertiser: "adv1", name: "a")
         _ = try await sandbox.createTikTokAudience(advertiser: "adv1", name: "b")
         let limited = try await sandbox.tiktok("/segment/audience/", ["advertiser_id": "adv1", "action": "create", "custom_audience_name": "c"])

@@ -109,7 +109,8 @@ struct XAdsAPITests {
 
     @Test("write rate limits answer 429 TOO_MANY_REQUESTS with the x-rate-limit headers")
     func rateLimits() async throws {
-        let sandbox = try SandboxHarness(["--x-write-rate-limit", "3", "--x-audience-rate-limit", "100"])
+        // A day-long window: windows start on multiples of their length, and a minute one could roll over mid-test.
+        let sandbox = try SandboxHarness(["--x-write-rate-limit", "3", "--x-audience-rate-limit", "100", "--rate-window-seconds", "86400"])
         var remaining: [String] = []
         for index in 0..<3 {
             let answer = try await sandbox.x("POST", "/12/accounts/acc1/custom_audiences", query: [("name", "a\(index)")])
