@@ -14,8 +14,8 @@
 
 /* MHD_start_daemon is variadic, which Swift cannot call. This wrapper starts a daemon with an
    internal polling thread (epoll or poll, whichever the platform has) and a thread pool, bound to the given IPv4
-   address, with an inactivity timeout in seconds (it also bounds how long a client may take to send its
-   headers), suspend/resume for delayed answers, a connection limit that leaves room in the process's file
+   address, with an inactivity timeout in seconds (a connection that sends nothing for that long, headers
+   included, is closed; a client trickling a byte now and then is not), suspend/resume for delayed answers, a connection limit that leaves room in the process's file
    descriptor limit, and libmicrohttpd's own messages sent to `logger` instead of stderr. */
 static inline struct MHD_Daemon *cohortsync_mhd_start(
     const char *host, uint16_t port, unsigned int threads, unsigned int timeout_seconds, unsigned int max_connections,

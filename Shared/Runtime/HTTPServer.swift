@@ -22,7 +22,7 @@ public final class HTTPServer: Sendable {
     /// - Parameters:
     ///   - host: an IPv4 address to bind, `127.0.0.1` for loopback only or `0.0.0.0` for every interface.
     ///   - port: 0 picks a free port.
-    ///   - idleTimeoutSeconds: a connection that sends nothing for this long (headers included) is closed.
+    ///   - idleTimeoutSeconds: a connection that sends nothing for this long (while sending headers too) is closed.
     ///   - maxConnections: open connections at most (lowered to fit the process's file descriptor limit).
     ///   - log: receives libmicrohttpd's own messages, one line each.
     /// - Throws: `RuntimeError` `.listener` when the address cannot be bound.
