@@ -81,21 +81,21 @@ final class IngestProcessor: Sendable {
             let member = ProducerRecord(topic: TopicNames.members, key: Array("\(change.audienceID)/\(change.userKey)".utf8), value: value, headers: headers)
             return admit([member], .forwarded) {
                 if change.action == .snapshotMember {
-                    snapshots.withLock { $0.member(audienceID: change.audienceID, snapshotID: change.snapshotID) }
+                    snapshots.withLock { $0.member(audienceID: change.audienceID, snapshotID: change.snapshotID, source: record.topicPartition) }
                 }
             }
         case .snapshotBegin(let audienceID, let snapshotID):
             let marker = SnapshotMarker(audienceID: audienceID, snapshotID: snapshotID, phase: .begin, partitionCount: memberPartitions)
             return admit(everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control) {
-                snapshots.withLock { $0.begin(audienceID: audienceID, snapshotID: snapshotID, sourcePartition: record.partition) }
+                snapshots.withLock { $0.begin(audienceID: audienceID, snapshotID: snapshotID, source: record.topicPartition) }
             }
         case .snapshotEnd(let audienceID, let snapshotID, let declared):
-            let verdict = snapshots.withLock { $0.verdict(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declared) }
+            let verdict = snapshots.withLock { $0.verdict(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declared, source: record.topicPartition) }
             let marker = SnapshotMarker(
                 audienceID: audienceID, snapshotID: snapshotID, phase: .end, declaredMembers: declared, receivedMembers: verdict.receivedMembers,
                 complete: verdict.complete, partitionCount: memberPartitions)
             return admit(everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control) {
-                _ = snapshots.withLock { $0.end(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declared) }
+                _ = snapshots.withLock { $0.end(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declared, source: record.topicPartition) }
                 if !verdict.complete {
                     metrics.counter("cohortsync_ingest_snapshots_incomplete_total", help: "Snapshots that ended incomplete and will cause no removals.").increment()
                     logger.warning(
@@ -110,7 +110,7 @@ final class IngestProcessor: Sendable {
 
     /// Partitions of the upstream topics were revoked: their open snapshots can no longer complete here.
     func revoked(_ partitions: [TopicPartition]) {
-        snapshots.withLock { $0.forget(sourcePartitions: Set(partitions.map(\.partition))) }
+        snapshots.withLock { $0.forget(sources: Set(partitions)) }
     }
 
     private func everyPartition(_ value: MemberRecord, key: String, headers: [KafkaHeader]) -> [ProducerRecord] {

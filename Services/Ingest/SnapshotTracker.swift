@@ -1,13 +1,17 @@
+import Kafka
+
 /// Counts the members of each open snapshot, to decide at its end whether it is complete.
 ///
 /// A snapshot of one audience arrives on one upstream partition (the CDP keys it by audience), so the
 /// replica that owns that partition sees all of it. If the partition moves mid-snapshot, or the process
 /// restarts, the new owner never saw the begin: the end is then incomplete and causes no removals, which is
-/// the safe answer (DESIGN "Upstream input").
+/// the safe answer (DESIGN "Upstream input"). Sources are topic and partition: with several upstream
+/// topics, partition 1 of one is not partition 1 of another. Members and ends count only from the
+/// snapshot's own source, where they arrive in order behind its begin.
 struct SnapshotTracker: Sendable {
     private struct Open: Sendable {
         let snapshotID: String
-        let sourcePartition: Int32
+        let source: TopicPartition
         var counted: Int64 = 0
     }
 
@@ -19,33 +23,33 @@ struct SnapshotTracker: Sendable {
 
     private var open: [String: Open] = [:]
 
-    mutating func begin(audienceID: String, snapshotID: String, sourcePartition: Int32) {
-        open[audienceID] = Open(snapshotID: snapshotID, sourcePartition: sourcePartition)
+    mutating func begin(audienceID: String, snapshotID: String, source: TopicPartition) {
+        open[audienceID] = Open(snapshotID: snapshotID, source: source)
     }
 
-    /// Counts a member when it belongs to the audience's open snapshot.
-    mutating func member(audienceID: String, snapshotID: String) {
-        guard open[audienceID]?.snapshotID == snapshotID else { return }
+    /// Counts a member when it belongs to the audience's open snapshot and arrived from its source.
+    mutating func member(audienceID: String, snapshotID: String, source: TopicPartition) {
+        guard let snapshot = open[audienceID], snapshot.snapshotID == snapshotID, snapshot.source == source else { return }
         open[audienceID]!.counted += 1
     }
 
     /// What closing the snapshot would conclude: complete only when its begin was seen here and the counts agree.
-    func verdict(audienceID: String, snapshotID: String, declaredMembers: Int64) -> Verdict {
-        guard let snapshot = open[audienceID], snapshot.snapshotID == snapshotID else {
+    func verdict(audienceID: String, snapshotID: String, declaredMembers: Int64, source: TopicPartition) -> Verdict {
+        guard let snapshot = open[audienceID], snapshot.snapshotID == snapshotID, snapshot.source == source else {
             return Verdict(receivedMembers: 0, complete: false)
         }
         return Verdict(receivedMembers: snapshot.counted, complete: snapshot.counted == declaredMembers)
     }
 
     /// Closes the snapshot and returns its verdict.
-    mutating func end(audienceID: String, snapshotID: String, declaredMembers: Int64) -> Verdict {
-        let result = verdict(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declaredMembers)
+    mutating func end(audienceID: String, snapshotID: String, declaredMembers: Int64, source: TopicPartition) -> Verdict {
+        let result = verdict(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declaredMembers, source: source)
         if open[audienceID]?.snapshotID == snapshotID { open[audienceID] = nil }
         return result
     }
 
     /// Forgets snapshots that arrived on partitions this replica no longer owns.
-    mutating func forget(sourcePartitions: Set<Int32>) {
-        open = open.filter { !sourcePartitions.contains($0.value.sourcePartition) }
+    mutating func forget(sources: Set<TopicPartition>) {
+        open = open.filter { !sources.contains($0.value.source) }
     }
 }

@@ -46,10 +46,16 @@ struct IngestProcessorTests {
         _ = processor.process(upstream(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s2"}"#))
         _ = processor.process(upstream(#"{"type":"snapshot_member","audience":{"id":"aud_x"},"snapshot":"s2","user":{"id":"u"}}"#))
         let (short, _) = processor.process(upstream(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s2","members":2}"#))
-        guard case .snapshot(let incomplete) = try MemberRecord(serializedBytes: short[0].value) else { return }
+        guard case .snapshot(let incomplete) = try MemberRecord(serializedBytes: short[0].value) else {
+            Issue.record("the record did not parse as the test expects")
+            return
+        }
         #expect(!incomplete.complete && incomplete.receivedMembers == 1)
         let (neverBegun, _) = processor.process(upstream(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s9","members":0}"#))
-        guard case .snapshot(let orphan) = try MemberRecord(serializedBytes: neverBegun[0].value) else { return }
+        guard case .snapshot(let orphan) = try MemberRecord(serializedBytes: neverBegun[0].value) else {
+            Issue.record("the record did not parse as the test expects")
+            return
+        }
         #expect(!orphan.complete, "an end without its begin never allows removals")
     }
 
@@ -58,8 +64,30 @@ struct IngestProcessorTests {
         _ = processor.process(upstream(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#, partition: 1))
         processor.revoked([TopicPartition(topic: "cdp.audiences", partition: 1)])
         let (end, _) = processor.process(upstream(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s1","members":0}"#, partition: 1))
-        guard case .snapshot(let marker) = try MemberRecord(serializedBytes: end[0].value) else { return }
+        guard case .snapshot(let marker) = try MemberRecord(serializedBytes: end[0].value) else {
+            Issue.record("the record did not parse as the test expects")
+            return
+        }
         #expect(!marker.complete)
+    }
+
+    @Test("open snapshots are tracked by upstream topic and partition: revoking b[1] leaves a[1]'s snapshot whole")
+    func snapshotsByTopicAndPartition() throws {
+        func record(_ json: String, topic: String) -> ConsumerRecord {
+            ConsumerRecord(topic: topic, partition: 1, offset: 0, key: nil, value: Array(json.utf8), headers: [])
+        }
+        _ = processor.process(record(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#, topic: "a"))
+        _ = processor.process(record(#"{"type":"snapshot_member","audience":{"id":"aud_x"},"snapshot":"s1","user":{"id":"u1"}}"#, topic: "a"))
+        // A member of the same snapshot from another source is not part of its ordered stream: not counted.
+        _ = processor.process(record(#"{"type":"snapshot_member","audience":{"id":"aud_x"},"snapshot":"s1","user":{"id":"u2"}}"#, topic: "b"))
+        processor.revoked([TopicPartition(topic: "b", partition: 1)])
+        let (end, _) = processor.process(record(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s1","members":1}"#, topic: "a"))
+        let first = try #require(end.first)
+        guard case .snapshot(let marker) = try MemberRecord(serializedBytes: first.value) else {
+            Issue.record("expected a snapshot marker")
+            return
+        }
+        #expect(marker.complete && marker.receivedMembers == 1)
     }
 
     @Test("lifecycle events go to every partition; audiences without a sync are dropped")

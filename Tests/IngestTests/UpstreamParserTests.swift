@@ -31,7 +31,10 @@ struct UpstreamParserTests {
         #expect(!change.userKey.contains("ada"))
         #expect(change.consent == .denied)
         let same = try UpstreamParser.parse(upstream(#"{"type":"membership","audience":{"id":"a"},"action":"enter","user":{"email":"ada@example.com"}}"#)).get()
-        guard case .member(let other) = same else { return }
+        guard case .member(let other) = same else {
+            Issue.record("the record did not parse as the test expects")
+            return
+        }
         #expect(other.userKey == change.userKey, "the same person keys the same way")
     }
 
@@ -76,7 +79,10 @@ struct UpstreamParserTests {
 
     @Test("the field of a type mismatch is named")
     func namedField() {
-        guard case .failure(let refusal) = UpstreamParser.parse(upstream(#"{"type":"membership","audience":{"id":"a"},"action":"enter","user":{"email":42}}"#)) else { return }
+        guard case .failure(let refusal) = UpstreamParser.parse(upstream(#"{"type":"membership","audience":{"id":"a"},"action":"enter","user":{"email":42}}"#)) else {
+            Issue.record("the record did not parse as the test expects")
+            return
+        }
         #expect(refusal.detail.hasPrefix("user.email"))
     }
 
@@ -98,7 +104,10 @@ struct UpstreamParserTests {
         #expect(change.audienceID == "aud_both" && change.userKey == "seg_1" && change.action == .enter)
         #expect(change.identifiers == RawIdentifiers(email: "ada@example.com", phone: "+44 20 7946 0958", idfa: "AEBE52E7-03EE-455A-B3C4-E57283966239"))
         let exited = json.replacingOccurrences(of: "Audience Entered", with: "Audience Exited").replacingOccurrences(of: "\"ios\"", with: "\"android\"")
-        guard case .member(let exit) = try UpstreamParser.parse(upstream(exited)).get() else { return }
+        guard case .member(let exit) = try UpstreamParser.parse(upstream(exited)).get() else {
+            Issue.record("the record did not parse as the test expects")
+            return
+        }
         #expect(exit.action == .exit && exit.identifiers.gaid == "AEBE52E7-03EE-455A-B3C4-E57283966239" && exit.identifiers.idfa.isEmpty)
     }
 
@@ -111,7 +120,10 @@ struct UpstreamParserTests {
         guard case .failure(let refusal) = UpstreamParser.parse(upstream(notBoolean)) else { Issue.record("expected a refusal"); return }
         #expect(refusal.reason == "invalid-field")
         let otherTrack = #"{"type":"track","event":"Order Completed","userId":"u"}"#
-        guard case .failure(let unknown) = UpstreamParser.parse(upstream(otherTrack)) else { return }
+        guard case .failure(let unknown) = UpstreamParser.parse(upstream(otherTrack)) else {
+            Issue.record("the record did not parse as the test expects")
+            return
+        }
         #expect(unknown.reason == "unknown-type")
     }
 }

@@ -107,6 +107,7 @@ struct IngestNormalizeTests {
             guard case .member(let x, let tiktok, let denied) = entry.expected else { continue }
             let members = hashedByInput[index] ?? []
             if denied {
+                #expect(!members.isEmpty, "record \(index): a denied consent still withdraws the user")
                 #expect(members.allSatisfy { $0.action == .consentWithdrawn && $0.identifiers.isEmpty }, "record \(index): withdrawals only")
                 continue
             }
