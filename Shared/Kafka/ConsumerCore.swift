@@ -109,9 +109,12 @@ final class ConsumerCore: Sendable {
         switch error {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             if cooperative {
-                if let failure = rd_kafka_incremental_assign(handle, list) { rd_kafka_error_destroy(failure) }
+                if let failure = rd_kafka_incremental_assign(handle, list) {
+                    logger.error("incremental assign failed", [("error", .string(String(cString: rd_kafka_error_string(failure))))])
+                    rd_kafka_error_destroy(failure)
+                }
             } else {
-                _ = rd_kafka_assign(handle, list)
+                logIfFailed(rd_kafka_assign(handle, list), "assign")
             }
             let userPaused = state.withLock { $0.userPaused }
             setPaused(handle, partitions.filter { userPaused.contains($0) }, paused: true)
@@ -128,20 +131,28 @@ final class ConsumerCore: Sendable {
                 if !revocation.wait(timeout: configuration.revocationTimeout) {
                     logger.warning(
                         "revoked partitions were not finished in time; their unstored records will be redelivered",
-                        [("timeout_seconds", .integer(configuration.revocationTimeout.components.seconds))])
+                        [("timeout_seconds", .double(configuration.revocationTimeout.inSeconds))])
                 }
             }
             if !lost { commitStored(handle) }
             if cooperative {
-                if let failure = rd_kafka_incremental_unassign(handle, list) { rd_kafka_error_destroy(failure) }
+                if let failure = rd_kafka_incremental_unassign(handle, list) {
+                    logger.error("incremental unassign failed", [("error", .string(String(cString: rd_kafka_error_string(failure))))])
+                    rd_kafka_error_destroy(failure)
+                }
             } else {
-                _ = rd_kafka_assign(handle, nil)
+                logIfFailed(rd_kafka_assign(handle, nil), "unassign")
             }
         default:
             logger.error(
                 "rebalance failed", [("error", .string(KafkaError.rdkafka(error, code: .consumer, "rebalance").description))])
-            _ = rd_kafka_assign(handle, nil)
+            logIfFailed(rd_kafka_assign(handle, nil), "unassign")
         }
+    }
+
+    private func logIfFailed(_ error: rd_kafka_resp_err_t, _ operation: String) {
+        guard error != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+        logger.error("\(operation) failed", [("error", .string(KafkaError.rdkafka(error, code: .consumer, operation).description))])
     }
 
     /// Synchronously commits the stored offsets. A refusal during a rebalance is logged, not fatal:

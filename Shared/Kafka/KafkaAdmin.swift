@@ -31,7 +31,7 @@ public final class KafkaAdmin: Sendable {
         defer { rd_kafka_queue_destroy(queue) }
         let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_CREATETOPICS)
         defer { rd_kafka_AdminOptions_destroy(options) }
-        let milliseconds = Int32(timeout.components.seconds * 1000)
+        let milliseconds = timeout.inMilliseconds
         _ = rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, nil, 0)
         _ = rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, nil, 0)
         var topics: [OpaquePointer?] = [newTopic]
@@ -67,7 +67,7 @@ public final class KafkaAdmin: Sendable {
     /// Asks for all topics' metadata, so the question never auto-creates the topic.
     public func partitionCount(of topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> Int? {
         var metadata: UnsafePointer<rd_kafka_metadata>?
-        let error = rd_kafka_metadata(client.handle, 1, nil, &metadata, Int32(timeout.components.seconds * 1000))
+        let error = rd_kafka_metadata(client.handle, 1, nil, &metadata, timeout.inMilliseconds)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
             throw KafkaError.rdkafka(error, code: .admin, "cannot read cluster metadata")
         }

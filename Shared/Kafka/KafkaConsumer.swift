@@ -118,7 +118,10 @@ public final class KafkaConsumer: Sendable {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let error = rd_kafka_offsets_store(client.handle, list)
         if error != RD_KAFKA_RESP_ERR_NO_ERROR && error != RD_KAFKA_RESP_ERR__STATE {
-            logger.debug("offset not stored", [("partition", .string(partition.description)), ("error", .integer(error.rawValue))])
+            // Not fatal (the records are redelivered), but an operator must see it: it means duplicates.
+            logger.warning(
+                "offset not stored; its records will be processed again",
+                [("partition", .string(partition.description)), ("error", .string(KafkaError.rdkafka(error, code: .consumer, "store offset").description))])
         }
     }
 
@@ -134,7 +137,7 @@ public final class KafkaConsumer: Sendable {
     public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64] {
         let list = RDKafkaClient.makeList(partitions)
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        let error = rd_kafka_committed(client.handle, list, Int32(timeout.components.seconds * 1000))
+        let error = rd_kafka_committed(client.handle, list, timeout.inMilliseconds)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError.rdkafka(error, code: .consumer, "cannot read committed offsets")
         }

@@ -19,6 +19,8 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let delivery = Code("delivery")
         /// Subscribing, polling or storing offsets failed.
         public static let consumer = Code("consumer")
+        /// librdkafka reported an error outside any request of ours (brokers down, a fatal idempotence error).
+        public static let client = Code("client")
         /// An offset commit failed (often harmless during a rebalance: records are redelivered).
         public static let commit = Code("commit")
         /// An admin request (create topics, metadata) failed.

@@ -72,12 +72,13 @@ public final class KafkaProducer: Sendable {
         let opaque = Unmanaged.passRetained(pending).toOpaque()
         let headers = record.headers.isEmpty ? nil : rd_kafka_headers_new(record.headers.count)
         for header in record.headers {
-            if let value = header.value {
-                value.withUnsafeBytes { bytes in
-                    _ = rd_kafka_header_add(headers, header.name, -1, bytes.baseAddress, bytes.count)
-                }
-            } else {
-                _ = rd_kafka_header_add(headers, header.name, -1, nil, 0)
+            let added = header.value.map { value in
+                value.withUnsafeBytes { bytes in rd_kafka_header_add(headers, header.name, -1, bytes.baseAddress, bytes.count) }
+            } ?? rd_kafka_header_add(headers, header.name, -1, nil, 0)
+            guard added == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                Unmanaged<PendingDelivery>.fromOpaque(opaque).release()
+                rd_kafka_headers_destroy(headers)
+                return (added, nil)
             }
         }
         let partition: Int32
@@ -113,7 +114,11 @@ public final class KafkaProducer: Sendable {
     public func shutdown(timeout: Duration = .seconds(10)) async throws(KafkaError) {
         let deadline = ContinuousClock.now + timeout
         while outstandingCount > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+            do {
+                try await Task.sleep(for: .milliseconds(10))
+            } catch {
+                break
+            }
         }
         let left = outstandingCount
         if left > 0 {

@@ -127,8 +127,12 @@ public final class ProcessingLoop: Sendable {
             }
             let failed = deliveryFailure.withLock { $0 != nil }
             if unfinished == 0 || failed { return }
-            try? await Task.sleep(for: .milliseconds(5))
+            do {
+                try await Task.sleep(for: .milliseconds(5))
+            } catch {
+                break
+            }
         }
-        logger.warning("in-flight records did not finish in time; they will be processed again", [("timeout_seconds", .integer(timeout.components.seconds))])
+        logger.warning("in-flight records did not finish in time; they will be processed again", [("timeout_seconds", .double(timeout.inSeconds))])
     }
 }

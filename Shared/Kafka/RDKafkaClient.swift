@@ -115,7 +115,7 @@ final class RDKafkaClientContext: Sendable {
     }
 
     func clientError(error: rd_kafka_resp_err_t, reason: String) {
-        let kafkaError = KafkaError.rdkafka(error, code: .consumer, reason)
+        let kafkaError = KafkaError.rdkafka(error, code: .client, reason)
         let level: LogLevel = kafkaError.isFatal ? .error : .warning
         logger.log(level, "kafka client error", [("error", .string(kafkaError.description)), ("fatal", .bool(kafkaError.isFatal))])
         onClientError(kafkaError)

@@ -87,7 +87,7 @@ private final class ShutdownCoordinator: Sendable {
 
     func begin(reason: String) async {
         guard !begun.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        logger.info("shutting down", [("reason", .string(reason)), ("grace_seconds", .integer(gracePeriod.components.seconds))])
+        logger.info("shutting down", [("reason", .string(reason)), ("grace_seconds", .double(gracePeriod.inSeconds))])
         let seconds = gracePeriod.inSeconds
         let logger = logger
         // A plain thread, so the deadline holds even if every cooperative thread is stuck.
@@ -101,7 +101,11 @@ private final class ShutdownCoordinator: Sendable {
         for (index, service) in services.enumerated().reversed() {
             await service.shutdown()
             while !stopped.withLock({ $0.contains(index) }) {
-                try? await Task.sleep(for: .milliseconds(10))
+                do {
+                    try await Task.sleep(for: .milliseconds(10))
+                } catch {
+                    return
+                }
             }
         }
     }
