@@ -13,6 +13,8 @@ final class ConsumerCore: Sendable {
         var waitingForReader = false
         var eventsEnded = false
         var userPaused: Set<TopicPartition> = []
+        /// The revocation the poll thread waits on; completed by `endEvents`, since nobody will read it after.
+        var pendingRevocation: PartitionRevocation?
     }
 
     let configuration: KafkaConsumerConfiguration
@@ -29,12 +31,30 @@ final class ConsumerCore: Sendable {
 
     // MARK: events
 
+    /// Hands a record to the reader. Checking that events have not ended and yielding happen under one lock,
+    /// the same one `endEvents` finishes the stream under, so nothing is yielded into a finished stream.
     func deliver(_ record: ConsumerRecord) {
-        let ended = state.withLock { state in
-            if !state.eventsEnded { state.buffered += 1 }
-            return state.eventsEnded
+        state.withLock { state in
+            guard !state.eventsEnded else { return }
+            state.buffered += 1
+            continuation.yield(.record(record))
         }
-        if !ended { continuation.yield(.record(record)) }
+    }
+
+    /// Announces a revocation to the reader, or returns nil when events have ended (nobody would complete it).
+    func announceRevocation(_ partitions: [TopicPartition], lost: Bool) -> PartitionRevocation? {
+        state.withLock { state in
+            guard !state.eventsEnded else { return nil }
+            let revocation = PartitionRevocation(partitions: partitions, lost: lost)
+            state.pendingRevocation = revocation
+            continuation.yield(.revoked(revocation))
+            return revocation
+        }
+    }
+
+    /// The poll thread is done with the announced revocation.
+    func revocationSettled() {
+        state.withLock { $0.pendingRevocation = nil }
     }
 
     var bufferedCount: Int { state.withLock { $0.buffered } }
@@ -43,10 +63,17 @@ final class ConsumerCore: Sendable {
         state.withLock { $0.buffered -= 1 }
     }
 
-    /// Ends the event sequence; the poll thread keeps the membership alive but hands out nothing more.
+    /// Ends the event sequence at once: the reader gets nothing more, not even what was already buffered, and
+    /// a revocation waiting for the reader is completed, so the rebalance and `close()` need not time out.
+    /// The poll thread keeps the membership alive until `close()`.
     func endEvents(throwing error: KafkaError? = nil) {
-        state.withLock { $0.eventsEnded = true }
-        if let error { continuation.finish(throwing: error) } else { continuation.finish() }
+        let pending = state.withLock { state -> PartitionRevocation? in
+            state.eventsEnded = true
+            if let error { continuation.finish(throwing: error) } else { continuation.finish() }
+            defer { state.pendingRevocation = nil }
+            return state.pendingRevocation
+        }
+        pending?.complete()
     }
 
     var eventsEnded: Bool { state.withLock { $0.eventsEnded } }
@@ -119,20 +146,21 @@ final class ConsumerCore: Sendable {
             let userPaused = state.withLock { $0.userPaused }
             setPaused(handle, partitions.filter { userPaused.contains($0) }, paused: true)
             logger.info("partitions assigned", [("partitions", .strings(partitions.map(\.description)))])
-            if !eventsEnded { continuation.yield(.assigned(partitions)) }
+            state.withLock { state in
+                if !state.eventsEnded { continuation.yield(.assigned(partitions)) }
+            }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(handle) != 0
             logger.info(
                 lost ? "partitions lost" : "partitions revoked",
                 [("partitions", .strings(partitions.map(\.description)))])
-            if !eventsEnded {
-                let revocation = PartitionRevocation(partitions: partitions, lost: lost)
-                continuation.yield(.revoked(revocation))
+            if let revocation = announceRevocation(partitions, lost: lost) {
                 if !revocation.wait(timeout: configuration.revocationTimeout) {
                     logger.warning(
                         "revoked partitions were not finished in time; their unstored records will be redelivered",
                         [("timeout_seconds", .double(configuration.revocationTimeout.inSeconds))])
                 }
+                revocationSettled()
             }
             if !lost { commitStored(handle) }
             if cooperative {

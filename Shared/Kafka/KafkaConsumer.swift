@@ -161,8 +161,8 @@ public final class KafkaConsumer: Sendable {
     /// Resumes fetching from partitions paused with `pause`.
     public func resume(_ partitions: [TopicPartition]) { core.userResume(client.handle, partitions) }
 
-    /// Ends `events` at once, so the reader can drain its in-flight work; the membership stays alive
-    /// (and partitions paused) until `close()`.
+    /// Ends `events` at once (buffered records are not handed out; they are fetched again by whoever owns
+    /// their partitions next), so the reader can drain its in-flight work; the membership stays alive until `close()`.
     public func endEvents() { core.endEvents() }
 
     /// Leaves the group: commits stored offsets, gives partitions back and stops the poll thread.
@@ -183,10 +183,11 @@ public struct ConsumerEvents: AsyncSequence, Sendable {
         var base: AsyncThrowingStream<ConsumerEvent, any Error>.AsyncIterator
         let core: ConsumerCore
 
+        /// The next event; nil once `endEvents()` was called, even while events are still buffered.
         public mutating func next() async throws -> ConsumerEvent? {
             let event = try await base.next()
             if case .record = event { core.recordTaken() }
-            return event
+            return core.eventsEnded ? nil : event
         }
     }
 
