@@ -152,12 +152,30 @@ if phonenumbers.__version__ != "9.0.43":
     raise SystemExit(f"make-identity-vectors: phonenumbers {phonenumbers.__version__} installed; the vectors are pinned to 9.0.43")
 
 
+from phonenumbers import phonenumberutil
+
+
+def letters_outside_extension(value):
+    """Whether `value` has a letter where libphonenumber would read one as part of the number (or before it):
+    CohortSync refuses those, where libphonenumber reads vanity numbers (1-800-FLOWERS) as digits."""
+    start = phonenumberutil._VALID_START_CHAR_PATTERN.search(value)
+    if start is None or len(value) > phonenumberutil._MAX_INPUT_STRING_LENGTH:
+        return False
+    if any(ch.isalpha() for ch in value[:start.start()]):
+        return True
+    try:
+        national = phonenumberutil._build_national_number_for_parsing(value)
+    except NumberParseException:
+        return False
+    _, main = phonenumberutil._maybe_strip_extension(national)
+    return any(ch.isalpha() for ch in main)
+
+
 def libphonenumber(value, region):
     """E.164 as libphonenumber parses `value` for `region`, or None where CohortSync must refuse it:
-    unparseable, or a length that is not a possible full national number (local-only lengths included,
-    since they cannot be written as E.164). Letters are refused outright: libphonenumber reads vanity
-    numbers (1-800-FLOWERS) as digits, which no ad platform matches."""
-    if any(ch.isalpha() for ch in value.replace("ext", "").replace("x", "")):
+    unparseable, a letter outside the extension, or a length that is not a possible full national number
+    (local-only lengths included, since they cannot be written as E.164)."""
+    if letters_outside_extension(value):
         return None
     try:
         number = phonenumbers.parse(value, region)
@@ -220,6 +238,43 @@ for region in sorted(phonenumbers.SUPPORTED_REGIONS):
             ]
         for form_region, value in forms:
             generated.append(phone_case(form_region, value))
+# The text around a number as CRMs and people write it: punctuation, Unicode, extensions of every shape.
+TEXT_FORMS = [
+    "{n} x..12", "{n} x - . 12", "{n} x-.12", "{n} ext..12", "{n} ext:.12", "{n} ext.:12", "{n} x::12", "{n} x :-. 12",
+    "{n} ext. 123", "{n} ext 12", "{n} extension 12", "{n} extn 12", "{n};ext=12", "{n} ext, 12", "{n} ext\t12",
+    "{n}, ext 12", "{n},,12", "{n},12", "{n};12", "{n} ext 1234567890", "{n} ext 123456789012345678901", "{n} x1234567890",
+    "{n} 12#", "{n} ext 12#", "{n} x12#", "{n} #12", "{n} ~12", "{n} int 12", "{n} anexo 12", "{n} ext 1 2", "{n} (x12)", "{n} [x12]",
+    "{n}!", "{n}:", "{n};", "{n}*", "{n}+", "'{n}'", "\"{n}\"", "*{n}", "#{n}", ":{n}", "({n})", "[{n}]",
+    "{t}", "{d}", "{s}", "{z}", "tel:{n}", "{n} / x 12", "{n}/x12",
+    "-" * 240 + "{n}", "(" * 120 + "{n}" + ")" * 120,
+]
+
+
+def text_variants(national, international):
+    forms = []
+    for base in (national, international):
+        tab = base.replace(" ", "\t", 1)
+        nbsp = base.replace(" ", "\u00a0")
+        dashes = base.replace(" ", "\u2010").replace("-", "\u2013")
+        wide = "".join(chr(ord(c) - ord("0") + 0xFF10) if c.isdigit() else ("\uff0b" if c == "+" else c) for c in base)
+        arabic = "".join(chr(ord(c) - ord("0") + 0x0660) if c.isdigit() else c for c in base)
+        soft = base.replace(" ", "\u00ad")
+        for template in TEXT_FORMS:
+            forms.append(template.format(n=base, t=tab, d=nbsp, s=dashes + " " + soft, z=wide + " " + arabic))
+        forms += [wide, arabic, "\u200b" + base, "++" + base.lstrip("+"), base.replace(" ", "*"), base.replace(" ", "~"), base + " \uff45\uff58\uff54 12", base + " \uff0312"]
+    return forms
+
+
+for region in ("US", "DE", "IT", "AT", "GB", "FR", "BR", "AR"):
+    for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE):
+        example = phonenumbers.example_number_for_type(region, kind)
+        national = phonenumbers.format_number(example, PhoneNumberFormat.NATIONAL)
+        international = phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL)
+        for value in text_variants(national, international):
+            generated.append(phone_case(region, value))
+for vanity in ("1-800-FLOWERS", "+1 800 FLOWERS", "650x253x0000", "1 (650) 253-0000 ext 12 and 13", "650 253 0000 ext\u00f3n 12"):
+    generated.append(phone_case("US", vanity))
+
 seen = set()
 for case in generated:
     if (case[1], case[2]) not in seen:

@@ -83,7 +83,7 @@ public struct IdentityRules: Sendable {
     /// X: E.164 with `+`. TikTok: the same digits without `+`.
     private func phone(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
         guard let number = PhoneNumber.parse(trimmed, plan: defaultPhonePlan) else { return .failure(.invalidPhone) }
-        return .success(destination == .x ? [UInt8(ascii: "+")] + number.digitBytes : number.digitBytes)
+        return .success(destination == .x ? number.e164Bytes : Array(number.digitBytes))
     }
 
     /// IDFA and GAID, both platforms: lowercase UUID with dashes; 32 bare hex digits get their dashes.

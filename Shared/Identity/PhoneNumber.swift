@@ -1,8 +1,11 @@
 /// A phone number parsed once into E.164 digits (country code and national significant number, no `+`);
 /// each destination then formats it its own way.
 public struct PhoneNumber: Sendable, Hashable {
-    /// Country code followed by the national significant number, as ASCII digits.
-    let digitBytes: [UInt8]
+    /// `+`, the country code and the national significant number, as ASCII: X's form, built once.
+    let e164Bytes: [UInt8]
+
+    /// Country code followed by the national significant number, as ASCII digits: TikTok's form.
+    var digitBytes: ArraySlice<UInt8> { e164Bytes.dropFirst() }
 
     /// Country code followed by the national significant number.
     public var digits: String { String(decoding: digitBytes, as: UTF8.self) }
@@ -44,74 +47,11 @@ public struct PhoneNumber: Sendable, Hashable {
         guard (2...17).contains(national.count), let country = PhoneNumberingPlans.plan(callingCode: plan.region.callingCode),
             country.check(length: national.count) == .possible
         else { return nil }
-        return PhoneNumber(digitBytes: (plan.callingCodeDigits + national).map { $0 + UInt8(ascii: "0") })
-    }
-}
-
-/// The digits of a phone number as written, whether it starts with `+`, its extension cut off.
-///
-/// Accepts what CRMs hold: spaces, dashes, dots, slashes, parentheses (so `(0)` after a country code),
-/// and an extension (`ext. 12`, `x12`, `#12`), which E.164 has no place for. Letters are refused: a
-/// vanity number (`1-800-FLOWERS`) is not an identifier an ad platform can match.
-struct PhoneText {
-    /// Digit values 0-9.
-    let digits: [UInt8]
-    let hasPlus: Bool
-
-    init?(_ bytes: [UInt8]) {
-        let end = Self.extensionStart(bytes) ?? bytes.count
-        var digits: [UInt8] = []
-        digits.reserveCapacity(end)
-        var plus = false
-        for index in 0..<end {
-            let byte = bytes[index]
-            if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
-                digits.append(byte - UInt8(ascii: "0"))
-            } else if byte == UInt8(ascii: "+"), digits.isEmpty, !plus {
-                plus = true
-            } else if !Self.isPunctuation(byte) {
-                return nil
-            }
-        }
-        guard !digits.isEmpty else { return nil }
-        self.digits = digits
-        hasPlus = plus
-    }
-
-    static func isPunctuation(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0x20, 0x09, UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "/"): true
-        default: false
-        }
-    }
-
-    /// Where an extension starts: `ext`, `ext.`, `extension`, `x` or `#` (any case), then at most nine
-    /// digits to the end, after a number with at least three digits.
-    static func extensionStart(_ bytes: [UInt8]) -> Int? {
-        guard let start = bytes.firstIndex(where: { $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "x") || $0 == UInt8(ascii: "X") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) else {
-            return nil
-        }
-        var index = start
-        let lowered = bytes[start...].map { $0 | 0x20 }
-        for marker in ["extension", "ext.", "ext", "x", "#"] {
-            let markerBytes = Array(marker.utf8).map { $0 | 0x20 }
-            if lowered.starts(with: markerBytes) {
-                index = start + markerBytes.count
-                break
-            }
-        }
-        guard index > start else { return nil }
-        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == UInt8(ascii: ":") || bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: ".") {
-            index += 1
-        }
-        let digitsStart = index
-        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
-        while index < bytes.count, bytes[index] == 0x20 { index += 1 }
-        let extensionDigits = bytes[digitsStart..<index].filter { $0 != 0x20 }.count
-        guard index == bytes.count, (1...9).contains(extensionDigits),
-            bytes[..<start].filter({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }).count >= 3
-        else { return nil }
-        return start
+        var e164: [UInt8] = [UInt8(ascii: "+")]
+        e164.reserveCapacity(1 + plan.callingCodeDigits.count + national.count)
+        for digit in plan.callingCodeDigits { e164.append(digit + UInt8(ascii: "0")) }
+        for digit in national { e164.append(digit + UInt8(ascii: "0")) }
+        return PhoneNumber(e164Bytes: e164)
     }
 }
 
