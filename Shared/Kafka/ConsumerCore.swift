@@ -10,7 +10,10 @@ import Synchronization
 final class ConsumerCore: Sendable {
     private struct State {
         var buffered = 0
-        var waitingForReader = false
+        /// Since when the poll thread holds off polling because the reader is `maxBufferedRecords` behind.
+        var holdingSince: ContinuousClock.Instant?
+        /// The assigned partitions are paused because the reader stayed behind longer than `maxPollHold`.
+        var backPressured = false
         var eventsEnded = false
         var userPaused: Set<TopicPartition> = []
         /// The revocation the poll thread waits on; completed by `endEvents`, since nobody will read it after.
@@ -80,22 +83,59 @@ final class ConsumerCore: Sendable {
 
     // MARK: flow control
 
-    /// Whether the poll thread should hold off polling: the reader is `maxBufferedRecords` behind.
+    /// Whether the poll thread should poll now, given how far behind the reader is; pauses and resumes the
+    /// assigned partitions as needed. Called by the poll thread before each poll.
     ///
-    /// Not polling is the back-pressure: librdkafka's own fetch queue fills (bounded by
-    /// `queued.max.messages.kbytes`) and it stops fetching, without the purge and re-fetch that pausing
-    /// partitions costs. Once full, polling resumes only when the reader is down to half the limit.
-    /// Heartbeats continue on librdkafka's threads; a rebalance waits for the buffered records anyway,
-    /// since the member must process them before it can hand their partitions back.
-    func mustWaitForReader() -> Bool {
+    /// Once `maxBufferedRecords` wait for the reader, the poll thread first holds off polling, which keeps
+    /// what librdkafka has fetched: a fast reader catches up within moments and nothing is fetched twice.
+    /// If the reader is still behind after `maxPollHold` (a slow handler: an uploader waiting on HTTP), every
+    /// assigned partition is paused and polling goes on, so rebalances are served and the member is never
+    /// evicted for `max.poll.interval.ms`; librdkafka fetches the paused partitions again from the next
+    /// undelivered offset after the resume. Either ends when the reader is down to half the limit.
+    func shouldPoll(_ handle: OpaquePointer) -> Bool {
         let limit = configuration.maxBufferedRecords
-        return state.withLock { state in
-            if state.eventsEnded { return false }
-            if state.waitingForReader, state.buffered <= limit / 2 { state.waitingForReader = false }
-            if !state.waitingForReader, state.buffered >= limit { state.waitingForReader = true }
-            return state.waitingForReader
+        let now = ContinuousClock.now
+        enum Step { case poll, hold, pause, resume }
+        let step = state.withLock { state -> Step in
+            if state.eventsEnded { return .poll }
+            let caughtUp = state.buffered <= limit / 2
+            if state.backPressured {
+                guard caughtUp else { return .poll }
+                state.backPressured = false
+                return .resume
+            }
+            if let since = state.holdingSince {
+                if caughtUp {
+                    state.holdingSince = nil
+                    return .poll
+                }
+                guard now - since >= configuration.maxPollHold else { return .hold }
+                state.holdingSince = nil
+                state.backPressured = true
+                return .pause
+            }
+            guard state.buffered >= limit else { return .poll }
+            state.holdingSince = now
+            return .hold
         }
+        switch step {
+        case .hold:
+            return false
+        case .poll:
+            return true
+        case .pause:
+            setPaused(handle, Self.assignment(handle), paused: true)
+            logger.info("the reader stays behind: partitions paused while polling goes on", [("buffered", .int(Int64(bufferedCount)))])
+        case .resume:
+            let userPaused = state.withLock { $0.userPaused }
+            setPaused(handle, Self.assignment(handle).filter { !userPaused.contains($0) }, paused: false)
+            logger.info("the reader caught up: partitions resumed", [("buffered", .int(Int64(bufferedCount)))])
+        }
+        return true
     }
+
+    /// Whether the partitions are paused for the reader (for tests and metrics).
+    var isBackPressured: Bool { state.withLock { $0.backPressured } }
 
     func userPause(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
         state.withLock { $0.userPaused.formUnion(partitions) }
@@ -103,8 +143,12 @@ final class ConsumerCore: Sendable {
     }
 
     func userResume(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
-        state.withLock { $0.userPaused.subtract(partitions) }
-        setPaused(handle, partitions, paused: false)
+        let backPressured = state.withLock { state in
+            state.userPaused.subtract(partitions)
+            return state.backPressured
+        }
+        // A reader that is behind keeps them paused; they resume with the rest once it catches up.
+        if !backPressured { setPaused(handle, partitions, paused: false) }
     }
 
     private func setPaused(_ handle: OpaquePointer, _ partitions: [TopicPartition], paused: Bool) {
@@ -143,8 +187,9 @@ final class ConsumerCore: Sendable {
             } else {
                 logIfFailed(rd_kafka_assign(handle, list), "assign")
             }
-            let userPaused = state.withLock { $0.userPaused }
-            setPaused(handle, partitions.filter { userPaused.contains($0) }, paused: true)
+            // New partitions join the pause of a reader that is behind, or the user's pause.
+            let (userPaused, backPressured) = state.withLock { ($0.userPaused, $0.backPressured) }
+            setPaused(handle, partitions.filter { backPressured || userPaused.contains($0) }, paused: true)
             logger.info("partitions assigned", [("partitions", .strings(partitions.map(\.description)))])
             state.withLock { state in
                 if !state.eventsEnded { continuation.yield(.assigned(partitions)) }

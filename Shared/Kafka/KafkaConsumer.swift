@@ -67,7 +67,7 @@ public final class KafkaConsumer: Sendable {
     public var events: ConsumerEvents { ConsumerEvents(stream: core.stream, core: core) }
 
     private static func pollOnce(client: RDKafkaClient, core: ConsumerCore) {
-        if core.mustWaitForReader() {
+        guard core.shouldPoll(client.handle) else {
             usleep(1000)
             return
         }

@@ -6,20 +6,26 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var topics: [String]
     /// librdkafka properties (broker list, TLS/SASL, tuning) from `KafkaConfiguration.fromEnvironment`.
     public var kafka: KafkaConfiguration
-    /// Records handed out and not yet taken by the processing loop above which polling waits (back-pressure).
+    /// Records handed out and not yet taken by the processing loop above which the poll thread holds off
+    /// (back-pressure) until half of them are taken.
     public var maxBufferedRecords: Int
+    /// How long the poll thread may hold off polling for a reader that is behind. Past it the assigned
+    /// partitions are paused and polling goes on, so rebalances are served and `max.poll.interval.ms` is
+    /// never exceeded, however slow the handler. Keep it well below both.
+    public var maxPollHold: Duration
     /// How long a rebalance waits for the member to finish revoked partitions before it takes them anyway.
     /// Keep it below the group's `max.poll.interval.ms`.
     public var revocationTimeout: Duration
 
     public init(
         groupID: String, topics: [String], kafka: KafkaConfiguration, maxBufferedRecords: Int = 10_000,
-        revocationTimeout: Duration = .seconds(30)
+        maxPollHold: Duration = .seconds(1), revocationTimeout: Duration = .seconds(30)
     ) {
         self.groupID = groupID
         self.topics = topics
         self.kafka = kafka
         self.maxBufferedRecords = maxBufferedRecords
+        self.maxPollHold = maxPollHold
         self.revocationTimeout = revocationTimeout
     }
 
