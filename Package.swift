@@ -76,6 +76,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strict),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
+        .testTarget(name: "StageTests", dependencies: ["Stage"], swiftSettings: strict),
         .testTarget(name: "DestinationsTests", dependencies: ["Destinations"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),

@@ -16,6 +16,7 @@ extension StageStartup {
         transform: @escaping @Sendable (ConsumerRecord) -> [ProducerRecord]
     ) async -> Never {
         let stage = logger.stage
+        let shutdownBudget = ShutdownBudget(gracePeriod: settings.gracePeriod)
         let produced = metrics.counter("cohortsync_\(stage)_produced_total", help: "Records written by this stage.")
         let latency = metrics.histogram("cohortsync_\(stage)_processing_seconds", help: "Time from reading a record to handing its output to the producer.")
         do {
@@ -24,7 +25,7 @@ extension StageStartup {
                 configuration: KafkaConsumerConfiguration(groupID: options.string("group") ?? "cohortsync-\(stage)", topics: topics, kafka: kafka),
                 logger: logger)
             let service = ProcessingService(
-                name: stage, loop: ProcessingLoop(consumer: consumer, logger: logger),
+                name: stage, loop: ProcessingLoop(consumer: consumer, logger: logger, drainTimeout: shutdownBudget.drain),
                 hooks: .init(assigned: { _ in health.setReady(true) }, revoked: { revoked($0) })
             ) { record in
                 let started = ContinuousClock.now
@@ -37,7 +38,7 @@ extension StageStartup {
             }
             let http = ObservabilityServer.service(host: settings.httpHost, port: settings.httpPort, metrics: metrics, health: health, logger: logger)
             try await ServiceGroup(services: [http, service], gracePeriod: settings.gracePeriod, logger: logger).run()
-            try await producer.shutdown()
+            try await producer.shutdown(timeout: shutdownBudget.producerFlush)
             exit(0)
         } catch {
             logger.error("\(stage) stopped", [("error", .string(String(describing: error)))])
