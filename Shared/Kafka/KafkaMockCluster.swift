@@ -32,6 +32,13 @@ public final class KafkaMockCluster: Sendable {
         }
     }
 
+    /// Makes the next `count` Produce requests fail with the broker error `code` (a Kafka protocol error
+    /// code, such as 29 for TOPIC_AUTHORIZATION_FAILED), so tests can see a delivery fail.
+    public func failNextProduceRequests(_ count: Int, code: Int32) {
+        let errors = [rd_kafka_resp_err_t](repeating: rd_kafka_resp_err_t(rawValue: code), count: count)
+        rd_kafka_mock_push_request_errors_array(cluster.pointer, 0, count, errors)
+    }
+
     /// A configuration whose broker list is this cluster, with group and fetch timings shortened so
     /// tests spend their time on behaviour rather than on the mock's protocol waits.
     public var configuration: KafkaConfiguration {
