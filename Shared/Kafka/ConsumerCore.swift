@@ -12,11 +12,16 @@ final class ConsumerCore: Sendable {
         var buffered = 0
         /// Since when the poll thread holds off polling because the reader is `maxBufferedRecords` behind.
         var holdingSince: ContinuousClock.Instant?
-        /// The assigned partitions are paused because the reader stayed behind longer than `maxPollHold`.
+        /// The reader stayed behind longer than `maxPollHold`: `backPressurePaused` are paused for it.
         var backPressured = false
+        /// Partitions this code paused for the reader; only these are resumed for it.
+        var backPressurePaused: Set<TopicPartition> = []
         var eventsEnded = false
+        /// Why the events ended, if they ended on an error: the reader must see it, never a clean end.
+        var endError: KafkaError?
         var userPaused: Set<TopicPartition> = []
-        /// The revocation the poll thread waits on; completed by `endEvents`, since nobody will read it after.
+        /// The revocation the poll thread waits on and the reader has not taken yet: completed by `endEvents`,
+        /// since nobody will take it after. Records of its partitions still buffered are not handed out.
         var pendingRevocation: PartitionRevocation?
     }
 
@@ -60,6 +65,27 @@ final class ConsumerCore: Sendable {
         state.withLock { $0.pendingRevocation = nil }
     }
 
+    /// The reader took `revocation`: from now on it completes it, not `endEvents`.
+    func revocationTaken(_ revocation: PartitionRevocation) {
+        state.withLock { state in
+            if state.pendingRevocation === revocation { state.pendingRevocation = nil }
+        }
+    }
+
+    /// Whether a buffered record of `partition` should be skipped: its partition is being revoked, and
+    /// handling it would only delay the revocation (it is redelivered to the partition's next owner).
+    func isBeingRevoked(_ partition: TopicPartition) -> Bool {
+        state.withLock { $0.pendingRevocation?.partitions.contains(partition) ?? false }
+    }
+
+    /// How the events ended: nil while they go on; `.success` for a stop, the error for a fatal one.
+    var end: Result<Void, KafkaError>? {
+        state.withLock { state in
+            guard state.eventsEnded else { return nil }
+            return state.endError.map { .failure($0) } ?? .success(())
+        }
+    }
+
     var bufferedCount: Int { state.withLock { $0.buffered } }
 
     func recordTaken() {
@@ -71,6 +97,7 @@ final class ConsumerCore: Sendable {
     /// The poll thread keeps the membership alive until `close()`.
     func endEvents(throwing error: KafkaError? = nil) {
         let pending = state.withLock { state -> PartitionRevocation? in
+            if !state.eventsEnded { state.endError = error }
             state.eventsEnded = true
             if let error { continuation.finish(throwing: error) } else { continuation.finish() }
             defer { state.pendingRevocation = nil }
@@ -95,60 +122,61 @@ final class ConsumerCore: Sendable {
     func shouldPoll(_ handle: OpaquePointer) -> Bool {
         let limit = configuration.maxBufferedRecords
         let now = ContinuousClock.now
-        enum Step { case poll, hold, pause, resume }
-        let step = state.withLock { state -> Step in
-            if state.eventsEnded { return .poll }
+        // The pause and resume calls only queue work inside librdkafka; making them under the lock keeps the
+        // flags and librdkafka's view in step with a concurrent `pause`/`resume` of the stage.
+        return state.withLock { state -> Bool in
+            if state.eventsEnded { return true }
             let caughtUp = state.buffered <= limit / 2
             if state.backPressured {
-                guard caughtUp else { return .poll }
+                guard caughtUp else { return true }
                 state.backPressured = false
-                return .resume
+                let resumed = state.backPressurePaused.subtracting(state.userPaused)
+                state.backPressurePaused = []
+                setPaused(handle, Array(resumed), paused: false)
+                logger.info("the reader caught up: partitions resumed", [("buffered", .int(Int64(state.buffered)))])
+                return true
             }
             if let since = state.holdingSince {
                 if caughtUp {
                     state.holdingSince = nil
-                    return .poll
+                    return true
                 }
-                guard now - since >= configuration.maxPollHold else { return .hold }
+                guard now - since >= configuration.maxPollHold else { return false }
                 state.holdingSince = nil
                 state.backPressured = true
-                return .pause
+                let paused = Set(Self.assignment(handle)).subtracting(state.userPaused)
+                state.backPressurePaused = paused
+                setPaused(handle, Array(paused), paused: true)
+                logger.info("the reader stays behind: partitions paused while polling goes on", [("buffered", .int(Int64(state.buffered)))])
+                return true
             }
-            guard state.buffered >= limit else { return .poll }
+            guard state.buffered >= limit else { return true }
             state.holdingSince = now
-            return .hold
-        }
-        switch step {
-        case .hold:
             return false
-        case .poll:
-            return true
-        case .pause:
-            setPaused(handle, Self.assignment(handle), paused: true)
-            logger.info("the reader stays behind: partitions paused while polling goes on", [("buffered", .int(Int64(bufferedCount)))])
-        case .resume:
-            let userPaused = state.withLock { $0.userPaused }
-            setPaused(handle, Self.assignment(handle).filter { !userPaused.contains($0) }, paused: false)
-            logger.info("the reader caught up: partitions resumed", [("buffered", .int(Int64(bufferedCount)))])
         }
-        return true
     }
 
     /// Whether the partitions are paused for the reader (for tests and metrics).
     var isBackPressured: Bool { state.withLock { $0.backPressured } }
 
     func userPause(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
-        state.withLock { $0.userPaused.formUnion(partitions) }
-        setPaused(handle, partitions, paused: true)
+        state.withLock { state in
+            state.userPaused.formUnion(partitions)
+            state.backPressurePaused.subtract(partitions)
+            setPaused(handle, partitions, paused: true)
+        }
     }
 
     func userResume(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
-        let backPressured = state.withLock { state in
+        state.withLock { state in
             state.userPaused.subtract(partitions)
-            return state.backPressured
+            // A reader that is behind keeps them paused; they resume with the rest once it catches up.
+            if state.backPressured {
+                state.backPressurePaused.formUnion(partitions)
+            } else {
+                setPaused(handle, partitions, paused: false)
+            }
         }
-        // A reader that is behind keeps them paused; they resume with the rest once it catches up.
-        if !backPressured { setPaused(handle, partitions, paused: false) }
     }
 
     private func setPaused(_ handle: OpaquePointer, _ partitions: [TopicPartition], paused: Bool) {
@@ -188,8 +216,11 @@ final class ConsumerCore: Sendable {
                 logIfFailed(rd_kafka_assign(handle, list), "assign")
             }
             // New partitions join the pause of a reader that is behind, or the user's pause.
-            let (userPaused, backPressured) = state.withLock { ($0.userPaused, $0.backPressured) }
-            setPaused(handle, partitions.filter { backPressured || userPaused.contains($0) }, paused: true)
+            state.withLock { state in
+                let paused = partitions.filter { state.backPressured || state.userPaused.contains($0) }
+                if state.backPressured { state.backPressurePaused.formUnion(paused.filter { !state.userPaused.contains($0) }) }
+                setPaused(handle, paused, paused: true)
+            }
             logger.info("partitions assigned", [("partitions", .strings(partitions.map(\.description)))])
             state.withLock { state in
                 if !state.eventsEnded { continuation.yield(.assigned(partitions)) }
@@ -208,6 +239,12 @@ final class ConsumerCore: Sendable {
                 revocationSettled()
             }
             if !lost { commitStored(handle) }
+            // librdkafka keeps a partition's pause flag across unassignment: clear it, or a partition paused
+            // here and assigned again later would never be fetched. The user's pauses are re-applied on assignment.
+            state.withLock { state in
+                state.backPressurePaused.subtract(partitions)
+                setPaused(handle, partitions, paused: false)
+            }
             if cooperative {
                 if let failure = rd_kafka_incremental_unassign(handle, list) {
                     logger.error("incremental unassign failed", [("error", .string(String(cString: rd_kafka_error_string(failure))))])

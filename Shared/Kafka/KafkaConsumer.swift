@@ -183,11 +183,29 @@ public struct ConsumerEvents: AsyncSequence, Sendable {
         var base: AsyncThrowingStream<ConsumerEvent, any Error>.AsyncIterator
         let core: ConsumerCore
 
-        /// The next event; nil once `endEvents()` was called, even while events are still buffered.
+        /// The next event. Once the events ended, nothing more is handed out, even what is still buffered: nil
+        /// after `endEvents()`, the error after a fatal one. Records of partitions being revoked are skipped, so
+        /// the revocation is not kept waiting behind them (their next owner reads them again).
         public mutating func next() async throws -> ConsumerEvent? {
-            let event = try await base.next()
-            if case .record = event { core.recordTaken() }
-            return core.eventsEnded ? nil : event
+            while let event = try await base.next() {
+                switch core.end {
+                case .failure(let error)?: throw error
+                case .success?: return nil
+                case nil: break
+                }
+                switch event {
+                case .record(let record):
+                    core.recordTaken()
+                    if core.isBeingRevoked(record.topicPartition) { continue }
+                case .revoked(let revocation):
+                    core.revocationTaken(revocation)
+                case .assigned:
+                    break
+                }
+                return event
+            }
+            if case .failure(let error)? = core.end { throw error }
+            return nil
         }
     }
 

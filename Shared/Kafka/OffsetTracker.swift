@@ -25,14 +25,22 @@ public struct OffsetTracker: Sendable {
 
     public init() {}
 
-    /// Registers an input record that began processing. Offsets of a partition must increase.
-    public mutating func start(_ partition: TopicPartition, offset: Int64) {
+    /// Registers an input record that began processing.
+    ///
+    /// Offsets of a partition increase, unless librdkafka fetches it again from an earlier offset (a seek, an
+    /// offset reset, a resume after a pause in some versions). Such a rewind starts the partition afresh:
+    /// records still in flight from before it store nothing, so the worst outcome is a duplicate, never a gap.
+    /// - Returns: false when the offset rewound the partition.
+    @discardableResult
+    public mutating func start(_ partition: TopicPartition, offset: Int64) -> Bool {
         var window = windows[partition, default: PartitionWindow()]
-        precondition(window.offsets.last.map { offset > $0 } ?? true, "offsets of \(partition) must increase")
+        let rewound = window.offsets.last.map { offset <= $0 } ?? false
+        if rewound { window = PartitionWindow() }
         window.offsets.append(offset)
         window.finished.append(false)
         window.unfinished += 1
         windows[partition] = window
+        return !rewound
     }
 
     /// Marks a started record finished. Returns the new offset to store (next offset to read), if it advanced.

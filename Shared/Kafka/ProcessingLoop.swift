@@ -32,14 +32,19 @@ public final class ProcessingLoop: Sendable {
     private let consumer: KafkaConsumer
     private let logger: Logger
     private let drainTimeout: Duration
+    private let revocationTimeout: Duration
     private let tracker = Mutex(OffsetTracker())
     private let deliveryFailure = Mutex<KafkaError?>(nil)
 
-    /// - Parameter drainTimeout: how long shutdown waits for in-flight deliveries before it gives up on them.
-    public init(consumer: KafkaConsumer, logger: Logger, drainTimeout: Duration = .seconds(20)) {
+    /// - Parameters:
+    ///   - drainTimeout: how long shutdown waits for in-flight deliveries before it gives up on them.
+    ///   - revocationTimeout: how long a rebalance waits for the revoked partitions' in-flight deliveries;
+    ///     keep it below the consumer's own `revocationTimeout`.
+    public init(consumer: KafkaConsumer, logger: Logger, drainTimeout: Duration = .seconds(20), revocationTimeout: Duration = .seconds(20)) {
         self.consumer = consumer
         self.logger = logger
         self.drainTimeout = drainTimeout
+        self.revocationTimeout = revocationTimeout
     }
 
     /// Asks `run` to finish: no new records are taken; in-flight work is finished and committed.
@@ -60,7 +65,7 @@ public final class ProcessingLoop: Sendable {
                     try await hooks.assigned(partitions)
                 case .revoked(let revocation):
                     if !revocation.lost {
-                        await waitUntilFinished(revocation.partitions, timeout: drainTimeout)
+                        await waitUntilFinished(revocation.partitions, timeout: revocationTimeout)
                     }
                     tracker.withLock { $0.forget(revocation.partitions) }
                     await hooks.revoked(revocation.partitions)
@@ -80,7 +85,9 @@ public final class ProcessingLoop: Sendable {
     private func process(_ record: ConsumerRecord, _ handler: Handler) async throws {
         let partition = record.topicPartition
         let offset = record.offset
-        tracker.withLock { $0.start(partition, offset: offset) }
+        if !tracker.withLock({ $0.start(partition, offset: offset) }) {
+            logger.warning("records arrived again from an earlier offset; earlier ones in flight will not store theirs", [("partition", .string(partition.description))])
+        }
         let deliveries = try await handler(record)
         guard !deliveries.isEmpty else {
             finished(partition, offset)

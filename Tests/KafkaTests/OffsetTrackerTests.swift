@@ -34,6 +34,21 @@ struct OffsetTrackerTests {
         #expect(tracker.finish(partition, offset: 20) == 21)
     }
 
+    @Test("a rewind to an earlier offset starts the partition afresh instead of crashing; earlier in-flight records store nothing")
+    func rewind() {
+        var tracker = OffsetTracker()
+        for offset in Int64(10)...12 {
+            let inOrder = tracker.start(partition, offset: offset)
+            #expect(inOrder)
+        }
+        #expect(tracker.finish(partition, offset: 10) == 11)
+        let inOrder = tracker.start(partition, offset: 5)
+        #expect(!inOrder, "the rewind is reported")
+        #expect(tracker.finish(partition, offset: 11) == nil, "a record from before the rewind stores nothing")
+        #expect(tracker.finish(partition, offset: 5) == 6)
+        #expect(tracker.unfinishedCount(partition) == 0)
+    }
+
     @Test("finishing twice or an unknown offset changes nothing")
     func idempotentFinish() {
         var tracker = OffsetTracker()

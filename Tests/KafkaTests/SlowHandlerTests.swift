@@ -32,8 +32,10 @@ struct SlowHandlerTests {
         let loop = ProcessingLoop(consumer: consumer, logger: logger)
         let seen = Mutex<[Int]>([])
         let assignments = Atomic(0)
+        let mostBuffered = Atomic(0)
         let running = Task {
             try await loop.run(hooks: .init(assigned: { _ in assignments.add(1, ordering: .relaxed) })) { record in
+                mostBuffered.max(consumer.bufferedRecords, ordering: .relaxed)
                 try await Task.sleep(for: .milliseconds(50))
                 seen.withLock { $0.append(Int(String(decoding: record.value, as: UTF8.self))!) }
                 return []
@@ -46,6 +48,7 @@ struct SlowHandlerTests {
         #expect(values.count == 240, "records handled again after an eviction")
         #expect(Set(values) == Set(0..<240))
         #expect(assignments.load(ordering: .relaxed) == 1, "the member left the group and joined again")
+        #expect(mostBuffered.load(ordering: .relaxed) <= 160, "the poll thread ran ahead of the buffer limit")
         let evictions = lines.all.withLock { $0 }.filter { $0.contains("poll interval") || $0.contains("MAXPOLL") }
         #expect(evictions.isEmpty, "\(evictions.prefix(2))")
     }
