@@ -80,6 +80,33 @@ struct SandboxExecutableTests {
         #expect(answered.count.load(ordering: .relaxed) == 20, "every parked request got its answer at shutdown")
     }
 
+    @Test("1,100 idle connections hold no slot /healthz needs: it answers within 100 ms")
+    func idleConnections() async throws {
+        let child = try ChildProcess(try BuildProducts.executable("cohortsync-sandbox"), ["--port", "0"])
+        defer { child.stop() }
+        let port = try await child.listeningPort(timeout: .seconds(20))
+        // A separate process opens the sockets and keeps them silent until its standard input closes.
+        let holder = try ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", """
+            import socket, sys, time
+            held = [socket.create_connection(("127.0.0.1", \(port))) for _ in range(1100)]
+            print("holding", len(held), flush=True)
+            time.sleep(60)
+            """])
+        defer { holder.stop() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !holder.stdout.contains("holding 1100") {
+            try #require(holder.isRunning && ContinuousClock.now < deadline, "the holder could not open its sockets: \(holder.stderr.suffix(500))")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        var fastest = Duration.seconds(60)
+        for _ in 0..<3 {
+            let started = ContinuousClock.now
+            #expect(try await HTTPProbe.get("http://127.0.0.1:\(port)/healthz").status == 200)
+            fastest = min(fastest, ContinuousClock.now - started)
+        }
+        #expect(fastest < .milliseconds(100), "/healthz took \(fastest) with 1,100 idle connections open")
+    }
+
     @Test("libmicrohttpd's own messages reach stderr as JSON log lines, like every other line")
     func listenerMessagesAreJSON() async throws {
         let child = try ChildProcess(try BuildProducts.executable("cohortsync-sandbox"), ["--port", "0"])
