@@ -66,17 +66,17 @@ let package = Package(
 
         // A consumer-group member driven by the Kafka integration tests (a separate process, so it can be SIGKILLed).
         .executableTarget(
-            name: "KafkaGroupMember", dependencies: ["Kafka", "Runtime"], path: "Tests/Helpers/KafkaGroupMember",
+            name: "KafkaGroupMember", dependencies: ["Kafka", "Runtime", "Stage"], path: "Tests/Helpers/KafkaGroupMember",
             swiftSettings: strict),
 
         // Helpers shared by the test targets: child processes, build products, the test broker.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
 
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "Stage", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strict),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
-        .testTarget(name: "StageTests", dependencies: ["Stage"], swiftSettings: strict),
+        .testTarget(name: "StageTests", dependencies: ["Stage", "Kafka"], swiftSettings: strict),
         .testTarget(name: "DestinationsTests", dependencies: ["Destinations"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),

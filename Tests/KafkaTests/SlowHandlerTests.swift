@@ -1,5 +1,6 @@
 import Kafka
 import Runtime
+import Stage
 import Synchronization
 import Testing
 

@@ -4,6 +4,7 @@
 import Foundation
 import Kafka
 import Runtime
+import Stage
 
 let spec = CommandLineSpec(
     executable: "kafka-group-member",

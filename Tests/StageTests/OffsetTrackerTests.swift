@@ -1,4 +1,5 @@
 import Kafka
+import Stage
 import Testing
 
 @Suite("OffsetTracker: which offset may be stored")

@@ -1,3 +1,5 @@
+import Kafka
+
 /// Tracks which input records are fully processed, per partition, and the offset that may be stored.
 ///
 /// Records start in offset order and may finish in any order (their produced records are acknowledged

@@ -1,3 +1,4 @@
+import Kafka
 import Runtime
 
 /// A `ProcessingLoop` with its handler, runnable in a `ServiceGroup`: SIGTERM stops it gracefully.
