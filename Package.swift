@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "Observability", targets: ["Observability"]),
         .library(name: "Hashing", targets: ["Hashing"]),
     ],
     targets: [
@@ -32,64 +33,67 @@ let package = Package(
             name: "CMicroHTTPD", path: "Shared/CMicroHTTPD", pkgConfig: "libmicrohttpd",
             providers: [.apt(["libmicrohttpd-dev"])]),  // wrapped by Runtime
 
-        .target(name: "Kafka", dependencies: ["CRdKafka", "Runtime"], path: "Shared/Kafka", swiftSettings: strict),
+        .target(name: "Kafka", dependencies: ["CRdKafka", "Observability"], path: "Shared/Kafka", swiftSettings: strict),
         .target(name: "Hashing", dependencies: ["CCrypto"], path: "Shared/Hashing", swiftSettings: strict),
         .target(
             name: "Wire", path: "Shared/Wire", exclude: ["cohortsync.proto"], swiftSettings: strict),
-        .target(name: "Runtime", dependencies: ["CMicroHTTPD"], path: "Shared/Runtime", swiftSettings: strict),
+        // Logs and metrics, no C: what the Kafka client needs, without linking an HTTP server.
+        .target(name: "Observability", path: "Shared/Observability", swiftSettings: strict),
+        // Lifecycle, command line and the HTTP listener (libmicrohttpd).
+        .target(name: "Runtime", dependencies: ["CMicroHTTPD", "Observability"], path: "Shared/Runtime", swiftSettings: strict),
         .target(name: "Destinations", dependencies: ["Hashing"], path: "Shared/Destinations", swiftSettings: strict),
         .target(name: "Identity", dependencies: ["Hashing"], path: "Shared/Identity", swiftSettings: strict),
         .target(name: "JSON", path: "Shared/JSON", swiftSettings: strict),
         .target(name: "Config", dependencies: ["Identity", "JSON"], path: "Shared/Config", swiftSettings: strict),
-        .target(name: "Stage", dependencies: ["Config", "Kafka", "Runtime", "Wire"], path: "Shared/Stage", swiftSettings: strict),
+        .target(name: "Stage", dependencies: ["Config", "Kafka", "Observability", "Runtime", "Wire"], path: "Shared/Stage", swiftSettings: strict),
 
         .executableTarget(
-            name: "CLI", dependencies: ["Kafka", "Wire", "Runtime", "Identity"], path: "Services/CLI",
+            name: "CLI", dependencies: ["Kafka", "Wire", "Observability", "Runtime", "Identity"], path: "Services/CLI",
             swiftSettings: strict),
 
         .executableTarget(
-            name: "Ingest", dependencies: ["Stage", "Config", "JSON", "Kafka", "Runtime", "Wire", "Hashing"], path: "Services/Ingest",
+            name: "Ingest", dependencies: ["Stage", "Config", "JSON", "Kafka", "Observability", "Runtime", "Wire", "Hashing"], path: "Services/Ingest",
             swiftSettings: strict),
         .executableTarget(
-            name: "Normalize", dependencies: ["Stage", "Config", "Identity", "Kafka", "Runtime", "Wire"], path: "Services/Normalize",
+            name: "Normalize", dependencies: ["Stage", "Config", "Identity", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Normalize",
             swiftSettings: strict),
         .executableTarget(
-            name: "Sandbox", dependencies: ["Runtime", "Destinations"], path: "Services/Sandbox", swiftSettings: strict),
+            name: "Sandbox", dependencies: ["Observability", "Runtime", "Destinations"], path: "Services/Sandbox", swiftSettings: strict),
 
         // Benchmarks are programs, run by scripts/bench-*; numbers in docs/benchmarks.md.
         .executableTarget(
-            name: "SandboxBench", dependencies: ["Destinations", "Hashing", "Runtime"], path: "Benchmarks/SandboxBench",
+            name: "SandboxBench", dependencies: ["Destinations", "Hashing", "Observability", "Runtime"], path: "Benchmarks/SandboxBench",
             swiftSettings: strict),
 
         .executableTarget(
-            name: "IdentityBench", dependencies: ["Identity", "Hashing", "Runtime"], path: "Benchmarks/IdentityBench", swiftSettings: strict),
+            name: "IdentityBench", dependencies: ["Identity", "Hashing", "Observability", "Runtime"], path: "Benchmarks/IdentityBench", swiftSettings: strict),
 
         // A consumer-group member driven by the Kafka integration tests (a separate process, so it can be SIGKILLed).
         .executableTarget(
-            name: "KafkaGroupMember", dependencies: ["Kafka", "Runtime", "Stage"], path: "Tests/Helpers/KafkaGroupMember",
+            name: "KafkaGroupMember", dependencies: ["Kafka", "Observability", "Runtime", "Stage"], path: "Tests/Helpers/KafkaGroupMember",
             swiftSettings: strict),
 
         // Helpers shared by the test targets: child processes, build products, the test broker.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
 
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "Stage", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "Observability", "Stage", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strict),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
+        .testTarget(name: "RuntimeTests", dependencies: ["Observability", "Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
         .testTarget(name: "StageTests", dependencies: ["Stage", "Kafka"], swiftSettings: strict),
         .testTarget(name: "DestinationsTests", dependencies: ["Destinations"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "PipelineTests", dependencies: ["Ingest", "Normalize", "Kafka", "Runtime", "Stage", "Wire", "Hashing", "TestSupport"],
+            name: "PipelineTests", dependencies: ["Ingest", "Normalize", "Kafka", "Observability", "Runtime", "Stage", "Wire", "Hashing", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "IngestTests", dependencies: ["Ingest", "Config", "Kafka", "Runtime", "Stage", "Wire", "TestSupport"], swiftSettings: strict),
+            name: "IngestTests", dependencies: ["Ingest", "Config", "Kafka", "Observability", "Runtime", "Stage", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "NormalizeTests", dependencies: ["Normalize", "Config", "Hashing", "Kafka", "Wire", "Stage", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "IdentityTests", dependencies: ["Identity", "Hashing"], resources: [.copy("identity-vectors.tsv")], swiftSettings: strict),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Runtime", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Observability", "Runtime", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -3,6 +3,7 @@
 import Foundation
 import Hashing
 import Identity
+import Observability
 import Runtime
 
 let spec = CommandLineSpec(

@@ -6,6 +6,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Hashing
+import Observability
 import Runtime
 
 let spec = CommandLineSpec(

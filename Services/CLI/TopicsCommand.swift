@@ -1,5 +1,4 @@
 import Kafka
-import Runtime
 import Wire
 
 /// `cohortsync topics create|check`: creates the internal topics with aligned partition counts, or

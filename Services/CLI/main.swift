@@ -2,6 +2,7 @@
 import Foundation
 import Identity
 import Kafka
+import Observability
 import Runtime
 import Wire
 

@@ -1,4 +1,4 @@
-import Runtime
+import Observability
 
 /// The ingest stage's own metrics: records by outcome, DLQ and drops by reason (produced records and latency are
 /// counted by the shared stage runner). Outcome counters are looked up once and kept: every record counts one.

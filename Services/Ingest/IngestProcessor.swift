@@ -1,7 +1,7 @@
 import Config
 import Foundation
 import Kafka
-import Runtime
+import Observability
 import Stage
 import Synchronization
 import Wire

@@ -1,6 +1,7 @@
 // cohortsync-ingest: wires options, configuration, Kafka and the IngestProcessor; nothing more.
 import Foundation
 import Kafka
+import Observability
 import Runtime
 import Stage
 import Wire

@@ -1,4 +1,4 @@
-import Runtime
+import Observability
 
 /// The normalize stage's own metrics: records by outcome, refusals and DLQ by reason (produced records and latency
 /// are counted by the shared stage runner). Counters are looked up once per label value and kept, because

@@ -1,7 +1,6 @@
 import Config
 import Foundation
 import Kafka
-import Runtime
 import Stage
 import Wire
 

@@ -1,4 +1,5 @@
 import Foundation
+import Observability
 import Runtime
 
 /// The sandbox assembled from its settings: store, fault injector, both APIs and the router.

@@ -1,4 +1,5 @@
 import Foundation
+import Observability
 import Runtime
 
 /// Sends each request to the API its path belongs to, after the fault injector has had its say.

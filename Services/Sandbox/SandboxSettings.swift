@@ -1,4 +1,5 @@
 import Destinations
+import Observability
 import Runtime
 
 /// The sandbox's command line: where it listens, which credentials it accepts, its limits and faults.

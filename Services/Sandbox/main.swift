@@ -1,5 +1,6 @@
 // cohortsync-sandbox: wires settings, the sandbox and its HTTP listener; the behaviour lives in the types beside this file.
 import Foundation
+import Observability
 import Runtime
 
 let options = CommandLineEntry.parse(SandboxSettings.spec)

@@ -1,5 +1,5 @@
 import CRdKafka
-import Runtime
+import Observability
 import Synchronization
 
 /// The state a consumer's poll thread and its rebalance callback share with the processing side.

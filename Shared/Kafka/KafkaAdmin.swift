@@ -1,5 +1,5 @@
 import CRdKafka
-import Runtime
+import Observability
 
 /// Creates topics and reads topic metadata.
 ///

@@ -1,6 +1,6 @@
 import CRdKafka
 import Foundation
-import Runtime
+import Observability
 
 /// librdkafka properties for one client, as strings keyed by librdkafka's property names.
 ///

@@ -1,6 +1,6 @@
 import CRdKafka
 import Foundation
-import Runtime
+import Observability
 
 /// A consumer-group member with manual offset storing, rebalance handshakes and back-pressure.
 ///

@@ -1,5 +1,5 @@
 import CRdKafka
-import Runtime
+import Observability
 
 /// librdkafka's in-process mock cluster, for fast tests of code that talks Kafka without a broker.
 ///

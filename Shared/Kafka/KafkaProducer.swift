@@ -1,5 +1,5 @@
 import CRdKafka
-import Runtime
+import Observability
 
 /// An idempotent Kafka producer (`enable.idempotence=true`, `acks=all`) whose sends report delivery asynchronously.
 ///

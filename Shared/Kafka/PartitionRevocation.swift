@@ -1,5 +1,5 @@
 import Dispatch
-import Runtime
+import Observability
 
 /// Partitions leaving this member in a rebalance, and the handshake that lets the member finish them first.
 public final class PartitionRevocation: Sendable {

@@ -1,5 +1,5 @@
 import CRdKafka
-import Runtime
+import Observability
 
 /// Owns one librdkafka client handle (`rd_kafka_t`) and frees it when released.
 ///

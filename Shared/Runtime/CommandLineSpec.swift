@@ -1,4 +1,5 @@
 import Foundation
+import Observability
 
 /// What an executable accepts: its options, positional arguments and the `--help` text built from them.
 ///

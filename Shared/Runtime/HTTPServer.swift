@@ -1,5 +1,6 @@
 import CMicroHTTPD
 import Foundation
+import Observability
 import Synchronization
 
 /// An HTTP/1.1 server on libmicrohttpd: its own polling thread and a small thread pool run the handler.

@@ -1,3 +1,4 @@
+import Observability
 import Synchronization
 
 /// An `HTTPServer` run as a `Service`: listens from `run()` until `shutdown()`.

@@ -1,3 +1,5 @@
+import Observability
+
 /// The endpoints every executable serves: `/metrics`, `/healthz`, `/readyz`.
 public enum ObservabilityServer {
     /// An HTTP service answering only the three endpoints.

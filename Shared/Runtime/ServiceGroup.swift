@@ -1,4 +1,5 @@
 import Foundation
+import Observability
 import Synchronization
 
 /// Runs an executable's services together and shuts them down in reverse start order.

@@ -1,3 +1,5 @@
+import Observability
+
 /// The options every CohortSync executable shares: HTTP listener, log level, shutdown grace period.
 public struct ServiceSettings: Sendable {
     public let httpHost: String

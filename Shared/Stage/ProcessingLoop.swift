@@ -1,5 +1,5 @@
 import Kafka
-import Runtime
+import Observability
 import Synchronization
 
 /// Runs a stage's record handler over a consumer with at-least-once offset handling.

@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import Kafka
+import Observability
 import Runtime
 
 /// What every stage does before it consumes: parse options, load and validate the configuration (or print

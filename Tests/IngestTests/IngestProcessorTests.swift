@@ -2,7 +2,7 @@ import Config
 import Foundation
 @testable import Ingest
 import Kafka
-import Runtime
+import Observability
 import TestSupport
 import Testing
 import Wire

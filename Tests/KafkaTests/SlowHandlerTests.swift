@@ -1,5 +1,5 @@
 import Kafka
-import Runtime
+import Observability
 import Stage
 import Synchronization
 import Testing

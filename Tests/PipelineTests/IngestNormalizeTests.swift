@@ -1,6 +1,6 @@
 import Foundation
 import Kafka
-import Runtime
+import Observability
 import Synchronization
 import TestSupport
 import Testing

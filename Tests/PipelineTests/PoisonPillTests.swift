@@ -1,6 +1,5 @@
 import Foundation
 import Kafka
-import Runtime
 import Stage
 import TestSupport
 import Testing

@@ -1,4 +1,4 @@
-import Runtime
+import Observability
 import Testing
 
 @Suite("Durations handed to C APIs")

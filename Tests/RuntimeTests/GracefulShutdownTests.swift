@@ -1,5 +1,4 @@
 import Foundation
-import Runtime
 import TestSupport
 import Testing
 

@@ -1,5 +1,5 @@
 import Foundation
-import Runtime
+import Observability
 import Synchronization
 import Testing
 

@@ -1,4 +1,4 @@
-import Runtime
+import Observability
 import Testing
 
 @Suite("Metrics in Prometheus text format")

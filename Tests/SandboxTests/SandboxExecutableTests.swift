@@ -62,10 +62,10 @@ struct SandboxExecutableTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(answered.count.load(ordering: .relaxed) == 0, "the slow requests are still waiting")
-        // The fastest of three answers, so a busy test machine does not fail it; parked threads would fail all three.
+        // The fastest of five answers, so a busy test machine does not fail it; parked threads would fail all five.
         for path in ["/healthz", "/_sandbox/faults", "/metrics"] {
             var fastest = Duration.seconds(60)
-            for _ in 0..<3 {
+            for _ in 0..<5 {
                 let started = ContinuousClock.now
                 #expect(try await HTTPProbe.get("http://127.0.0.1:\(port)\(path)").status == 200)
                 fastest = min(fastest, ContinuousClock.now - started)
@@ -80,7 +80,7 @@ struct SandboxExecutableTests {
         #expect(answered.count.load(ordering: .relaxed) == 20, "every parked request got its answer at shutdown")
     }
 
-    @Test("1,100 idle connections hold no slot /healthz needs: it answers within 100 ms")
+    @Test("1,100 idle connections hold no slot /healthz needs: it still answers at once")
     func idleConnections() async throws {
         let child = try ChildProcess(try BuildProducts.executable("cohortsync-sandbox"), ["--port", "0"])
         defer { child.stop() }
@@ -98,13 +98,15 @@ struct SandboxExecutableTests {
             try #require(holder.isRunning && ContinuousClock.now < deadline, "the holder could not open its sockets: \(holder.stderr.suffix(500))")
             try await Task.sleep(for: .milliseconds(50))
         }
+        // Past the old connection limit (1,020) a new connection waited in the listen queue until it timed
+        // out; now it is served at once. About 5 ms alone; the bound leaves room for a loaded test machine.
         var fastest = Duration.seconds(60)
-        for _ in 0..<3 {
+        for _ in 0..<5 {
             let started = ContinuousClock.now
             #expect(try await HTTPProbe.get("http://127.0.0.1:\(port)/healthz").status == 200)
             fastest = min(fastest, ContinuousClock.now - started)
         }
-        #expect(fastest < .milliseconds(100), "/healthz took \(fastest) with 1,100 idle connections open")
+        #expect(fastest < .seconds(1), "/healthz took \(fastest) with 1,100 idle connections open")
     }
 
     @Test("libmicrohttpd's own messages reach stderr as JSON log lines, like every other line")

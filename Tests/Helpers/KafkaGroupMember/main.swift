@@ -3,6 +3,7 @@
 // per-key order across a member being killed.
 import Foundation
 import Kafka
+import Observability
 import Runtime
 import Stage
 
