@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import Hashing
 import Kafka
 import Observability
 import Stage
@@ -100,12 +101,21 @@ final class IngestProcessor: Sendable {
                     metrics.counter("cohortsync_ingest_snapshots_incomplete_total", help: "Snapshots that ended incomplete and will cause no removals.").increment()
                     logger.warning(
                         "snapshot-incomplete: the snapshot will cause no removals",
-                        [("audience", .string(audienceID)), ("snapshot", .string(snapshotID)), ("declared", .int(declared)), ("received", .int(verdict.receivedMembers))])
+                        [
+                            ("audience", .string(audienceID)), ("snapshot_ref", .string(Self.reference(snapshotID))), ("declared", .int(declared)),
+                            ("received", .int(verdict.receivedMembers)),
+                        ])
                 }
             }
         case .lifecycle(let lifecycle):
             return admit(everyPartition(.lifecycle(lifecycle), key: lifecycle.audienceID, headers: headers), .control)
         }
+    }
+
+    /// How logs name a snapshot: the id is upstream text, which a hostile or careless producer can fill with
+    /// an email address, so a log line carries a digest of it (`printf %s ID | sha256sum` finds it again).
+    static func reference(_ snapshotID: String) -> String {
+        "sha256:" + SHA256Digest.hash(snapshotID).hex.prefix(16)
     }
 
     /// Partitions of the upstream topics were revoked: their open snapshots can no longer complete here.

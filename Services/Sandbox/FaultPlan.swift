@@ -11,14 +11,19 @@ struct FaultPlan: Sendable, Equatable {
     var latencyMilliseconds = 0
     /// Longer than any client timeout worth testing; a larger value is a typo that would park connections for days.
     static let maxLatencyMilliseconds = 60_000
+    /// More 429s in a row than any test needs.
+    static let maxRateLimitBurst = 1_000_000
     /// Probability of closing the connection without an answer.
     var dropRate = 0.0
     /// Credentials revoked: X answers 401, TikTok code 40105.
     var tokenRevoked = false
 
-    /// Reads `{"errors":{"503":0.1},"rate_limit_burst":3,"latency_ms":50,"drop_rate":0.01,"token_revoked":false}`.
+    /// Reads `{"errors":{"503":0.1},"rate_limit_burst":3,"latency_ms":50,"drop_rate":0.01,"token_revoked":false}`
+    /// for `api`: X's injected errors are HTTP error statuses (400-599), TikTok's are business codes (1-99999).
     /// - Throws: `SandboxRequestError` naming the field that is wrong.
-    init(json: Any?, path: String) throws(SandboxRequestError) {
+    init(json: Any?, api: SandboxAPI) throws(SandboxRequestError) {
+        let path = api.rawValue
+        let codes = api == .x ? 400...599 : 1...99_999
         guard let json else { return }
         guard let object = json as? [String: Any] else { throw SandboxRequestError("\(path) must be an object") }
         let known: Set<String> = ["errors", "rate_limit_burst", "latency_ms", "drop_rate", "token_revoked"]
@@ -28,17 +33,18 @@ struct FaultPlan: Sendable, Equatable {
         if let errors = object["errors"] {
             guard let map = errors as? [String: Any] else { throw SandboxRequestError("\(path).errors must map a status or code to a probability") }
             for (code, rate) in map {
-                guard let number = Int(code), let probability = (rate as? NSNumber)?.doubleValue, (0...1).contains(probability) else {
-                    throw SandboxRequestError("\(path).errors.\(code) must be a probability between 0 and 1 for a numeric status or code")
+                guard let number = Int(code), codes.contains(number) else {
+                    throw SandboxRequestError(
+                        "\(path).errors.\(code) is not \(api == .x ? "an HTTP error status" : "a business code"): use \(codes.lowerBound) to \(codes.upperBound)")
+                }
+                guard let probability = (rate as? NSNumber)?.doubleValue, (0...1).contains(probability) else {
+                    throw SandboxRequestError("\(path).errors.\(code) must be a probability between 0 and 1")
                 }
                 self.errors[number] = probability
             }
         }
-        rateLimitBurst = try Self.integer(object["rate_limit_burst"], "\(path).rate_limit_burst") ?? 0
-        latencyMilliseconds = try Self.integer(object["latency_ms"], "\(path).latency_ms") ?? 0
-        guard latencyMilliseconds <= Self.maxLatencyMilliseconds else {
-            throw SandboxRequestError("\(path).latency_ms must be at most \(Self.maxLatencyMilliseconds) (one minute), got \(latencyMilliseconds)")
-        }
+        rateLimitBurst = try Self.integer(object["rate_limit_burst"], "\(path).rate_limit_burst", in: 0...Self.maxRateLimitBurst) ?? 0
+        latencyMilliseconds = try Self.integer(object["latency_ms"], "\(path).latency_ms", in: 0...Self.maxLatencyMilliseconds) ?? 0
         if let drop = object["drop_rate"] {
             guard let value = (drop as? NSNumber)?.doubleValue, (0...1).contains(value) else {
                 throw SandboxRequestError("\(path).drop_rate must be a probability between 0 and 1")
@@ -53,12 +59,15 @@ struct FaultPlan: Sendable, Equatable {
 
     init() {}
 
-    private static func integer(_ value: Any?, _ path: String) throws(SandboxRequestError) -> Int? {
+    /// A whole number in `range`, checked as a double before it is converted: `1e19` must be refused, not wrap.
+    private static func integer(_ value: Any?, _ path: String, in range: ClosedRange<Int>) throws(SandboxRequestError) -> Int? {
         guard let value else { return nil }
-        guard let number = value as? NSNumber, number.doubleValue >= 0, number.doubleValue == number.doubleValue.rounded() else {
-            throw SandboxRequestError("\(path) must be a non-negative integer")
+        guard let number = value as? NSNumber, number.doubleValue == number.doubleValue.rounded(),
+            number.doubleValue >= Double(range.lowerBound), number.doubleValue <= Double(range.upperBound)
+        else {
+            throw SandboxRequestError("\(path) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
-        return number.intValue
+        return Int(number.doubleValue)
     }
 
     var json: [String: Any] {

@@ -40,7 +40,7 @@ struct SandboxAdminAPI: Sendable {
         }
         var plans: [SandboxAPI: FaultPlan] = [:]
         for api in SandboxAPI.allCases where body[api.rawValue] != nil {
-            plans[api] = try FaultPlan(json: body[api.rawValue], path: api.rawValue)
+            plans[api] = try FaultPlan(json: body[api.rawValue], api: api)
         }
         return plans
     }

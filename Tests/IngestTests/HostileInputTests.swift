@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import Observability
 import Stage
+import Synchronization
 import TestSupport
 import Testing
 import Wire
@@ -127,6 +128,21 @@ struct HostileInputTests {
         #expect(event == .snapshotEnd(audienceID: "a", snapshotID: "s", declaredMembers: 1000))
         let fraction = try Self.refusal(#"{"type":"snapshot_end","audience":{"id":"a"},"snapshot":"s","members":2.5}"#)
         #expect(fraction.reason == "invalid-field" && fraction.detail == "members: expected an integer")
+    }
+
+    @Test("an email used as a snapshot id never reaches a log line; the line names the snapshot by a digest")
+    func snapshotIDNotLogged() throws {
+        final class Lines: Sendable { let all = Mutex<[String]>([]) }
+        let lines = Lines()
+        let config = try ConfigParser.parse(Data(TestConfigs.standard.utf8))
+        let processor = IngestProcessor(
+            config: config, memberPartitions: 2, metrics: MetricsRegistry(),
+            logger: Logger(stage: "test", minimumLevel: .debug, sink: LogSink { line in lines.all.withLock { $0.append(line) } }))
+        _ = processor.process(upstream(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"someone@example.com","members":5}"#))
+        let logged = lines.all.withLock { $0 }
+        let warning = try #require(logged.first { $0.contains("snapshot-incomplete") })
+        #expect(warning.contains(IngestProcessor.reference("someone@example.com")))
+        #expect(!logged.contains { $0.contains("someone") }, "\(logged)")
     }
 
     @Test("a member whose record would exceed the stage's limit is dead-lettered too-large and not counted in its snapshot")

@@ -5,6 +5,25 @@ import Testing
 
 @Suite("Sandbox: fault injection and its own endpoints")
 struct FaultInjectionTests {
+    @Test("fault plans that would crash or wrap are refused, naming the field", arguments: [
+        (#"{"x":{"errors":{"-1":1}}}"#, "x.errors.-1 is not an HTTP error status: use 400 to 599"),
+        (#"{"x":{"errors":{"101":1}}}"#, "x.errors.101 is not an HTTP error status"),
+        (#"{"tiktok":{"errors":{"0":1}}}"#, "tiktok.errors.0 is not a business code"),
+        (#"{"x":{"latency_ms":1e19}}"#, "x.latency_ms must be a whole number from 0 to 60000"),
+        (#"{"x":{"latency_ms":18446744073709551615}}"#, "x.latency_ms must be a whole number"),
+        (#"{"x":{"latency_ms":60001}}"#, "x.latency_ms must be a whole number"),
+        (#"{"x":{"rate_limit_burst":1e300}}"#, "x.rate_limit_burst must be a whole number"),
+    ])
+    func refusedPlans(_ body: String, _ message: String) async throws {
+        let sandbox = try SandboxHarness()
+        let answer = try await sandbox.send("POST", "/_sandbox/faults", rawBody: Data(body.utf8))
+        #expect(answer.status == 400)
+        let text = String(describing: answer.json ?? "")
+        #expect(text.contains(message), "\(text)")
+        // The sandbox still serves, with its faults unchanged.
+        #expect(try await sandbox.x("GET", "/12/accounts/a/custom_audiences").status == 200)
+    }
+
     @Test("a 429 burst answers the next N X requests with TOO_MANY_REQUESTS, then recovers")
     func burst() async throws {
         let sandbox = try SandboxHarness()
@@ -55,7 +74,7 @@ struct FaultInjectionTests {
     func probability() {
         let sequence = [0.05, 0.5, 0.09, 0.95]
         let counter = SequenceIndex()
-        let injector = FaultInjector(plans: [.x: try! FaultPlan(json: ["errors": ["500": 0.1]], path: "x")]) { sequence[counter.next() % sequence.count] }
+        let injector = FaultInjector(plans: [.x: try! FaultPlan(json: ["errors": ["500": 0.1]], api: .x)]) { sequence[counter.next() % sequence.count] }
         let faults = (0..<4).map { _ in injector.decide(for: .x).fault }
         #expect(faults == [.error(500), nil, .error(500), nil])
     }

@@ -134,7 +134,7 @@ struct SandboxExecutableTests {
         request.httpBody = Data(#"{"x":{"latency_ms":1000000000}}"#.utf8)
         let (data, response) = try await URLSession.shared.data(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 400)
-        #expect(String(decoding: data, as: UTF8.self).contains("x.latency_ms must be at most 60000"))
+        #expect(String(decoding: data, as: UTF8.self).contains("x.latency_ms must be a whole number from 0 to 60000"))
     }
 
     /// Answers received by the slow requests, shared with their tasks.
