@@ -233,7 +233,9 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MH
     for (name, value) in response.headers {
         _ = MHD_add_response_header(reply, name, value)
     }
-    return MHD_queue_response(connection, UInt32(response.status), reply)
+    // A handler's status outside HTTP's range is a bug in the handler; answer 500 rather than trap.
+    let status = (100...599).contains(response.status) ? UInt32(response.status) : 500
+    return MHD_queue_response(connection, status, reply)
 }
 
 private let serveLog: MHD_LogCallback = { cls, format, arguments in

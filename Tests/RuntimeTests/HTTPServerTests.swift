@@ -27,6 +27,18 @@ struct HTTPServerTests {
         #expect(String(decoding: data, as: UTF8.self) == "POST /12/accounts/a1/custom_audiences name=High value x=yes bytes=300000")
     }
 
+    @Test("a handler answering a status outside HTTP's range gets a 500, and the server goes on", arguments: [-1, 0, 42, 600, 70_000])
+    func invalidStatus(_ status: Int) async throws {
+        let server = try HTTPServer(host: "127.0.0.1", port: 0) { request in
+            request.path == "/bad" ? HTTPResponse(status: status) : .text(200, "fine")
+        }
+        defer { server.stop() }
+        let (_, bad) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(server.port)/bad")!)
+        #expect((bad as? HTTPURLResponse)?.statusCode == 500)
+        let (_, good) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(server.port)/good")!)
+        #expect((good as? HTTPURLResponse)?.statusCode == 200)
+    }
+
     @Test("a body over the limit is answered 413 without calling the handler")
     func bodyLimit() async throws {
         let server = try HTTPServer(host: "127.0.0.1", port: 0, maxBodyBytes: 1_000) { _ in .text(200, "handled") }
