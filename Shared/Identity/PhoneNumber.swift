@@ -1,5 +1,5 @@
-/// A phone number parsed once into E.164 digits (country code and national significant number, no `+`);
-/// each destination then formats it its own way.
+/// A phone number parsed once, as libphonenumber parses it, into E.164: the country code and the national
+/// significant number. Each destination then writes it its own way (X with `+`, TikTok without).
 public struct PhoneNumber: Sendable, Hashable {
     /// `+`, the country code and the national significant number, as ASCII: X's form, built once.
     let e164Bytes: [UInt8]
@@ -7,20 +7,12 @@ public struct PhoneNumber: Sendable, Hashable {
     /// Country code followed by the national significant number, as ASCII digits: TikTok's form.
     var digitBytes: ArraySlice<UInt8> { e164Bytes.dropFirst() }
 
-    /// Country code followed by the national significant number.
-    public var digits: String { String(decoding: digitBytes, as: UTF8.self) }
-
-    /// Parses `bytes` as libphonenumber does, completing a number without country code with
-    /// `defaultRegion` (an ISO region; `PhoneRegions.isKnown`). Nil when the result is not a possible
-    /// E.164 number of its country, or the text holds anything but digits, punctuation and an extension.
-    public static func parse(_ bytes: [UInt8], defaultRegion: String?) -> PhoneNumber? {
-        parse(bytes, plan: defaultRegion.flatMap { PhoneNumberingPlans.byRegion[$0.uppercased()] })
-    }
-
+    /// Parses `bytes`, completing a number without country code with `defaultPlan`'s region. Nil when the
+    /// result is not a possible E.164 number of its country, or the text is not a phone number as
+    /// `PhoneText` reads one.
     static func parse(_ bytes: [UInt8], plan defaultPlan: PhoneNumberingPlan?) -> PhoneNumber? {
         guard let text = PhoneText(bytes) else { return nil }
-        var extracted: (callingCode: Int, national: [UInt8])?
-        extracted = CountryCodeExtraction.extract(text.digits, plus: text.hasPlus, defaultPlan: defaultPlan)
+        var extracted = CountryCodeExtraction.extract(text.digits, plus: text.hasPlus, defaultPlan: defaultPlan)
         if extracted == nil, text.hasPlus {
             // libphonenumber reads an unknown code after `+` once more as if the `+` were not there.
             extracted = CountryCodeExtraction.extract(text.digits, plus: false, defaultPlan: defaultPlan)

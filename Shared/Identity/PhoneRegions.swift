@@ -10,8 +10,4 @@ public enum PhoneRegions {
         PhoneNumberingPlans.byRegion.keys.sorted()
     }
 
-    /// The calling code of `code`'s region, or nil if unknown.
-    public static func callingCode(of code: String) -> Int? {
-        PhoneNumberingPlans.byRegion[code.uppercased()]?.region.callingCode
-    }
 }

@@ -156,9 +156,6 @@ final class ConsumerCore: Sendable {
         }
     }
 
-    /// Whether the partitions are paused for the reader (for tests and metrics).
-    var isBackPressured: Bool { state.withLock { $0.backPressured } }
-
     func userPause(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
         state.withLock { state in
             state.userPaused.formUnion(partitions)
