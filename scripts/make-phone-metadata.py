@@ -12,7 +12,7 @@ For every region libphonenumber knows (and each non-geographic calling code, reg
 calling code, whether the region is the calling code's main one, the international dialling prefix, the
 national prefix for parsing and its transform rule, the general national number pattern and the possible
 national lengths (all, and those only dialable locally). These are exactly the fields parsing needs
-(see Shared/Identity/PhoneNumberParser.swift); formatting and number types are not used.
+(see Shared/Identity/PhoneNumber.swift and PhoneRegion.swift); formatting and number types are not used.
 """
 import os
 import sys

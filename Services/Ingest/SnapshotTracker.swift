@@ -44,7 +44,7 @@ struct SnapshotTracker: Sendable {
     /// Closes the snapshot and returns its verdict.
     mutating func end(audienceID: String, snapshotID: String, declaredMembers: Int64, source: TopicPartition) -> Verdict {
         let result = verdict(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declaredMembers, source: source)
-        if open[audienceID]?.snapshotID == snapshotID { open[audienceID] = nil }
+        if let snapshot = open[audienceID], snapshot.snapshotID == snapshotID, snapshot.source == source { open[audienceID] = nil }
         return result
     }
 

@@ -15,7 +15,8 @@ struct PhoneText {
 
     init?(_ bytes: [UInt8]) {
         guard let folded = Self.folded(bytes), folded.count <= Self.maxCharacters else { return nil }
-        // Start at the first `+` or digit; whatever precedes it (quotes, `#`, `tel:`) is not the number.
+        // Start at the first `+` or digit; punctuation before it (quotes, `#`, `:`) is not the number, and a
+        // letter before it (`tel:`) refuses the text like any letter outside the extension.
         guard let start = folded.firstIndex(where: { ASCIIBytes.isDigit($0) || $0 == UInt8(ascii: "+") }),
             !folded[..<start].contains(where: Self.isLetter)
         else { return nil }

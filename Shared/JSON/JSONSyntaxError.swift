@@ -1,6 +1,9 @@
-/// Why some text is not JSON, and where: 1-based line and column (in bytes) of the first offending byte.
+/// Why some text is not JSON, and where: the 1-based line and column (counted in bytes) of the first
+/// offending byte, or for invalid UTF-8 the start of the string that holds it.
 public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// 1-based line.
     public let line: Int
+    /// 1-based column, in bytes.
     public let column: Int
     /// What was expected there, never the offending text (it may be personal data).
     public let expected: String

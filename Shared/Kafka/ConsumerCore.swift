@@ -106,8 +106,6 @@ final class ConsumerCore: Sendable {
         pending?.complete()
     }
 
-    var eventsEnded: Bool { state.withLock { $0.eventsEnded } }
-
     // MARK: flow control
 
     /// Whether the poll thread should poll now, given how far behind the reader is; pauses and resumes the

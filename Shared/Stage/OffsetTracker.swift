@@ -13,6 +13,8 @@ public struct OffsetTracker: Sendable {
         var finished: [Bool] = []
         var head = 0
         var unfinished = 0
+        /// Grows with each rewind, so completions of records started before it are told apart.
+        var generation = 0
 
         mutating func compact() {
             if head > 1024 && head * 2 > offsets.count {
@@ -27,28 +29,40 @@ public struct OffsetTracker: Sendable {
 
     public init() {}
 
+    /// A started record's place: the partition's generation when it started, and whether it rewound it.
+    public struct Start: Sendable, Equatable {
+        public let generation: Int
+        public let rewound: Bool
+    }
+
     /// Registers an input record that began processing.
     ///
     /// Offsets of a partition increase, unless librdkafka fetches it again from an earlier offset (a seek, an
-    /// offset reset, a resume after a pause in some versions). Such a rewind starts the partition afresh:
-    /// records still in flight from before it store nothing, so the worst outcome is a duplicate, never a gap.
-    /// - Returns: false when the offset rewound the partition.
+    /// offset reset, a resume after a pause in some versions). Such a rewind starts the partition afresh in a
+    /// new generation: records still in flight from before it store nothing when they finish (pass the
+    /// generation to `finish`), so the worst outcome is a duplicate, never a gap.
     @discardableResult
-    public mutating func start(_ partition: TopicPartition, offset: Int64) -> Bool {
+    public mutating func start(_ partition: TopicPartition, offset: Int64) -> Start {
         var window = windows[partition, default: PartitionWindow()]
         let rewound = window.offsets.last.map { offset <= $0 } ?? false
-        if rewound { window = PartitionWindow() }
+        if rewound {
+            let next = window.generation + 1
+            window = PartitionWindow()
+            window.generation = next
+        }
         window.offsets.append(offset)
         window.finished.append(false)
         window.unfinished += 1
         windows[partition] = window
-        return !rewound
+        return Start(generation: window.generation, rewound: rewound)
     }
 
     /// Marks a started record finished. Returns the new offset to store (next offset to read), if it advanced.
+    /// - Parameter generation: the one `start` returned for the record; a record of an earlier generation
+    ///   (started before a rewind) changes nothing. Nil: the current one.
     @discardableResult
-    public mutating func finish(_ partition: TopicPartition, offset: Int64) -> Int64? {
-        guard var window = windows[partition] else { return nil }
+    public mutating func finish(_ partition: TopicPartition, offset: Int64, generation: Int? = nil) -> Int64? {
+        guard var window = windows[partition], generation.map({ $0 == window.generation }) ?? true else { return nil }
         // Binary search in the live part of the window.
         var low = window.head
         var high = window.offsets.count - 1

@@ -86,12 +86,14 @@ public final class ProcessingLoop: Sendable {
     private func process(_ record: ConsumerRecord, _ handler: Handler) async throws {
         let partition = record.topicPartition
         let offset = record.offset
-        if !tracker.withLock({ $0.start(partition, offset: offset) }) {
+        let start = tracker.withLock { $0.start(partition, offset: offset) }
+        if start.rewound {
             logger.warning("records arrived again from an earlier offset; earlier ones in flight will not store theirs", [("partition", .string(partition.description))])
         }
+        let generation = start.generation
         let deliveries = try await handler(record)
         guard !deliveries.isEmpty else {
-            finished(partition, offset)
+            finished(partition, offset, generation)
             return
         }
         let remaining = Atomic(deliveries.count)
@@ -100,7 +102,7 @@ public final class ProcessingLoop: Sendable {
                 switch result {
                 case .success:
                     if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-                        finished(partition, offset)
+                        finished(partition, offset, generation)
                     }
                 case .failure(let error):
                     deliveryFailure.withLock { failure in
@@ -113,8 +115,8 @@ public final class ProcessingLoop: Sendable {
         }
     }
 
-    private func finished(_ partition: TopicPartition, _ offset: Int64) {
-        if let next = tracker.withLock({ $0.finish(partition, offset: offset) }) {
+    private func finished(_ partition: TopicPartition, _ offset: Int64, _ generation: Int) {
+        if let next = tracker.withLock({ $0.finish(partition, offset: offset, generation: generation) }) {
             consumer.store(partition, nextOffset: next)
         }
     }
@@ -138,7 +140,7 @@ public final class ProcessingLoop: Sendable {
             do {
                 try await Task.sleep(for: .milliseconds(5))
             } catch {
-                break
+                return
             }
         }
         logger.warning("in-flight records did not finish in time; they will be processed again", [("timeout_seconds", .double(timeout.inSeconds))])

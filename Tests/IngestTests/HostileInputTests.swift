@@ -33,6 +33,20 @@ struct HostileInputTests {
         #expect(refusal.detail == "\(path): the key appears more than once; send each field once")
     }
 
+    @Test("keys compare byte for byte, as JavaScript does: canonically equivalent spellings are two keys")
+    func keysByBytes() throws {
+        // The audience key in NFC, the trait in NFD: Swift's == calls them equal, JavaScript does not.
+        let missing = try Self.refusal(#"{"type":"identify","userId":"u","traits":{"cafe\u0301":true},"context":{"personas":{"computation_key":"caf\u00e9"}}}"#)
+        #expect(missing.reason == "invalid-field" && missing.detail.hasPrefix("traits.<audience_key>"))
+        let both = try UpstreamParser.parse(upstream(
+            #"{"type":"identify","userId":"u","traits":{"caf\u00e9":true,"cafe\u0301":false},"context":{"personas":{"computation_key":"caf\u00e9"}}}"#)).get()
+        guard case .member(let change) = both else {
+            Issue.record("expected a member")
+            return
+        }
+        #expect(change.action == .enter, "two distinct keys, not a duplicate; the one spelled like the audience key counts")
+    }
+
     @Test("a key written twice in a field ingest does not read is harmless")
     func unreadDuplicate() throws {
         let event = try UpstreamParser.parse(upstream(#"{"type":"membership","action":"enter","audience":{"id":"a"},"user":{"id":"u"},"extra":1,"extra":2}"#)).get()

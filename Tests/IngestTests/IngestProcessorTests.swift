@@ -90,6 +90,25 @@ struct IngestProcessorTests {
         #expect(marker.complete && marker.receivedMembers == 1)
     }
 
+    @Test("a stray snapshot end from another source neither completes nor closes the snapshot of its own source")
+    func strayEnd() throws {
+        func record(_ json: String, topic: String, offset: Int64) -> ConsumerRecord {
+            ConsumerRecord(topic: topic, partition: 0, offset: offset, key: nil, value: Array(json.utf8), headers: [])
+        }
+        func marker(_ records: [ProducerRecord]) throws -> SnapshotMarker {
+            guard case .snapshot(let marker) = try MemberRecord(serializedBytes: try #require(records.first).value) else {
+                throw TestSupportError("expected a snapshot marker")
+            }
+            return marker
+        }
+        _ = processor.process(record(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#, topic: "a", offset: 0))
+        _ = processor.process(record(#"{"type":"snapshot_member","audience":{"id":"aud_x"},"snapshot":"s1","user":{"id":"u1"}}"#, topic: "a", offset: 1))
+        let stray = try marker(processor.process(record(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s1","members":1}"#, topic: "b", offset: 0)).records)
+        #expect(!stray.complete, "an end from another source never completes a snapshot")
+        let real = try marker(processor.process(record(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s1","members":1}"#, topic: "a", offset: 2)).records)
+        #expect(real.complete && real.receivedMembers == 1, "the stray end left the snapshot open")
+    }
+
     @Test("lifecycle events go to every partition; audiences without a sync are dropped")
     func lifecycleAndDrops() {
         let (lifecycle, outcome) = processor.process(upstream(#"{"type":"audience","audience":{"id":"aud_both","name":"N"},"action":"deleted"}"#))

@@ -38,15 +38,16 @@ struct OffsetTrackerTests {
     @Test("a rewind to an earlier offset starts the partition afresh instead of crashing; earlier in-flight records store nothing")
     func rewind() {
         var tracker = OffsetTracker()
-        for offset in Int64(10)...12 {
-            let inOrder = tracker.start(partition, offset: offset)
-            #expect(inOrder)
-        }
-        #expect(tracker.finish(partition, offset: 10) == 11)
-        let inOrder = tracker.start(partition, offset: 5)
-        #expect(!inOrder, "the rewind is reported")
-        #expect(tracker.finish(partition, offset: 11) == nil, "a record from before the rewind stores nothing")
-        #expect(tracker.finish(partition, offset: 5) == 6)
+        var first: [OffsetTracker.Start] = []
+        for offset in Int64(10)...12 { first.append(tracker.start(partition, offset: offset)) }
+        #expect(first.map(\.rewound) == [false, false, false])
+        #expect(tracker.finish(partition, offset: 10, generation: first[0].generation) == 11)
+        let again = tracker.start(partition, offset: 11)
+        #expect(again.rewound && again.generation > first[1].generation, "the rewind is reported")
+        // Offset 11 is in flight twice: the completion from before the rewind must not store it.
+        #expect(tracker.finish(partition, offset: 11, generation: first[1].generation) == nil)
+        #expect(tracker.unfinishedCount(partition) == 1, "the re-read record is still in flight")
+        #expect(tracker.finish(partition, offset: 11, generation: again.generation) == 12)
         #expect(tracker.unfinishedCount(partition) == 0)
     }
 
