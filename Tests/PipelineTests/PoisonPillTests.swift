@@ -84,9 +84,9 @@ extension IngestNormalizeTests {
         try await waitFor("normalize to own its partitions", timeout: .seconds(30)) {
             (try? await HTTPProbe.get("http://127.0.0.1:\(port)/readyz").status) == 200
         }
-        let tail = try await TopicTail([TopicNames.hashed, TopicNames.deadLetters], logger: logger)
+        let tail = try await TopicTail([TopicNames.hashed, TopicNames.deadLetters], fromEnd: true, logger: logger)
         let producer = try KafkaProducer(configuration: Self.kafka, logger: logger)
-        // A consumer at `latest` fixes its start offset a moment after it is assigned, and a record produced in
+        // Normalize and the tail both start at the end. A consumer at `latest` fixes its start offset a moment after it is assigned, and a record produced in
         // that moment is never read: each round sends the pair again under a trace of its own until one round's
         // output is seen. Every round is the same pair, so whichever is seen answers the question.
         var observed: (records: [ConsumerRecord], traceTopic: String, offsets: [Int64])?

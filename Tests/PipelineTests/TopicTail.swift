@@ -4,9 +4,10 @@ import Observability
 import Synchronization
 import TestSupport
 
-/// Reads topics from their beginning (a fresh group) and keeps every record; a test picks its own records by
-/// their trace header or offsets. From the beginning, not the end: a consumer at `latest` fixes its start
-/// offset some time after it is assigned, and records produced in between would be missed.
+/// Reads topics with a fresh group and keeps every record; a test picks its own records by their trace header
+/// or offsets. From the beginning by default: a consumer at the end fixes its start offset some time after it
+/// is assigned, and records produced in between are missed, so a test that starts at the end must resend
+/// until it sees an answer. Starting at the end spares reading a large shared backlog.
 final class TopicTail: Sendable {
     /// What the reading task shares with the test.
     private final class State: Sendable {
@@ -19,12 +20,12 @@ final class TopicTail: Sendable {
     private let task: Task<Void, any Error>
 
     /// Subscribes and returns once the consumer owns its partitions.
-    init(_ topics: [String], logger: Logger) async throws {
+    init(_ topics: [String], fromEnd: Bool = false, logger: Logger) async throws {
         consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 groupID: TestBroker.uniqueName("tail"), topics: topics,
                 kafka: KafkaConfiguration(properties: [
-                    "bootstrap.servers": TestBroker.bootstrapServers, "auto.offset.reset": "earliest",
+                    "bootstrap.servers": TestBroker.bootstrapServers, "auto.offset.reset": fromEnd ? "latest" : "earliest",
                     // The local broker answers a fetch with a partition's whole backlog (docs/development.md).
                     "receive.message.max.bytes": "1000000000",
                 ])),
