@@ -1,4 +1,6 @@
 import Foundation
+import Kafka
+import Observability
 import TestSupport
 import Testing
 
@@ -33,6 +35,7 @@ struct StageCommandLineTests {
 
     @Test("Kubernetes' KAFKA_PORT=tcp://… and friends are ignored with one warning; the stage starts and becomes ready")
     func kubernetesEnvironment() async throws {
+        try Self.createInternalTopics()
         let child = try ChildProcess(
             try BuildProducts.executable("cohortsync-normalize"),
             ["--config", Self.example, "--group", TestBroker.uniqueName("normalize"), "--http-host", "127.0.0.1", "--http-port", "0"],
@@ -53,6 +56,7 @@ struct StageCommandLineTests {
 
     @Test("a credential that cannot be read is a warning naming its path for stages that never call a destination")
     func credentialWarning() async throws {
+        try Self.createInternalTopics()
         let child = try ChildProcess(
             try BuildProducts.executable("cohortsync-normalize"),
             ["--config", Self.example, "--group", TestBroker.uniqueName("normalize"), "--http-host", "127.0.0.1", "--http-port", "0"],
@@ -62,6 +66,14 @@ struct StageCommandLineTests {
         #expect(warning.contains("$.connections[0].credentials.consumerKey"))
         _ = try await child.listeningPort()
         #expect(child.isRunning)
+    }
+
+    /// The topics normalize checks at start, which a fresh broker does not have yet.
+    static func createInternalTopics() throws {
+        let admin = try KafkaAdmin(
+            configuration: KafkaConfiguration(properties: ["bootstrap.servers": TestBroker.bootstrapServers]),
+            logger: Logger(stage: "start-up-test", minimumLevel: .error))
+        try IngestNormalizeTests.createInternalTopics(admin)
     }
 
     @Test("ingest without upstream topics says which option is missing")
