@@ -17,9 +17,7 @@ struct IngestNormalizeTests {
     func tenThousandRecords() async throws {
         let kafka = KafkaConfiguration(properties: ["bootstrap.servers": TestBroker.bootstrapServers])
         let admin = try KafkaAdmin(configuration: kafka, logger: logger)
-        for topic in TopicLayout(memberPartitions: 4, batchPartitions: 2).topics {
-            _ = try admin.createTopic(TopicSpecification(name: topic.name, partitions: topic.partitions, configuration: topic.compacted ? ["cleanup.policy": "compact"] : [:]))
-        }
+        try Self.createInternalTopics(admin)
         let partitions = try #require(try admin.partitionCount(of: TopicNames.members))
         let upstreamTopic = TestBroker.uniqueName("cdp-audiences")
         // The corpus holds one record over 1 MiB (ingest must refuse it), so this topic and producer allow 3 MB.

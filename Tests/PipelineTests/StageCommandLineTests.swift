@@ -35,16 +35,9 @@ struct StageCommandLineTests {
 
     @Test("Kubernetes' KAFKA_PORT=tcp://… and friends are ignored with one warning; the stage starts and becomes ready")
     func kubernetesEnvironment() async throws {
-        try Self.createInternalTopics()
-        let child = try ChildProcess(
-            try BuildProducts.executable("cohortsync-normalize"),
-            ["--config", Self.example, "--group", TestBroker.uniqueName("normalize"), "--http-host", "127.0.0.1", "--http-port", "0"],
-            environment: [
-                // At the end of `members`: a stage of its own must not process the records of other suites again.
-                "KAFKA_BROKERS": TestBroker.bootstrapServers, "KAFKA_AUTO_OFFSET_RESET": "latest",
-                "KAFKA_PORT": "tcp://10.0.0.1:9092", "KAFKA_SERVICE_HOST": "10.0.0.1",
-                "KAFKA_PORT_9092_TCP": "tcp://10.0.0.1:9092",
-            ])
+        let child = try Self.startNormalize(environment: [
+            "KAFKA_PORT": "tcp://10.0.0.1:9092", "KAFKA_SERVICE_HOST": "10.0.0.1", "KAFKA_PORT_9092_TCP": "tcp://10.0.0.1:9092",
+        ])
         defer { child.stop() }
         let warning = try await child.waitForLog(containing: "ignoring KAFKA_* variables", timeout: .seconds(20))
         #expect(warning.contains("KAFKA_PORT,KAFKA_PORT_9092_TCP,KAFKA_SERVICE_HOST"))
@@ -56,11 +49,7 @@ struct StageCommandLineTests {
 
     @Test("a credential that cannot be read is a warning naming its path for stages that never call a destination")
     func credentialWarning() async throws {
-        try Self.createInternalTopics()
-        let child = try ChildProcess(
-            try BuildProducts.executable("cohortsync-normalize"),
-            ["--config", Self.example, "--group", TestBroker.uniqueName("normalize"), "--http-host", "127.0.0.1", "--http-port", "0"],
-            environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers, "KAFKA_AUTO_OFFSET_RESET": "latest", "X_CONSUMER_KEY": ""])
+        let child = try Self.startNormalize(environment: ["X_CONSUMER_KEY": ""])
         defer { child.stop() }
         let warning = try await child.waitForLog(containing: "a credential cannot be read", timeout: .seconds(20))
         #expect(warning.contains("$.connections[0].credentials.consumerKey"))
@@ -68,12 +57,18 @@ struct StageCommandLineTests {
         #expect(child.isRunning)
     }
 
-    /// The topics normalize checks at start, which a fresh broker does not have yet.
-    static func createInternalTopics() throws {
+    /// Starts normalize on the example configuration with `environment` added, once the topics it checks at
+    /// start exist (a fresh broker has none). It reads from the end of `members`: a stage of its own must not
+    /// process the records of other suites again.
+    static func startNormalize(environment: [String: String]) throws -> ChildProcess {
         let admin = try KafkaAdmin(
             configuration: KafkaConfiguration(properties: ["bootstrap.servers": TestBroker.bootstrapServers]),
             logger: Logger(stage: "start-up-test", minimumLevel: .error))
         try IngestNormalizeTests.createInternalTopics(admin)
+        return try ChildProcess(
+            try BuildProducts.executable("cohortsync-normalize"),
+            ["--config", example, "--group", TestBroker.uniqueName("normalize"), "--http-host", "127.0.0.1", "--http-port", "0"],
+            environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers, "KAFKA_AUTO_OFFSET_RESET": "latest"].merging(environment) { $1 })
     }
 
     @Test("ingest without upstream topics says which option is missing")
