@@ -51,43 +51,48 @@ final class IngestProcessor: Sendable {
         self.now = now
     }
 
-    /// The records to produce for `record`, and its outcome.
+    /// Appends the records to produce for `record` to `out`, and returns its outcome.
     ///
     /// Output over `recordLimit` dead-letters the input (`too-large`) before any state changes, so a
     /// snapshot never counts a member that was not forwarded.
-    func process(_ record: ConsumerRecord) -> (records: [ProducerRecord], outcome: Outcome) {
+    func process(_ record: some KafkaRecord, into out: inout OutgoingRecords) -> Outcome {
         let source = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
-        let headers = RecordHeaders.kafkaHeaders(for: MemberRecord.self, trace: source)
         let event: UpstreamEvent
         switch UpstreamParser.parse(record) {
         case .failure(let refusal):
-            return ([deadLetter(record, source, refusal)], .deadLettered(reason: refusal.reason))
+            out.append(deadLetter(record, source, refusal))
+            return .deadLettered(reason: refusal.reason)
         case .success(let parsed):
             event = parsed
         }
         guard !config.syncs(ofAudience: event.audienceID).isEmpty else {
-            return ([], .dropped(reason: "no-sync"))
+            return .dropped(reason: "no-sync")
         }
-        /// Admits `records` if each fits the limit, and only then applies the event's effect on snapshot state.
-        func admit(_ records: [ProducerRecord], _ outcome: Outcome, then apply: () -> Void = {}) -> (records: [ProducerRecord], outcome: Outcome) {
-            if let detail = recordLimit.oversized(records) {
-                return ([deadLetter(record, source, IngestRefusal(reason: "too-large", detail: detail))], .deadLettered(reason: "too-large"))
+        let mark = out.mark
+        let headers = out.standardHeaders(for: MemberRecord.self, trace: source)
+        /// Keeps what was appended since `mark` if each record fits the limit, and only then applies the
+        /// event's effect on snapshot state; otherwise replaces it with the input's dead letter.
+        func admit(_ outcome: Outcome, then apply: () -> Void = {}) -> Outcome {
+            if let detail = recordLimit.oversized(out, since: mark) {
+                out.rollBack(to: mark)
+                out.append(deadLetter(record, source, IngestRefusal(reason: "too-large", detail: detail)))
+                return .deadLettered(reason: "too-large")
             }
             apply()
-            return (records, outcome)
+            return outcome
         }
         switch event {
         case .member(let change):
-            let value = MemberRecord.change(change).serializedBytes()
-            let member = ProducerRecord(topic: TopicNames.members, key: Array("\(change.audienceID)/\(change.userKey)".utf8), value: value, headers: headers)
-            return admit([member], .forwarded) {
+            out.append(MemberRecord.change(change), topic: TopicNames.members, placement: .byKey, headers: headers, audienceID: change.audienceID, userKey: change.userKey)
+            return admit(.forwarded) {
                 if change.action == .snapshotMember {
                     snapshots.withLock { $0.member(audienceID: change.audienceID, snapshotID: change.snapshotID, source: record.topicPartition) }
                 }
             }
         case .snapshotBegin(let audienceID, let snapshotID):
             let marker = SnapshotMarker(audienceID: audienceID, snapshotID: snapshotID, phase: .begin, partitionCount: memberPartitions)
-            return admit(everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control) {
+            everyPartition(.snapshot(marker), key: audienceID, headers: headers, into: &out)
+            return admit(.control) {
                 snapshots.withLock { $0.begin(audienceID: audienceID, snapshotID: snapshotID, source: record.topicPartition) }
             }
         case .snapshotEnd(let audienceID, let snapshotID, let declared):
@@ -95,7 +100,8 @@ final class IngestProcessor: Sendable {
             let marker = SnapshotMarker(
                 audienceID: audienceID, snapshotID: snapshotID, phase: .end, declaredMembers: declared, receivedMembers: verdict.receivedMembers,
                 complete: verdict.complete, partitionCount: memberPartitions)
-            return admit(everyPartition(.snapshot(marker), key: audienceID, headers: headers), .control) {
+            everyPartition(.snapshot(marker), key: audienceID, headers: headers, into: &out)
+            return admit(.control) {
                 _ = snapshots.withLock { $0.end(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declared, source: record.topicPartition) }
                 if !verdict.complete {
                     metrics.counter("cohortsync_ingest_snapshots_incomplete_total", help: "Snapshots that ended incomplete and will cause no removals.").increment()
@@ -108,7 +114,8 @@ final class IngestProcessor: Sendable {
                 }
             }
         case .lifecycle(let lifecycle):
-            return admit(everyPartition(.lifecycle(lifecycle), key: lifecycle.audienceID, headers: headers), .control)
+            everyPartition(.lifecycle(lifecycle), key: lifecycle.audienceID, headers: headers, into: &out)
+            return admit(.control)
         }
     }
 
@@ -123,17 +130,19 @@ final class IngestProcessor: Sendable {
         snapshots.withLock { $0.forget(sources: Set(partitions)) }
     }
 
-    private func everyPartition(_ value: MemberRecord, key: String, headers: [KafkaHeader]) -> [ProducerRecord] {
+    /// Appends `value` once per partition of `members`, encoded once.
+    private func everyPartition(_ value: MemberRecord, key: String, headers: OutgoingRecords.HeaderSet, into out: inout OutgoingRecords) {
         let bytes = value.serializedBytes()
-        return (0..<memberPartitions).map { partition in
-            ProducerRecord(topic: TopicNames.members, key: Array(key.utf8), value: bytes, headers: headers, placement: .partition(partition))
+        for partition in 0..<memberPartitions {
+            out.append(topic: TopicNames.members, placement: .partition(partition), headers: headers) { $0.append(contentsOf: key.utf8) } value: {
+                $0.append(contentsOf: bytes)
+            }
         }
     }
 
-    private func deadLetter(_ record: ConsumerRecord, _ source: SourcePosition, _ refusal: IngestRefusal) -> ProducerRecord {
-        let letter = DeadLetter(
+    private func deadLetter(_ record: some KafkaRecord, _ source: SourcePosition, _ refusal: IngestRefusal) -> DeadLetter {
+        DeadLetter(
             stage: "ingest", reason: refusal.reason, source: source, redactedExcerpt: ExcerptRedactor.excerpt(record.value),
             errorCode: refusal.reason, detail: refusal.detail, occurredAtMilliseconds: Int64(now().timeIntervalSince1970 * 1000))
-        return letter.producerRecord
     }
 }

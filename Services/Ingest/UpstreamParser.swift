@@ -6,9 +6,9 @@ enum UpstreamParser {
     /// Records over this size are refused (`too-large`) before any parsing.
     static let maxRecordBytes = 1 << 20
 
-    static func parse(_ record: ConsumerRecord) -> Result<UpstreamEvent, IngestRefusal> {
-        guard record.value.count <= maxRecordBytes else {
-            return .failure(IngestRefusal(reason: "too-large", detail: "\(record.value.count) bytes; at most \(maxRecordBytes)"))
+    static func parse(_ record: some KafkaRecord) -> Result<UpstreamEvent, IngestRefusal> {
+        guard record.valueCount <= maxRecordBytes else {
+            return .failure(IngestRefusal(reason: "too-large", detail: "\(record.valueCount) bytes; at most \(maxRecordBytes)"))
         }
         let root: JSONNode
         do {
@@ -21,7 +21,7 @@ enum UpstreamParser {
         }
         let fields = FieldReader(object)
         do {
-            if record.headers.string(named: "content-type")?.lowercased().contains("segment") == true {
+            if record.headerString(named: "content-type")?.lowercased().contains("segment") == true {
                 return .success(try SegmentEventParser.event(fields))
             }
             switch try fields.string("type", bound: FieldBounds.word) {

@@ -28,8 +28,6 @@ let processor = IngestProcessor(
     config: startup.config, memberPartitions: startup.partitionCount(of: TopicNames.members, admin: admin), recordLimit: startup.recordLimit, metrics: metrics,
     logger: startup.logger)
 let counters = IngestMetrics(metrics: metrics)
-await startup.runConsumingStage(topics: topics, metrics: metrics, health: HealthState(), revoked: { processor.revoked($0) }) { record in
-    let (records, outcome) = processor.process(record)
-    counters.count(outcome)
-    return records
+await startup.runConsumingStage(topics: topics, metrics: metrics, health: HealthState(), revoked: { processor.revoked($0) }) { record, out in
+    counters.count(processor.process(record, into: &out))
 }

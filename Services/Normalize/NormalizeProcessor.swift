@@ -36,53 +36,61 @@ final class NormalizeProcessor: Sendable {
         self.now = now
     }
 
-    /// The `hashed` records for `record`, or one dead letter (`too-large`) when any of them would exceed
-    /// `recordLimit`: a record that cannot be produced is that input's refusal, never the stage's failure.
-    func process(_ record: ConsumerRecord) -> (records: [ProducerRecord], outcome: Outcome, identifierRefusals: [String]) {
-        let result = derive(record)
-        guard let detail = recordLimit.oversized(result.records) else { return result }
-        let position = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
-        return ([deadLetter(position, reason: "too-large", detail: detail)], .deadLettered(reason: "too-large"), [])
+    /// Appends the `hashed` records for `record` to `out`, or one dead letter (`too-large`) when any of them
+    /// would exceed `recordLimit`: a record that cannot be produced is that input's refusal, never the stage's failure.
+    func process(_ record: some KafkaRecord, into out: inout OutgoingRecords) -> (outcome: Outcome, identifierRefusals: [String]) {
+        let mark = out.mark
+        let result = derive(record, into: &out)
+        guard let detail = recordLimit.oversized(out, since: mark) else { return result }
+        out.rollBack(to: mark)
+        out.append(deadLetter(position(of: record), reason: "too-large", detail: detail))
+        return (.deadLettered(reason: "too-large"), [])
     }
 
-    private func derive(_ record: ConsumerRecord) -> (records: [ProducerRecord], outcome: Outcome, identifierRefusals: [String]) {
-        let position = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
-        let trace = record.headers.string(named: RecordHeaders.traceName).flatMap(RecordHeaders.parseTrace) ?? position
-        let headers = RecordHeaders.kafkaHeaders(for: HashedRecord.self, trace: trace)
+    private func position(of record: some KafkaRecord) -> SourcePosition {
+        SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
+    }
+
+    private func derive(_ record: some KafkaRecord, into out: inout OutgoingRecords) -> (outcome: Outcome, identifierRefusals: [String]) {
         let input: MemberRecord
         do {
             input = try MemberRecord(serializedBytes: record.value)
         } catch {
-            return ([deadLetter(position, reason: "invalid-record", detail: error.description)], .deadLettered(reason: "invalid-record"), [])
+            out.append(deadLetter(position(of: record), reason: "invalid-record", detail: error.description))
+            return (.deadLettered(reason: "invalid-record"), [])
         }
-        func sameSpot(_ value: HashedRecord) -> ProducerRecord {
-            ProducerRecord(topic: TopicNames.hashed, key: record.key, value: value.serializedBytes(), headers: headers, placement: .partition(record.partition))
-        }
+        // The trace names the upstream record; copied as read, or this record's position if it carries none.
+        let headers =
+            if let trace = record.header(named: RecordHeaders.traceName).flatMap({ $0 }), RecordHeaders.parseTrace(String(decoding: trace, as: UTF8.self)) != nil {
+                out.standardHeaders(for: HashedRecord.self, traceValue: trace)
+            } else {
+                out.standardHeaders(for: HashedRecord.self, trace: position(of: record))
+            }
+        let sameSpot = ProducerRecord.Placement.partition(record.partition)
         switch input {
         case .snapshot(let marker):
-            return ([sameSpot(.snapshot(marker))], .control, [])
+            out.append(HashedRecord.snapshot(marker), topic: TopicNames.hashed, placement: sameSpot, headers: headers, key: record.key)
+            return (.control, [])
         case .lifecycle(let lifecycle):
-            return ([sameSpot(.lifecycle(lifecycle))], .control, [])
+            out.append(HashedRecord.lifecycle(lifecycle), topic: TopicNames.hashed, placement: sameSpot, headers: headers, key: record.key)
+            return (.control, [])
         case .change(let change):
             let result = normalizer.normalize(change)
-            let records = result.derived.map { derived -> ProducerRecord in
-                let value = HashedRecord.member(derived.member).serializedBytes()
-                let key = Array("\(derived.member.audienceID)/\(derived.member.userKey)".utf8)
-                return ProducerRecord(
-                    topic: TopicNames.hashed, key: key, value: value, headers: headers,
-                    placement: derived.sameAudience ? .partition(record.partition) : .byKey)
+            for derived in result.derived {
+                out.append(
+                    HashedRecord.member(derived.member), topic: TopicNames.hashed, placement: derived.sameAudience ? sameSpot : .byKey, headers: headers,
+                    audienceID: derived.member.audienceID, userKey: derived.member.userKey)
             }
             let refusals = result.identifierRefusals.map(\.rawValue)
-            if let reason = result.refusal { return (records, .refused(reason: reason), refusals) }
-            return (records, .hashed, refusals)
+            if let reason = result.refusal { return (.refused(reason: reason), refusals) }
+            return (.hashed, refusals)
         }
     }
 
     /// A DLQ record for an undecodable input. It carries no payload: the input may hold raw identifiers.
-    private func deadLetter(_ source: SourcePosition, reason: String, detail: String) -> ProducerRecord {
-        let letter = DeadLetter(
+    private func deadLetter(_ source: SourcePosition, reason: String, detail: String) -> DeadLetter {
+        DeadLetter(
             stage: "normalize", reason: reason, source: source, errorCode: reason, detail: detail,
             occurredAtMilliseconds: Int64(now().timeIntervalSince1970 * 1000))
-        return letter.producerRecord
     }
 }

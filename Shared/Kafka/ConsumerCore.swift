@@ -7,8 +7,16 @@ import Synchronization
 /// Runs the rebalance protocol: on assignment it assigns (eagerly or incrementally, whichever the group's
 /// protocol is) and announces the partitions; on revocation it hands the member a `PartitionRevocation`,
 /// waits for it, commits what was stored, and only then gives the partitions up.
+///
+/// Events wait in a queue of its own rather than an `AsyncStream`, so that ending the events drops what is
+/// queued at once: nothing is handed out after a stop, and the fetched messages are freed.
 final class ConsumerCore: Sendable {
     private struct State {
+        var queue: [ConsumerEvent] = []
+        var queueHead = 0
+        /// The reader waiting for the next event, if it is waiting.
+        var waiter: CheckedContinuation<ConsumerEvent?, any Error>?
+        /// Records queued and not yet taken by the reader.
         var buffered = 0
         /// Since when the poll thread holds off polling because the reader is `maxBufferedRecords` behind.
         var holdingSince: ContinuousClock.Instant?
@@ -21,43 +29,77 @@ final class ConsumerCore: Sendable {
         var endError: KafkaError?
         var userPaused: Set<TopicPartition> = []
         /// The revocation the poll thread waits on and the reader has not taken yet: completed by `endEvents`,
-        /// since nobody will take it after. Records of its partitions still buffered are not handed out.
+        /// since nobody will take it after. Records of its partitions still queued are not handed out.
         var pendingRevocation: PartitionRevocation?
+
+        mutating func pop() -> ConsumerEvent? {
+            guard queueHead < queue.count else { return nil }
+            let event = queue[queueHead]
+            queueHead += 1
+            if queueHead == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                queueHead = 0
+            } else if queueHead > 64, queueHead * 2 > queue.count {
+                queue.removeFirst(queueHead)
+                queueHead = 0
+            }
+            return event
+        }
     }
 
     let configuration: KafkaConsumerConfiguration
     let logger: Logger
+    /// Used only by the poll thread (and the rebalance callback, which runs on it).
+    let assembler = BatchAssembler()
     private let state = Mutex(State())
-    private let continuation: AsyncThrowingStream<ConsumerEvent, any Error>.Continuation
-    let stream: AsyncThrowingStream<ConsumerEvent, any Error>
 
     init(configuration: KafkaConsumerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        (stream, continuation) = AsyncThrowingStream.makeStream(of: ConsumerEvent.self, bufferingPolicy: .unbounded)
     }
 
     // MARK: events
 
-    /// Hands a record to the reader. Checking that events have not ended and yielding happen under one lock,
-    /// the same one `endEvents` finishes the stream under, so nothing is yielded into a finished stream.
-    func deliver(_ record: ConsumerRecord) {
-        state.withLock { state in
-            guard !state.eventsEnded else { return }
-            state.buffered += 1
-            continuation.yield(.record(record))
+    /// Queues an event for the reader, or hands it to the reader waiting for one. Checking that events have
+    /// not ended and queueing happen under the lock `endEvents` ends them under, so nothing is queued after.
+    /// Returns false when the events have ended.
+    @discardableResult
+    private func enqueue(_ event: ConsumerEvent, count: Int = 0, update: (inout State) -> Void = { _ in }) -> Bool {
+        let waiter = state.withLock { state -> CheckedContinuation<ConsumerEvent?, any Error>?? in
+            guard !state.eventsEnded else { return .none }
+            update(&state)
+            state.buffered += count
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return .some(waiter)
+            }
+            state.queue.append(event)
+            return .some(nil)
         }
+        switch waiter {
+        case .none: return false
+        case .some(let waiter?): waiter.resume(returning: event)
+        case .some(nil): break
+        }
+        return true
+    }
+
+    /// Hands the records the poll thread collected to the reader. Called by the poll thread after each poll
+    /// and before any rebalance is announced.
+    func deliverAssembled() {
+        guard let batch = assembler.take() else { return }
+        enqueue(.records(batch), count: batch.count)
+    }
+
+    /// Tells the reader about newly assigned partitions.
+    func announceAssignment(_ partitions: [TopicPartition]) {
+        enqueue(.assigned(partitions))
     }
 
     /// Announces a revocation to the reader, or returns nil when events have ended (nobody would complete it).
     func announceRevocation(_ partitions: [TopicPartition], lost: Bool) -> PartitionRevocation? {
-        state.withLock { state in
-            guard !state.eventsEnded else { return nil }
-            let revocation = PartitionRevocation(partitions: partitions, lost: lost)
-            state.pendingRevocation = revocation
-            continuation.yield(.revoked(revocation))
-            return revocation
-        }
+        let revocation = PartitionRevocation(partitions: partitions, lost: lost)
+        return enqueue(.revoked(revocation), update: { $0.pendingRevocation = revocation }) ? revocation : nil
     }
 
     /// The poll thread is done with the announced revocation.
@@ -65,17 +107,49 @@ final class ConsumerCore: Sendable {
         state.withLock { $0.pendingRevocation = nil }
     }
 
-    /// The reader took `revocation`: from now on it completes it, not `endEvents`.
-    func revocationTaken(_ revocation: PartitionRevocation) {
-        state.withLock { state in
-            if state.pendingRevocation === revocation { state.pendingRevocation = nil }
+    /// The next event for the reader: waits for one; nil once the events ended cleanly, the error if they
+    /// ended on one. Cancelling the waiting reader ends the events.
+    ///
+    /// Once the events ended nothing more is handed out, even what is still queued. Records of partitions
+    /// being revoked are skipped, so the revocation is not kept waiting behind them (their next owner reads
+    /// them again). A revocation handed out is the reader's to complete from then on, not `endEvents`'.
+    func next() async throws -> ConsumerEvent? {
+        while true {
+            guard let event = try await take() else { return nil }
+            switch event {
+            case .records(let batch):
+                let revoking = state.withLock { state -> [TopicPartition]? in
+                    state.buffered -= batch.count
+                    return state.pendingRevocation?.partitions
+                }
+                guard let revoking else { return event }
+                let kept = batch.excluding(revoking)
+                if !kept.isEmpty { return .records(kept) }
+            case .revoked(let revocation):
+                state.withLock { state in
+                    if state.pendingRevocation === revocation { state.pendingRevocation = nil }
+                }
+                return event
+            case .assigned:
+                return event
+            }
         }
     }
 
-    /// Whether a buffered record of `partition` should be skipped: its partition is being revoked, and
-    /// handling it would only delay the revocation (it is redelivered to the partition's next owner).
-    func isBeingRevoked(_ partition: TopicPartition) -> Bool {
-        state.withLock { $0.pendingRevocation?.partitions.contains(partition) ?? false }
+    private func take() async throws -> ConsumerEvent? {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ConsumerEvent?, any Error>) in
+                let ready = state.withLock { state -> Result<ConsumerEvent?, KafkaError>? in
+                    if state.eventsEnded { return state.endError.map { .failure($0) } ?? .success(nil) }
+                    if let event = state.pop() { return .success(event) }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready.mapError { $0 as any Error }) }
+            }
+        } onCancel: {
+            endEvents()
+        }
     }
 
     /// How the events ended: nil while they go on; `.success` for a stop, the error for a fatal one.
@@ -88,22 +162,31 @@ final class ConsumerCore: Sendable {
 
     var bufferedCount: Int { state.withLock { $0.buffered } }
 
-    func recordTaken() {
-        state.withLock { $0.buffered -= 1 }
-    }
-
-    /// Ends the event sequence at once: the reader gets nothing more, not even what was already buffered, and
-    /// a revocation waiting for the reader is completed, so the rebalance and `close()` need not time out.
+    /// Ends the events at once: the reader gets nothing more, not even what was queued (freed here), and a
+    /// revocation waiting for the reader is completed, so the rebalance and `close()` need not time out.
     /// The poll thread keeps the membership alive until `close()`.
     func endEvents(throwing error: KafkaError? = nil) {
-        let pending = state.withLock { state -> PartitionRevocation? in
+        let (dropped, waiter, pending, endError) = state.withLock { state in
             if !state.eventsEnded { state.endError = error }
             state.eventsEnded = true
-            if let error { continuation.finish(throwing: error) } else { continuation.finish() }
-            defer { state.pendingRevocation = nil }
-            return state.pendingRevocation
+            let dropped = state.queue
+            state.queue = []
+            state.queueHead = 0
+            state.buffered = 0
+            defer {
+                state.pendingRevocation = nil
+                state.waiter = nil
+            }
+            return (dropped, state.waiter, state.pendingRevocation, state.endError)
+        }
+        if let endError {
+            waiter?.resume(throwing: endError)
+        } else {
+            waiter?.resume(returning: nil)
         }
         pending?.complete()
+        // The queued batches are released here, outside the lock: that frees their messages.
+        withExtendedLifetime(dropped) {}
     }
 
     // MARK: flow control
@@ -154,6 +237,15 @@ final class ConsumerCore: Sendable {
         }
     }
 
+    /// How many records the next poll may collect: up to a batch, as far as the buffer limit allows.
+    var pollRoom: Int {
+        let limit = configuration.maxBufferedRecords
+        let batch = max(configuration.maxBatchRecords, 1)
+        return state.withLock { state in
+            state.eventsEnded ? batch : min(batch, max(limit - state.buffered, 1))
+        }
+    }
+
     func userPause(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
         state.withLock { state in
             state.userPaused.formUnion(partitions)
@@ -198,6 +290,8 @@ final class ConsumerCore: Sendable {
     func rebalance(
         _ handle: OpaquePointer, _ error: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
     ) {
+        // Records collected in this poll before the rebalance go out before it is announced.
+        deliverAssembled()
         let partitions = RDKafkaClient.partitions(in: list)
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         switch error {
@@ -217,9 +311,7 @@ final class ConsumerCore: Sendable {
                 setPaused(handle, paused, paused: true)
             }
             logger.info("partitions assigned", [("partitions", .strings(partitions.map(\.description)))])
-            state.withLock { state in
-                if !state.eventsEnded { continuation.yield(.assigned(partitions)) }
-            }
+            announceAssignment(partitions)
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(handle) != 0
             logger.info(

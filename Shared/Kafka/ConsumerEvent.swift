@@ -1,7 +1,7 @@
 /// What a consumer-group member sees, in order: records and changes of its partition assignment.
 public enum ConsumerEvent: Sendable {
-    /// A record to process.
-    case record(ConsumerRecord)
+    /// The records of one poll, in the order librdkafka fetched them (per partition, by offset).
+    case records(ConsumerBatch)
     /// These partitions were assigned to this member; their records follow.
     case assigned([TopicPartition])
     /// These partitions are being taken away. Every record of them before this event has been delivered.

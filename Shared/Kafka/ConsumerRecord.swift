@@ -1,12 +1,11 @@
-/// A record read from a topic partition.
-public struct ConsumerRecord: Sendable {
+/// A record read from a topic partition, owned: built by tests and tools, or copied out of a view.
+public struct ConsumerRecord: KafkaRecord {
     public let topic: String
     public let partition: Int32
     public let offset: Int64
     public let key: [UInt8]?
     public let value: [UInt8]
     public let headers: [KafkaHeader]
-    /// Record timestamp in milliseconds since the epoch, when the broker reports one.
     public let timestampMilliseconds: Int64?
 
     public init(
@@ -22,6 +21,10 @@ public struct ConsumerRecord: Sendable {
         self.timestampMilliseconds = timestampMilliseconds
     }
 
-    /// The partition this record came from.
-    public var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
+    public var valueCount: Int { value.count }
+
+    public func header(named name: String) -> [UInt8]?? {
+        guard let header = headers.last(where: { $0.name == name }) else { return nil }
+        return .some(header.value)
+    }
 }

@@ -47,6 +47,7 @@ public final class KafkaConsumer: Sendable {
         guard subscribed == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError.rdkafka(subscribed, code: .consumer, "cannot subscribe to \(configuration.topics)")
         }
+        core.assembler.client = client
         self.client = client
         self.core = core
         self.logger = logger
@@ -64,51 +65,35 @@ public final class KafkaConsumer: Sendable {
 
     /// Records and assignment changes, in order. Has exactly one reader; ends after `endEvents()` or `close()`,
     /// or throws a fatal `KafkaError`.
-    public var events: ConsumerEvents { ConsumerEvents(stream: core.stream, core: core) }
+    public var events: ConsumerEvents { ConsumerEvents(core: core) }
 
+    /// One poll: waits up to 100 ms for a first message, then takes what else is ready, up to the room the
+    /// reader's buffer leaves, and hands it out as one batch.
     private static func pollOnce(client: RDKafkaClient, core: ConsumerCore) {
         guard core.shouldPoll(client.handle) else {
             usleep(1000)
             return
         }
-        guard let message = rd_kafka_consumer_poll(client.handle, 100) else { return }
-        defer { rd_kafka_message_destroy(message) }
-        let raw = message.pointee
-        guard raw.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            if raw.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return }
-            let error = KafkaError.rdkafka(raw.err, code: .consumer, "consume failed")
-            core.logger.log(error.isFatal ? .error : .warning, "consume error", [("error", .string(error.description))])
-            if error.isFatal { core.endEvents(throwing: error) }
-            return
-        }
-        core.deliver(Self.record(from: message))
-    }
-
-    /// Copies a message out of librdkafka. Headers and timestamp are read through the original pointer:
-    /// librdkafka finds them in the structure that embeds the message, so a copy would not do.
-    private static func record(from message: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumerRecord {
-        let raw = message.pointee
-        let topic = String(cString: rd_kafka_topic_name(raw.rkt))
-        let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
-        let value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) } ?? []
-        var headers: [KafkaHeader] = []
-        var headerList: OpaquePointer?
-        if rd_kafka_message_headers(message, &headerList) == RD_KAFKA_RESP_ERR_NO_ERROR, let headerList {
-            var index = 0
-            var name: UnsafePointer<CChar>?
-            var valuePointer: UnsafeRawPointer?
-            var size = 0
-            while rd_kafka_header_get_all(headerList, index, &name, &valuePointer, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                let headerValue = valuePointer.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
-                headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: headerValue))
-                index += 1
+        let room = core.pollRoom
+        var timeout: Int32 = 100
+        while core.assembler.count < room, let message = rd_kafka_consumer_poll(client.handle, timeout) {
+            timeout = 0
+            let error = message.pointee.err
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                rd_kafka_message_destroy(message)
+                if error == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                let kafkaError = KafkaError.rdkafka(error, code: .consumer, "consume failed")
+                core.logger.log(kafkaError.isFatal ? .error : .warning, "consume error", [("error", .string(kafkaError.description))])
+                if kafkaError.isFatal {
+                    core.deliverAssembled()
+                    core.endEvents(throwing: kafkaError)
+                    return
+                }
+                continue
             }
+            core.assembler.add(message)
         }
-        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
-        return ConsumerRecord(
-            topic: topic, partition: raw.partition, offset: raw.offset, key: key, value: value, headers: headers,
-            timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
+        core.deliverAssembled()
     }
 
     /// Stores `nextOffset` (one past the last processed record) for `partition`; committed by the next
@@ -125,28 +110,34 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Synchronously commits stored offsets. Blocks the calling thread for a broker round trip: call it at
-    /// shutdown or from tests, not per record.
+    /// Commits stored offsets now and waits for the broker's answer (on a thread of its own, not the
+    /// cooperative pool). Auto-commit and `close()` commit anyway; this is for tests and tools.
     /// - Throws: `KafkaError` `.commit`; during a rebalance this is expected and retriable.
-    public func commit() throws(KafkaError) {
-        if let error = core.commitStored(client.handle) { throw error }
+    public func commit() async throws(KafkaError) {
+        let client = client
+        let core = core
+        if let error = await offCooperativePool({ core.commitStored(client.handle) }) { throw error }
     }
 
-    /// Committed offsets of the given partitions (the next offset a new member would read), from the broker.
-    /// Blocks for a broker round trip.
-    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64] {
-        let list = RDKafkaClient.makeList(partitions)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let error = rd_kafka_committed(client.handle, list, timeout.inMilliseconds)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError.rdkafka(error, code: .consumer, "cannot read committed offsets")
+    /// Committed offsets of the given partitions (the next offset a new member would read), from the broker;
+    /// asked on a thread of its own, not the cooperative pool.
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [TopicPartition: Int64] {
+        let client = client
+        let result = await offCooperativePool { () -> Result<[TopicPartition: Int64], KafkaError> in
+            let list = RDKafkaClient.makeList(partitions)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let error = rd_kafka_committed(client.handle, list, timeout.inMilliseconds)
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                return .failure(KafkaError.rdkafka(error, code: .consumer, "cannot read committed offsets"))
+            }
+            var offsets: [TopicPartition: Int64] = [:]
+            for index in 0..<Int(list.pointee.cnt) {
+                let element = list.pointee.elems[index]
+                offsets[TopicPartition(topic: String(cString: element.topic), partition: element.partition)] = element.offset
+            }
+            return .success(offsets)
         }
-        var result: [TopicPartition: Int64] = [:]
-        for index in 0..<Int(list.pointee.cnt) {
-            let element = list.pointee.elems[index]
-            result[TopicPartition(topic: String(cString: element.topic), partition: element.partition)] = element.offset
-        }
-        return result
+        return try result.get()
     }
 
     /// Records handed out by the poll thread and not yet taken by the reader (a lag gauge for metrics).
@@ -165,51 +156,42 @@ public final class KafkaConsumer: Sendable {
     /// their partitions next), so the reader can drain its in-flight work; the membership stays alive until `close()`.
     public func endEvents() { core.endEvents() }
 
+    /// Whether the events ended (`endEvents()`, `close()` or a fatal error): a reader holding records it has
+    /// not started on yet leaves them, as it would have if they had still been queued.
+    public var eventsEnded: Bool { core.end != nil }
+
     /// Leaves the group: commits stored offsets, gives partitions back and stops the poll thread.
-    public func close() async {
+    ///
+    /// Waits at most `timeout` (when given) for librdkafka to finish leaving: a broker that does not answer
+    /// must not hold up a shutdown past its grace period. What was not committed then is read again by the
+    /// partitions' next owner.
+    public func close(timeout: Duration? = nil) async {
         core.endEvents()
         poller.stop()
-        await poller.join()
+        if await !poller.join(timeout: timeout), let timeout {
+            logger.warning(
+                "leaving the group did not finish in time; uncommitted records will be read again",
+                [("timeout_seconds", .double(timeout.inSeconds))])
+        }
     }
 }
 
-/// The consumer's events as an async sequence that counts what the reader took, for back-pressure.
+/// The consumer's events as an async sequence with exactly one reader.
 public struct ConsumerEvents: AsyncSequence, Sendable {
     public typealias Element = ConsumerEvent
-    let stream: AsyncThrowingStream<ConsumerEvent, any Error>
     let core: ConsumerCore
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<ConsumerEvent, any Error>.AsyncIterator
         let core: ConsumerCore
 
-        /// The next event. Once the events ended, nothing more is handed out, even what is still buffered: nil
-        /// after `endEvents()`, the error after a fatal one. Records of partitions being revoked are skipped, so
-        /// the revocation is not kept waiting behind them (their next owner reads them again).
+        /// The next event: nil after `endEvents()`, the error after a fatal one, and nothing that was still
+        /// queued once either happened. Cancelling the waiting reader ends the events.
         public mutating func next() async throws -> ConsumerEvent? {
-            while let event = try await base.next() {
-                switch core.end {
-                case .failure(let error)?: throw error
-                case .success?: return nil
-                case nil: break
-                }
-                switch event {
-                case .record(let record):
-                    core.recordTaken()
-                    if core.isBeingRevoked(record.topicPartition) { continue }
-                case .revoked(let revocation):
-                    core.revocationTaken(revocation)
-                case .assigned:
-                    break
-                }
-                return event
-            }
-            if case .failure(let error)? = core.end { throw error }
-            return nil
+            try await core.next()
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: stream.makeAsyncIterator(), core: core)
+        AsyncIterator(core: core)
     }
 }

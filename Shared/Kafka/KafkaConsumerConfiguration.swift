@@ -9,6 +9,8 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// Records handed out and not yet taken by the processing loop above which the poll thread holds off
     /// (back-pressure) until half of them are taken.
     public var maxBufferedRecords: Int
+    /// The most records one poll hands out as one batch (fewer when the buffer is nearly full).
+    public var maxBatchRecords: Int
     /// How long the poll thread may hold off polling for a reader that is behind. Past it the assigned
     /// partitions are paused and polling goes on, so rebalances are served and `max.poll.interval.ms` is
     /// never exceeded, however slow the handler. Keep it well below both.
@@ -19,12 +21,13 @@ public struct KafkaConsumerConfiguration: Sendable {
 
     public init(
         groupID: String, topics: [String], kafka: KafkaConfiguration, maxBufferedRecords: Int = 10_000,
-        maxPollHold: Duration = .seconds(1), revocationTimeout: Duration = .seconds(30)
+        maxBatchRecords: Int = 1_000, maxPollHold: Duration = .seconds(1), revocationTimeout: Duration = .seconds(30)
     ) {
         self.groupID = groupID
         self.topics = topics
         self.kafka = kafka
         self.maxBufferedRecords = maxBufferedRecords
+        self.maxBatchRecords = maxBatchRecords
         self.maxPollHold = maxPollHold
         self.revocationTimeout = revocationTimeout
     }

@@ -4,8 +4,8 @@ import Observability
 /// An idempotent Kafka producer (`enable.idempotence=true`, `acks=all`) whose sends report delivery asynchronously.
 ///
 /// Records of one key keep their order, are written once per send even across broker retries, and count as
-/// delivered only when every in-sync replica has them. A stage stores an input offset only after all the
-/// `PendingDelivery` values it produced for that input completed successfully.
+/// delivered only when every in-sync replica has them. A stage stores an input batch's offsets only after
+/// the `BatchCompletion` of everything produced for it reported success.
 public final class KafkaProducer: Sendable {
     /// Defaults a configuration may override.
     static let defaults = [
@@ -30,13 +30,21 @@ public final class KafkaProducer: Sendable {
         ) { conf in
             rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
                 guard let message, let opaque = message.pointee._private else { return }
-                let pending = Unmanaged<PendingDelivery>.fromOpaque(opaque).takeRetainedValue()
                 let record = message.pointee
-                if record.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    let topic = String(cString: rd_kafka_topic_name(record.rkt))
-                    pending.complete(.success(DeliveryReport(topic: topic, partition: record.partition, offset: record.offset)))
-                } else {
-                    pending.complete(.failure(.rdkafka(record.err, code: .delivery, "the broker did not acknowledge a record")))
+                let failure = record.err == RD_KAFKA_RESP_ERR_NO_ERROR
+                    ? nil : KafkaError.rdkafka(record.err, code: .delivery, "the broker did not acknowledge a record")
+                switch Unmanaged<AnyObject>.fromOpaque(opaque).takeRetainedValue() {
+                case let completion as BatchCompletion:
+                    if let failure { completion.fail(failure) } else { completion.release() }
+                case let pending as PendingDelivery:
+                    if let failure {
+                        pending.complete(.failure(failure))
+                    } else {
+                        let topic = String(cString: rd_kafka_topic_name(record.rkt))
+                        pending.complete(.success(DeliveryReport(topic: topic, partition: record.partition, offset: record.offset)))
+                    }
+                default:
+                    break
                 }
             }
         }
@@ -47,60 +55,86 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    /// Enqueues a record; the returned delivery completes when the broker acknowledged it.
+    /// Enqueues every record of `records`; each acknowledgement releases one count of `completion`, and the
+    /// first failure fails it. One completion for the whole batch: no object or closure per record.
     ///
     /// When librdkafka's local queue is full this waits (without blocking a thread) for room: that is the
     /// producer's back-pressure.
+    /// - Throws: `KafkaError` `.delivery` when a record cannot be enqueued at all (unknown partition,
+    ///   oversized record, shutdown); `completion` is failed too, since those records will never be acknowledged.
+    public func send(_ records: OutgoingRecords, completion: BatchCompletion) async throws(KafkaError) {
+        guard !records.isEmpty else { return }
+        completion.hold(records.count)
+        do {
+            try await enqueueAll(records) { Unmanaged.passRetained(completion).toOpaque() }
+        } catch {
+            completion.fail(error)
+            throw error
+        }
+    }
+
+    /// Enqueues one record; the returned delivery completes when the broker acknowledged it. For tools and
+    /// tests: a stage sends its outputs in batches.
     /// - Throws: `KafkaError` when the record cannot be enqueued at all (unknown partition, oversized record).
     public func send(_ record: ProducerRecord) async throws(KafkaError) -> PendingDelivery {
+        var records = OutgoingRecords()
+        records.append(record)
+        let pending = PendingDelivery()
+        try await enqueueAll(records) { Unmanaged.passRetained(pending).toOpaque() }
+        return pending
+    }
+
+    /// Enqueues all of `records`, waiting for room in librdkafka's queue as needed. `opaque` makes the
+    /// retained object a record's delivery report releases.
+    private func enqueueAll(_ records: OutgoingRecords, opaque: () -> UnsafeMutableRawPointer) async throws(KafkaError) {
+        var next = 0
         while true {
-            let (error, pending) = enqueue(record)
-            if let pending { return pending }
+            let (reached, error) = enqueue(records, from: next, opaque: opaque)
+            next = reached
+            if next == records.count { return }
             guard error == RD_KAFKA_RESP_ERR__QUEUE_FULL, !poller.isStopping else {
-                throw KafkaError.rdkafka(error, code: .delivery, "cannot produce to '\(record.topic)'")
+                throw KafkaError.rdkafka(error, code: .delivery, "cannot produce to '\(records.entries[next].topic)'")
             }
             do {
-                try await Task.sleep(for: .milliseconds(2))
+                try await Task.sleep(for: .milliseconds(1))
             } catch {
                 throw KafkaError(code: .delivery, message: "cancelled while waiting for room in the producer queue")
             }
         }
     }
 
-    private func enqueue(_ record: ProducerRecord) -> (rd_kafka_resp_err_t, PendingDelivery?) {
-        let pending = PendingDelivery()
-        let opaque = Unmanaged.passRetained(pending).toOpaque()
-        let headers = record.headers.isEmpty ? nil : rd_kafka_headers_new(record.headers.count)
-        for header in record.headers {
-            let added = header.value.map { value in
-                value.withUnsafeBytes { bytes in rd_kafka_header_add(headers, header.name, -1, bytes.baseAddress, bytes.count) }
-            } ?? rd_kafka_header_add(headers, header.name, -1, nil, 0)
-            guard added == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                Unmanaged<PendingDelivery>.fromOpaque(opaque).release()
-                rd_kafka_headers_destroy(headers)
-                return (added, nil)
+    /// Enqueues records from `start` until one is refused; returns where it stopped and why.
+    private func enqueue(_ records: OutgoingRecords, from start: Int, opaque: () -> UnsafeMutableRawPointer) -> (Int, rd_kafka_resp_err_t) {
+        // An empty but present key or header needs a non-null pointer even when no byte was written at all.
+        let empty: [UInt8] = [0]
+        return empty.withUnsafeBytes { emptyBuffer in records.bytes.withUnsafeBytes { buffer in
+            let base = buffer.baseAddress ?? emptyBuffer.baseAddress!
+            for index in start..<records.entries.count {
+                let entry = records.entries[index]
+                var headers: OpaquePointer?
+                if !entry.headers.isEmpty {
+                    headers = rd_kafka_headers_new(entry.headers.count)
+                    for header in records.headerEntries[entry.headers] {
+                        let added = rd_kafka_header_add(headers, header.name, -1, header.value.map { base + $0.lowerBound }, header.value?.count ?? 0)
+                        guard added == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                            rd_kafka_headers_destroy(headers)
+                            return (index, added)
+                        }
+                    }
+                }
+                let context = opaque()
+                let error = cohortsync_rd_kafka_produce(
+                    client.handle, entry.topic, entry.partition,
+                    entry.key.map { base + $0.lowerBound }, entry.key?.count ?? 0,
+                    base + entry.value.lowerBound, entry.value.count, headers, context)
+                guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    Unmanaged<AnyObject>.fromOpaque(context).release()
+                    if let headers { rd_kafka_headers_destroy(headers) }
+                    return (index, error)
+                }
             }
-        }
-        let partition: Int32
-        switch record.placement {
-        case .byKey: partition = RD_KAFKA_PARTITION_UA
-        case .partition(let index): partition = index
-        }
-        let key = record.key ?? []
-        let error = key.withUnsafeBytes { keyBytes in
-            record.value.withUnsafeBytes { valueBytes in
-                cohortsync_rd_kafka_produce(
-                    client.handle, record.topic, partition,
-                    record.key == nil ? nil : keyBytes.baseAddress, record.key == nil ? 0 : keyBytes.count,
-                    valueBytes.baseAddress, valueBytes.count, headers, opaque)
-            }
-        }
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            Unmanaged<PendingDelivery>.fromOpaque(opaque).release()
-            if let headers { rd_kafka_headers_destroy(headers) }
-            return (error, nil)
-        }
-        return (error, pending)
+            return (records.entries.count, RD_KAFKA_RESP_ERR_NO_ERROR)
+        } }
     }
 
     /// Records enqueued but not yet acknowledged or failed.

@@ -6,6 +6,14 @@ public struct ProducerRecord: Sendable {
         case byKey
         /// At this partition index, whatever the key (normalize keeps records on their input partition).
         case partition(Int32)
+
+        /// librdkafka's partition argument: `RD_KAFKA_PARTITION_UA` (-1) lets the partitioner choose.
+        var partition: Int32 {
+            switch self {
+            case .byKey: -1
+            case .partition(let index): index
+            }
+        }
     }
 
     public var topic: String

@@ -1,10 +1,11 @@
 import Kafka
 
-/// Tracks which input records are fully processed, per partition, and the offset that may be stored.
+/// Tracks which input batches are fully processed, per partition, and the offset that may be stored.
 ///
-/// Records start in offset order and may finish in any order (their produced records are acknowledged
-/// out of order across partitions). The storable offset of a partition is one past the highest offset
-/// whose record and every record before it have finished: storing more would lose data after a crash.
+/// Batches of a partition start in offset order and may finish in any order (their produced records are
+/// acknowledged out of order). A batch is tracked by its last offset. The storable offset of a partition is
+/// one past the last offset of the latest batch that, with every batch before it, has finished: storing
+/// more would lose data after a crash.
 /// Pure logic, no I/O; not thread-safe by itself (the processing loop guards it).
 public struct OffsetTracker: Sendable {
     private struct PartitionWindow: Sendable {
@@ -35,16 +36,16 @@ public struct OffsetTracker: Sendable {
         public let rewound: Bool
     }
 
-    /// Registers an input record that began processing.
+    /// Registers an input batch of one partition, `first` to `last`, that began processing.
     ///
     /// Offsets of a partition increase, unless librdkafka fetches it again from an earlier offset (a seek, an
     /// offset reset, a resume after a pause in some versions). Such a rewind starts the partition afresh in a
     /// new generation: records still in flight from before it store nothing when they finish (pass the
     /// generation to `finish`), so the worst outcome is a duplicate, never a gap.
     @discardableResult
-    public mutating func start(_ partition: TopicPartition, offset: Int64) -> Start {
+    public mutating func start(_ partition: TopicPartition, first: Int64, last offset: Int64) -> Start {
         var window = windows[partition, default: PartitionWindow()]
-        let rewound = window.offsets.last.map { offset <= $0 } ?? false
+        let rewound = window.offsets.last.map { first <= $0 } ?? false
         if rewound {
             let next = window.generation + 1
             window = PartitionWindow()
@@ -57,8 +58,15 @@ public struct OffsetTracker: Sendable {
         return Start(generation: window.generation, rewound: rewound)
     }
 
-    /// Marks a started record finished. Returns the new offset to store (next offset to read), if it advanced.
-    /// - Parameter generation: the one `start` returned for the record; a record of an earlier generation
+    /// Registers a single input record that began processing.
+    @discardableResult
+    public mutating func start(_ partition: TopicPartition, offset: Int64) -> Start {
+        start(partition, first: offset, last: offset)
+    }
+
+    /// Marks a started batch (by its last offset) finished. Returns the new offset to store (next offset to
+    /// read), if it advanced.
+    /// - Parameter generation: the one `start` returned for the batch; a batch of an earlier generation
     ///   (started before a rewind) changes nothing. Nil: the current one.
     @discardableResult
     public mutating func finish(_ partition: TopicPartition, offset: Int64, generation: Int? = nil) -> Int64? {
@@ -91,12 +99,12 @@ public struct OffsetTracker: Sendable {
         return storable
     }
 
-    /// Records of `partition` started and not finished.
+    /// Batches of `partition` started and not finished.
     public func unfinishedCount(_ partition: TopicPartition) -> Int {
         windows[partition]?.unfinished ?? 0
     }
 
-    /// Records started and not finished, over every partition.
+    /// Batches started and not finished, over every partition.
     public var totalUnfinished: Int { windows.values.reduce(0) { $0 + $1.unfinished } }
 
     /// Forgets partitions (after revocation): late completions for them are ignored.

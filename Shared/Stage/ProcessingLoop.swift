@@ -2,17 +2,27 @@ import Kafka
 import Observability
 import Synchronization
 
-/// Runs a stage's record handler over a consumer with at-least-once offset handling.
+/// Runs a stage's batch handler over a consumer with at-least-once offset handling.
 ///
-/// For each record the handler returns the deliveries it produced; the record's offset becomes storable
-/// once all of them are acknowledged and every earlier record of its partition is done too. On revocation
-/// the loop waits for the revoked partitions' deliveries, stores their offsets and lets the rebalance go on.
-/// On `stop()` it stops taking records, waits for in-flight deliveries, stores, and closes the consumer.
-/// A failed delivery or handler error ends `run` with that error and stores nothing past it, so the
-/// records are processed again after restart.
+/// Each poll's records are split by partition; the handler gets one partition's records at a time as a
+/// `ConsumerBatch` with the `BatchCompletion` that stands for all the work done for them. The batch's
+/// offsets become storable once that completion reports success and every earlier batch of the partition
+/// finished too: offsets are stored once per partition per batch. Handlers of different partitions run
+/// concurrently up to `maxConcurrentBatches`; those of one partition run one after another, in order.
+///
+/// On revocation the loop lets the revoked partitions' handlers return, waits for their completions,
+/// stores their offsets and lets the rebalance go on. On `stop()` nothing more is handed out; running
+/// handlers and outstanding completions get `drainTimeout` (handlers still running then are cancelled), and
+/// the consumer closes within `closeTimeout`. A failed completion or handler error ends `run` with that
+/// error and stores nothing at or past its batch, so those records are processed again after restart.
 public final class ProcessingLoop: Sendable {
-    /// Handles one record; returns what it produced for it (empty when it produced nothing).
-    public typealias Handler = @Sendable (ConsumerRecord) async throws -> [PendingDelivery]
+    /// Handles the records of one partition from one poll.
+    ///
+    /// `completion` holds one count for the call itself, released when the handler returns normally.
+    /// Produce with `KafkaProducer.send(_:completion:)`; to finish the batch later (a batcher flushing at its
+    /// cadence) `hold()` a count before returning and `release()` it then. A thrown error ends the loop.
+    /// Handlers must honour task cancellation: a stop cancels those still running at the drain deadline.
+    public typealias Handler = @Sendable (ConsumerBatch, BatchCompletion) async throws -> Void
 
     /// Reactions to assignment changes, awaited in order with the records.
     public struct PartitionHooks: Sendable {
@@ -30,119 +40,171 @@ public final class ProcessingLoop: Sendable {
         }
     }
 
-    private let consumer: KafkaConsumer
-    private let logger: Logger
-    private let drainTimeout: Duration
-    private let revocationTimeout: Duration
-    private let tracker = Mutex(OffsetTracker())
-    private let deliveryFailure = Mutex<KafkaError?>(nil)
+    /// How long each part of a stop or a revocation may take, and how many batches run at once.
+    public struct Limits: Sendable, Equatable {
+        /// How long a stop waits for running handlers and outstanding completions.
+        public var drainTimeout: Duration
+        /// How long a rebalance waits for the revoked partitions' outstanding completions; keep it below
+        /// the consumer's own `revocationTimeout`.
+        public var revocationTimeout: Duration
+        /// How long leaving the group may take after the drain; nil: as long as librdkafka needs.
+        public var closeTimeout: Duration?
+        /// Handlers running at once, each for a different partition.
+        public var maxConcurrentBatches: Int
 
-    /// - Parameters:
-    ///   - drainTimeout: how long shutdown waits for in-flight deliveries before it gives up on them.
-    ///   - revocationTimeout: how long a rebalance waits for the revoked partitions' in-flight deliveries;
-    ///     keep it below the consumer's own `revocationTimeout`.
-    public init(consumer: KafkaConsumer, logger: Logger, drainTimeout: Duration = .seconds(20), revocationTimeout: Duration = .seconds(20)) {
-        self.consumer = consumer
-        self.logger = logger
-        self.drainTimeout = drainTimeout
-        self.revocationTimeout = revocationTimeout
+        public init(
+            drainTimeout: Duration = .seconds(20), revocationTimeout: Duration = .seconds(20), closeTimeout: Duration? = nil,
+            maxConcurrentBatches: Int = 1
+        ) {
+            self.drainTimeout = drainTimeout
+            self.revocationTimeout = revocationTimeout
+            self.closeTimeout = closeTimeout
+            self.maxConcurrentBatches = max(maxConcurrentBatches, 1)
+        }
     }
 
-    /// Asks `run` to finish: no new records are taken; in-flight work is finished and committed.
+    private let consumer: KafkaConsumer
+    private let logger: Logger
+    private let limits: Limits
+    private let tracker = Mutex(OffsetTracker())
+    private let failure = Mutex<KafkaError?>(nil)
+
+    public init(consumer: KafkaConsumer, logger: Logger, limits: Limits = Limits()) {
+        self.consumer = consumer
+        self.logger = logger
+        self.limits = limits
+    }
+
+    /// Asks `run` to finish: nothing more is handed out; in-flight work is finished and committed.
     public func stop() {
         consumer.endEvents()
     }
 
     /// Processes records until `stop()`; then drains, commits and closes the consumer.
     /// - Throws: the handler's error, a `KafkaError` `.delivery` for a record the broker did not take, or a fatal consumer error.
-    public func run(hooks: PartitionHooks = PartitionHooks(), _ handler: Handler) async throws {
+    public func run(hooks: PartitionHooks = PartitionHooks(), _ handler: @escaping Handler) async throws {
         do {
-            for try await event in consumer.events {
-                try throwIfDeliveryFailed()
-                switch event {
-                case .record(let record):
-                    try await process(record, handler)
-                case .assigned(let partitions):
-                    try await hooks.assigned(partitions)
-                case .revoked(let revocation):
-                    if !revocation.lost {
-                        await waitUntilFinished(revocation.partitions, timeout: revocationTimeout)
-                    }
-                    tracker.withLock { $0.forget(revocation.partitions) }
-                    await hooks.revoked(revocation.partitions)
-                    revocation.complete()
+            try await withThrowingTaskGroup(of: TopicPartition?.self) { group in
+                var running: Set<TopicPartition> = []
+                /// Waits for one handler to return; rethrows its error.
+                func reapOne() async throws {
+                    if let returned = try await group.next(), let partition = returned { running.remove(partition) }
                 }
+                for try await event in consumer.events {
+                    try throwIfFailed()
+                    switch event {
+                    case .records(let batch):
+                        for part in batch.byPartition() {
+                            let partition = part[part.startIndex].topicPartition
+                            while running.contains(partition) || running.count >= limits.maxConcurrentBatches {
+                                try await reapOne()
+                            }
+                            // A stop while this batch waited its turn: it is left, like the records still queued.
+                            if consumer.eventsEnded { break }
+                            let completion = begin(part, partition)
+                            running.insert(partition)
+                            group.addTask { [consumer] in
+                                do {
+                                    try await handler(part, completion)
+                                } catch {
+                                    // End the events now, not at the next poll: nothing after this batch may be stored.
+                                    consumer.endEvents()
+                                    throw error
+                                }
+                                completion.release()
+                                return partition
+                            }
+                        }
+                    case .assigned(let partitions):
+                        try await hooks.assigned(partitions)
+                    case .revoked(let revocation):
+                        while !running.isDisjoint(with: revocation.partitions) {
+                            try await reapOne()
+                        }
+                        if !revocation.lost {
+                            await waitUntilFinished(revocation.partitions, until: .now + limits.revocationTimeout)
+                        }
+                        tracker.withLock { $0.forget(revocation.partitions) }
+                        await hooks.revoked(revocation.partitions)
+                        revocation.complete()
+                    }
+                }
+                // Stopped (or failed): running handlers and outstanding deliveries share the drain budget.
+                let deadline = ContinuousClock.now + limits.drainTimeout
+                if !running.isEmpty {
+                    group.addTask {
+                        try? await Task.sleep(until: deadline, clock: .continuous)
+                        return nil
+                    }
+                    while !running.isEmpty, let returned = try await group.next() {
+                        guard let partition = returned else {
+                            logger.warning(
+                                "handlers still running at the drain deadline are cancelled; their records will be processed again",
+                                [("handlers", .integer(running.count)), ("timeout_seconds", .double(limits.drainTimeout.inSeconds))])
+                            group.cancelAll()
+                            break
+                        }
+                        running.remove(partition)
+                    }
+                }
+                await waitUntilFinished(nil, until: deadline)
+                group.cancelAll()
+                try throwIfFailed()
             }
-            await waitUntilFinished(nil, timeout: drainTimeout)
-            try throwIfDeliveryFailed()
         } catch {
             consumer.endEvents()
-            await consumer.close()
+            await consumer.close(timeout: limits.closeTimeout)
             throw error
         }
-        await consumer.close()
+        await consumer.close(timeout: limits.closeTimeout)
     }
 
-    private func process(_ record: ConsumerRecord, _ handler: Handler) async throws {
-        let partition = record.topicPartition
-        let offset = record.offset
-        let start = tracker.withLock { $0.start(partition, offset: offset) }
+    /// Registers a partition's batch with the offset tracker and makes the completion that finishes it.
+    private func begin(_ batch: ConsumerBatch, _ partition: TopicPartition) -> BatchCompletion {
+        let last = batch[batch.endIndex - 1].offset
+        let start = tracker.withLock { $0.start(partition, first: batch[batch.startIndex].offset, last: last) }
         if start.rewound {
             logger.warning("records arrived again from an earlier offset; earlier ones in flight will not store theirs", [("partition", .string(partition.description))])
         }
         let generation = start.generation
-        let deliveries = try await handler(record)
-        guard !deliveries.isEmpty else {
-            finished(partition, offset, generation)
-            return
-        }
-        let remaining = Atomic(deliveries.count)
-        for delivery in deliveries {
-            delivery.whenComplete { [self] result in
-                switch result {
-                case .success:
-                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-                        finished(partition, offset, generation)
-                    }
-                case .failure(let error):
-                    deliveryFailure.withLock { failure in
-                        if failure == nil { failure = error }
-                    }
-                    // Stop taking records now rather than at the next one: nothing after this may be stored.
-                    consumer.endEvents()
+        return BatchCompletion { [self] result in
+            switch result {
+            case .success:
+                if let next = tracker.withLock({ $0.finish(partition, offset: last, generation: generation) }) {
+                    consumer.store(partition, nextOffset: next)
                 }
+            case .failure(let error):
+                failure.withLock { failure in
+                    if failure == nil { failure = error }
+                }
+                // Stop handing out records now rather than at the next one: nothing after this may be stored.
+                consumer.endEvents()
             }
         }
     }
 
-    private func finished(_ partition: TopicPartition, _ offset: Int64, _ generation: Int) {
-        if let next = tracker.withLock({ $0.finish(partition, offset: offset, generation: generation) }) {
-            consumer.store(partition, nextOffset: next)
-        }
-    }
-
-    private func throwIfDeliveryFailed() throws {
-        if let failure = deliveryFailure.withLock({ $0 }) {
+    private func throwIfFailed() throws {
+        if let failure = failure.withLock({ $0 }) {
             logger.error("a produced record was not acknowledged; stopping without storing its input offset", [("error", .string(failure.description))])
             throw failure
         }
     }
 
-    /// Waits until the given partitions (nil: all) have no unfinished records, a delivery failed, or the timeout.
-    private func waitUntilFinished(_ partitions: [TopicPartition]?, timeout: Duration) async {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+    /// Waits until the given partitions (nil: all) have no unfinished batches, a completion failed, the
+    /// deadline passed or the task was cancelled.
+    private func waitUntilFinished(_ partitions: [TopicPartition]?, until deadline: ContinuousClock.Instant) async {
+        while true {
             let unfinished = tracker.withLock { tracker in
                 partitions.map { $0.reduce(0) { $0 + tracker.unfinishedCount($1) } } ?? tracker.totalUnfinished
             }
-            let failed = deliveryFailure.withLock { $0 != nil }
-            if unfinished == 0 || failed { return }
+            if unfinished == 0 || failure.withLock({ $0 != nil }) { return }
+            guard ContinuousClock.now < deadline else { break }
             do {
                 try await Task.sleep(for: .milliseconds(5))
             } catch {
                 return
             }
         }
-        logger.warning("in-flight records did not finish in time; they will be processed again", [("timeout_seconds", .double(timeout.inSeconds))])
+        logger.warning("in-flight records did not finish in time; they will be processed again", [("batches_left", .integer(tracker.withLock { $0.totalUnfinished }))])
     }
 }

@@ -33,20 +33,20 @@ public struct RecordSizeLimit: Sendable, Equatable {
     static let batchOverhead = 128
     static let headerOverhead = 8
 
-    /// The size of `record` in a batch of its own, as a broker's `max.message.bytes` counts it: key, value,
+    /// The size of a record in a batch of its own, as a broker's `max.message.bytes` counts it: key, value,
     /// header names and values, and the framing around them.
-    public static func size(of record: ProducerRecord) -> Int {
-        record.headers.reduce(batchOverhead + (record.key?.count ?? 0) + record.value.count) { total, header in
-            total + headerOverhead + header.name.utf8.count + (header.value?.count ?? 0)
-        }
+    public static func size(of shape: OutgoingRecords.Shape) -> Int {
+        batchOverhead + shape.keyBytes + shape.valueBytes + shape.headerCount * headerOverhead + shape.headerBytes
     }
 
-    /// The first record over the limit, as a refusal detail naming its topic and size; nil when all fit.
-    public func oversized(_ records: [ProducerRecord]) -> String? {
-        for record in records {
-            let size = Self.size(of: record)
+    /// The first record appended since `mark` that is over the limit, as a refusal detail naming its topic
+    /// and size; nil when all fit.
+    public func oversized(_ records: OutgoingRecords, since mark: OutgoingRecords.Mark) -> String? {
+        for index in mark.records..<records.count {
+            let shape = records.shape(at: index)
+            let size = Self.size(of: shape)
             if size > bytes {
-                return "the record for \(record.topic) would be \(size) bytes; at most \(bytes) (--max-record-bytes)"
+                return "the record for \(shape.topic) would be \(size) bytes; at most \(bytes) (--max-record-bytes)"
             }
         }
         return nil

@@ -16,6 +16,14 @@ extension ProtoMessage {
         return writer.bytes
     }
 
+    /// Appends the message in protobuf binary form to `buffer`, reusing its memory: a stage encodes every
+    /// output of a batch into one buffer this way.
+    public func serialize(appendingTo buffer: inout [UInt8]) {
+        var writer = ProtoWriter(taking: &buffer)
+        encode(to: &writer)
+        writer.give(to: &buffer)
+    }
+
     /// Decodes protobuf binary form.
     /// - Throws: `WireError` naming the field that failed.
     public init(serializedBytes bytes: [UInt8]) throws(WireError) {

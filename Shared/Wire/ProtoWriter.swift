@@ -16,6 +16,16 @@ public struct ProtoWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// A writer appending to `buffer`'s bytes, which it takes over without copying; `give(to:)` hands them back.
+    init(taking buffer: inout [UInt8]) {
+        swap(&bytes, &buffer)
+    }
+
+    /// Hands the bytes back to `buffer` (emptied by `init(taking:)`), without copying.
+    mutating func give(to buffer: inout [UInt8]) {
+        swap(&bytes, &buffer)
+    }
+
     mutating func varint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {

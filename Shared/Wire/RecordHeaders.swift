@@ -32,6 +32,32 @@ public struct RecordHeaders: Sendable, Equatable {
         ]
     }
 
+    /// Appends the `content-type` value of message type `M` to `buffer`, without building a string.
+    public static func writeContentType<M: ProtoMessage>(of type: M.Type, to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: "application/x-protobuf; message=".utf8)
+        buffer.append(contentsOf: M.protoName.utf8)
+    }
+
+    /// Appends the trace value `topic/partition/offset` to `buffer`, without building a string.
+    public static func writeTrace(_ trace: SourcePosition, to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: trace.topic.utf8)
+        buffer.append(UInt8(ascii: "/"))
+        appendDecimal(Int64(trace.partition), to: &buffer)
+        buffer.append(UInt8(ascii: "/"))
+        appendDecimal(trace.offset, to: &buffer)
+    }
+
+    private static func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = buffer.count
+        repeat {
+            buffer.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        buffer[start...].reverse()
+    }
+
     /// Reads the trace header back: the topic may itself contain `/`, so partition and offset are taken from the end.
     /// Scans from the end once: normalize reads this header on every record.
     public static func parseTrace(_ value: String) -> SourcePosition? {

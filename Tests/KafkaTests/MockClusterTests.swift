@@ -36,13 +36,15 @@ struct MockClusterTests {
         let loop = ProcessingLoop(consumer: consumer, logger: logger)
         let seen = Mutex<[String: [Int]]>([:])
         let running = Task {
-            try await loop.run { record in
-                #expect(record.headers.string(named: "cohortsync-schema") == "1")
-                #expect(record.headers.contains(KafkaHeader(name: "empty", value: nil)))
-                let key = String(decoding: record.key ?? [], as: UTF8.self)
-                let index = Int(String(decoding: record.value, as: UTF8.self).dropFirst("value-".count))!
-                seen.withLock { $0[key, default: []].append(index) }
-                return []
+            try await loop.run { batch, _ in
+                for record in batch {
+                    #expect(record.headerString(named: "cohortsync-schema") == "1")
+                    #expect(record.headers.contains(KafkaHeader(name: "empty", value: nil)))
+                    #expect(record.header(named: "empty") == .some(nil))
+                    let key = String(decoding: record.key ?? [], as: UTF8.self)
+                    let index = Int(String(decoding: record.value, as: UTF8.self).dropFirst("value-".count))!
+                    seen.withLock { $0[key, default: []].append(index) }
+                }
             }
         }
         try await waitUntil { seen.withLock { $0.values.reduce(0) { $0 + $1.count } } >= 300 }
@@ -71,10 +73,11 @@ struct MockClusterTests {
             let loop = ProcessingLoop(consumer: consumer, logger: logger)
             let handled = Atomic(0)
             let running = Task {
-                try await loop.run { record in
-                    handled.add(1, ordering: .relaxed)
-                    let out = try await producer.send(ProducerRecord(topic: "out", key: record.key, value: record.value))
-                    return [out]
+                try await loop.run { batch, completion in
+                    var out = OutgoingRecords()
+                    for record in batch { out.append(ProducerRecord(topic: "out", key: record.key, value: record.value)) }
+                    handled.add(batch.count, ordering: .relaxed)
+                    try await producer.send(out, completion: completion)
                 }
             }
             try await waitUntil { handled.load(ordering: .relaxed) >= count }
@@ -94,7 +97,7 @@ struct MockClusterTests {
         try await producer.shutdown()
     }
 
-    @Test("a handler failure ends the loop without storing that record's offset: the next member reads it again")
+    @Test("a handler failure ends the loop without storing its batch's offsets: the next member reads that batch again, nothing before it")
     func failureIsNotCommitted() async throws {
         let cluster = try KafkaMockCluster()
         try cluster.createTopic("fragile", partitions: 1)
@@ -105,35 +108,43 @@ struct MockClusterTests {
         try await producer.shutdown()
 
         struct Refused: Error {}
-        func member() throws -> (KafkaConsumer, ProcessingLoop) {
+        func member() throws -> ProcessingLoop {
             let consumer = try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(groupID: "fragile-group", topics: ["fragile"], kafka: cluster.configuration), logger: logger)
-            return (consumer, ProcessingLoop(consumer: consumer, logger: logger))
+                configuration: KafkaConsumerConfiguration(
+                    groupID: "fragile-group", topics: ["fragile"], kafka: cluster.configuration, maxBatchRecords: 2),
+                logger: logger)
+            return ProcessingLoop(consumer: consumer, logger: logger)
         }
-        let (_, failing) = try member()
+        let failing = try member()
         let handled = Mutex<[Int]>([])
+        let failedBatchStart = Mutex<Int?>(nil)
         await #expect(throws: Refused.self) {
-            try await failing.run { record in
-                let value = Int(String(decoding: record.value, as: UTF8.self))!
-                handled.withLock { $0.append(value) }
-                if value == 4 { throw Refused() }
-                return []
+            try await failing.run { batch, _ in
+                for record in batch {
+                    let value = Int(String(decoding: record.value, as: UTF8.self))!
+                    handled.withLock { $0.append(value) }
+                    if value == 4 {
+                        failedBatchStart.withLock { $0 = Int(batch[batch.startIndex].offset) }
+                        throw Refused()
+                    }
+                }
             }
         }
         #expect(handled.withLock { $0 } == [0, 1, 2, 3, 4])
+        let start = try #require(failedBatchStart.withLock { $0 })
+        #expect((3...4).contains(start), "batches of at most two records")
 
-        let (_, second) = try member()
+        let second = try member()
         let replayed = Mutex<[Int]>([])
         let running = Task {
-            try await second.run { record in
-                replayed.withLock { $0.append(Int(String(decoding: record.value, as: UTF8.self))!) }
-                return []
+            try await second.run { batch, _ in
+                for record in batch { replayed.withLock { $0.append(Int(String(decoding: record.value, as: UTF8.self))!) } }
             }
         }
-        try await waitUntil { replayed.withLock { $0.count } >= 6 }
+        try await waitUntil { replayed.withLock { $0.count } >= 10 - start }
         second.stop()
         try await running.value
-        #expect(replayed.withLock { $0 } == [4, 5, 6, 7, 8, 9], "the failed record and everything after it are processed again, nothing before it")
+        #expect(replayed.withLock { $0 } == Array(start..<10), "the failed batch and everything after it are processed again, nothing before it")
     }
 
     @Test("a paused partition delivers nothing until resumed; committed offsets are readable")
@@ -148,9 +159,8 @@ struct MockClusterTests {
         let seen = Atomic(0)
         let assigned = Atomic(false)
         let running = Task {
-            try await loop.run(hooks: .init(assigned: { _ in assigned.store(true, ordering: .relaxed) })) { _ in
-                seen.add(1, ordering: .relaxed)
-                return []
+            try await loop.run(hooks: .init(assigned: { _ in assigned.store(true, ordering: .relaxed) })) { batch, _ in
+                seen.add(batch.count, ordering: .relaxed)
             }
         }
         try await waitUntil { assigned.load(ordering: .relaxed) }
@@ -164,10 +174,11 @@ struct MockClusterTests {
         #expect(seen.load(ordering: .relaxed) == 0, "a paused partition must deliver nothing")
         consumer.resume([partition])
         try await waitUntil { seen.load(ordering: .relaxed) == 20 }
-        // Offsets are stored when records finish; give the last store a moment, then commit synchronously.
-        try await Task.sleep(for: .milliseconds(200))
-        try consumer.commit()
-        #expect(try consumer.committed([partition]) == [partition: 20])
+        // The last batch's offset is stored when its handler returns, just after the count is seen: commit until it is.
+        try await waitUntil {
+            try? await consumer.commit()
+            return (try? await consumer.committed([partition])) == [partition: 20]
+        }
         loop.stop()
         try await running.value
     }
@@ -188,11 +199,13 @@ struct MockClusterTests {
         let values = Mutex<[Int]>([])
         let mostBuffered = Atomic(0)
         let running = Task {
-            try await loop.run { record in
-                mostBuffered.max(consumer.bufferedRecords, ordering: .relaxed)
-                if values.withLock({ $0.count }) % 200 == 0 { try await Task.sleep(for: .milliseconds(20)) }
-                values.withLock { $0.append(Int(String(decoding: record.value, as: UTF8.self))!) }
-                return []
+            try await loop.run { batch, _ in
+                #expect(batch.count <= 50, "a batch larger than the buffer limit")
+                for record in batch {
+                    mostBuffered.max(consumer.bufferedRecords, ordering: .relaxed)
+                    if values.withLock({ $0.count }) % 200 == 0 { try await Task.sleep(for: .milliseconds(20)) }
+                    values.withLock { $0.append(Int(String(decoding: record.value, as: UTF8.self))!) }
+                }
             }
         }
         try await waitUntil { values.withLock { $0.count } >= 2_000 }
@@ -207,6 +220,18 @@ struct MockClusterTests {
 func waitUntil(timeout: Duration = .seconds(60), _ condition: @Sendable () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(timeout)")
+            throw CancellationError()
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+/// `waitUntil` for a condition that must ask the broker.
+func waitUntil(timeout: Duration = .seconds(60), _ condition: @Sendable () async -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while await !condition() {
         guard ContinuousClock.now < deadline else {
             Issue.record("condition not met within \(timeout)")
             throw CancellationError()

@@ -35,11 +35,12 @@ struct SlowHandlerTests {
         let assignments = Atomic(0)
         let mostBuffered = Atomic(0)
         let running = Task {
-            try await loop.run(hooks: .init(assigned: { _ in assignments.add(1, ordering: .relaxed) })) { record in
-                mostBuffered.max(consumer.bufferedRecords, ordering: .relaxed)
-                try await Task.sleep(for: .milliseconds(50))
-                seen.withLock { $0.append(Int(String(decoding: record.value, as: UTF8.self))!) }
-                return []
+            try await loop.run(hooks: .init(assigned: { _ in assignments.add(1, ordering: .relaxed) })) { batch, _ in
+                for record in batch {
+                    mostBuffered.max(consumer.bufferedRecords, ordering: .relaxed)
+                    try await Task.sleep(for: .milliseconds(50))
+                    seen.withLock { $0.append(Int(String(decoding: record.value, as: UTF8.self))!) }
+                }
             }
         }
         try await waitUntil { seen.withLock { $0.count } >= 240 }

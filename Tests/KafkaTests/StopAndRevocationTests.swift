@@ -26,15 +26,14 @@ struct StopAndRevocationTests {
             configuration: KafkaConsumerConfiguration(groupID: "stop-group", topics: ["buffered"], kafka: cluster.configuration), logger: logger)
         let loop = ProcessingLoop(consumer: consumer, logger: logger)
         let handled = HandledCount()
-        try await loop.run { _ in
-            // Wait for a full buffer behind this record, then stop.
+        try await loop.run { _, _ in
+            // Wait for a full buffer behind this batch, then stop.
             if handled.count.add(1, ordering: .relaxed).newValue == 1 {
                 try await waitUntil { consumer.bufferedRecords > 1_000 }
                 loop.stop()
             }
-            return []
         }
-        #expect(handled.count.load(ordering: .relaxed) == 1, "records handed out after stop()")
+        #expect(handled.count.load(ordering: .relaxed) == 1, "batches handed out after stop()")
     }
 
     @Test("a revocation announced before the events end is completed by their end; none is announced after")
@@ -49,14 +48,16 @@ struct StopAndRevocationTests {
     }
 
     @Test("a revocation the reader has taken is the reader's to complete: ending the events leaves it alone")
-    func takenRevocationIsTheReaders() throws {
+    func takenRevocationIsTheReaders() async throws {
         let core = ConsumerCore(
             configuration: KafkaConsumerConfiguration(groupID: "g", topics: ["t"], kafka: KafkaConfiguration()), logger: logger)
         let partition = TopicPartition(topic: "t", partition: 0)
         let revocation = try #require(core.announceRevocation([partition], lost: false))
-        #expect(core.isBeingRevoked(partition), "buffered records of a partition being revoked are skipped")
-        core.revocationTaken(revocation)
-        #expect(!core.isBeingRevoked(partition))
+        guard case .revoked(let taken)? = try await core.next() else {
+            Issue.record("the reader was not handed the revocation")
+            return
+        }
+        #expect(taken === revocation)
         core.endEvents()
         #expect(!revocation.wait(timeout: .milliseconds(100)), "completed while the reader still drains its deliveries")
         revocation.complete()
@@ -67,11 +68,11 @@ struct StopAndRevocationTests {
     func fatalErrorIsNotAStop() async throws {
         let core = ConsumerCore(
             configuration: KafkaConsumerConfiguration(groupID: "g", topics: ["t"], kafka: KafkaConfiguration()), logger: logger)
-        for offset in Int64(0)..<3 {
-            core.deliver(ConsumerRecord(topic: "t", partition: 0, offset: offset, key: nil, value: [], headers: []))
+        for partition in Int32(0)..<3 {
+            core.announceAssignment([TopicPartition(topic: "t", partition: partition)])
         }
         core.endEvents(throwing: KafkaError(code: .consumer, message: "fatal", isFatal: true))
-        let events = ConsumerEvents(stream: core.stream, core: core)
+        let events = ConsumerEvents(core: core)
         let error = await #expect(throws: KafkaError.self) {
             for try await event in events {
                 Issue.record("handed out \(event) after a fatal error")
@@ -80,8 +81,8 @@ struct StopAndRevocationTests {
         #expect(error?.isFatal == true)
     }
 
-    @Test("a delivery the broker refuses ends the run, and no offset at or past its input is committed")
-    func failedDeliveryStoresNothingPastIt() async throws {
+    @Test("a delivery the broker refuses ends the run, and no offset of its batch or after it is committed")
+    func failedDeliveryStoresNothingOfItsBatch() async throws {
         let cluster = try KafkaMockCluster()
         try cluster.createTopic("deliver-in", partitions: 1)
         try cluster.createTopic("deliver-out", partitions: 1)
@@ -90,30 +91,36 @@ struct StopAndRevocationTests {
             _ = try await producer.send(ProducerRecord(topic: "deliver-in", key: nil, value: Array("\(index)".utf8))).acknowledged()
         }
         let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(groupID: "deliver", topics: ["deliver-in"], kafka: cluster.configuration), logger: logger)
+            configuration: KafkaConsumerConfiguration(groupID: "deliver", topics: ["deliver-in"], kafka: cluster.configuration, maxBatchRecords: 10),
+            logger: logger)
         let loop = ProcessingLoop(consumer: consumer, logger: logger)
-        let sent = Mutex<[(offset: Int64, delivery: PendingDelivery)]>([])
+        let earlier = Mutex<[BatchCompletion]>([])
+        let refused = Mutex<ClosedRange<Int64>?>(nil)
         let thrown = await #expect(throws: KafkaError.self) {
-            try await loop.run { record in
-                // From input 20 on, the broker refuses what the stage writes (not retriable: authorization);
-                // everything before it is acknowledged first.
-                if record.offset == 20 {
-                    _ = try await sent.withLock { $0.last!.delivery }.acknowledged()
+            try await loop.run { batch, completion in
+                let offsets = batch[batch.startIndex].offset...batch[batch.endIndex - 1].offset
+                // From the first batch of several records at or after input 20 on, the broker refuses what the
+                // stage writes (not retriable: authorization); every batch before it is acknowledged first.
+                if offsets.lowerBound >= 20, offsets.count > 1, refused.withLock({ $0 == nil }) {
+                    let before = earlier.withLock { $0 }
+                    try await waitUntil { before.allSatisfy(\.isFinished) }
+                    refused.withLock { $0 = offsets }
                     cluster.failNextProduceRequests(50, code: 29)
                 }
-                let delivery = try await producer.send(ProducerRecord(topic: "deliver-out", key: nil, value: record.value))
-                sent.withLock { $0.append((record.offset, delivery)) }
-                return [delivery]
+                var out = OutgoingRecords()
+                for record in batch { out.append(ProducerRecord(topic: "deliver-out", key: nil, value: record.value)) }
+                try await producer.send(out, completion: completion)
+                earlier.withLock { $0.append(completion) }
             }
         }
         #expect(thrown?.code == .delivery)
-        let failed = try #require(sent.withLock { $0 }.filter { $0.delivery.result.map { (try? $0.get()) == nil } ?? false }.map(\.offset).min())
+        let failedBatch = try #require(refused.withLock { $0 })
+        #expect(failedBatch.count > 1, "the refused batch holds several records, so a store inside it would show")
         let check = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(groupID: "deliver", topics: ["deliver-in"], kafka: cluster.configuration), logger: logger)
         let partition = TopicPartition(topic: "deliver-in", partition: 0)
-        let committed = try #require(try check.committed([partition])[partition])
-        #expect(failed == 20)
-        #expect(committed == 20, "offset \(committed) committed; the refused input is 20 and everything before it was acknowledged")
+        let committed = try #require(try await check.committed([partition])[partition])
+        #expect(committed == failedBatch.lowerBound, "offset \(committed) committed; the refused batch is \(failedBatch) and everything before it was acknowledged")
         await check.close()
         try? await producer.shutdown()
     }

@@ -197,15 +197,17 @@ final class Reader: Sendable {
             var result = IngestNormalizeTests.Written()
             for try await event in consumer.events {
                 if case .assigned = event { assigned() }
-                guard case .record(let record) = event else { continue }
+                guard case .records(let batch) = event else { continue }
                 progress.state.withLock { $0.last = ContinuousClock.now }
-                guard let trace = record.headers.string(named: RecordHeaders.traceName).flatMap(RecordHeaders.parseTrace), trace.topic == upstreamTopic
-                else { continue }
-                result.rawBytes.append(record.value + (record.key ?? []))
-                if record.topic == TopicNames.deadLetters {
-                    result.deadLetters.append(try DeadLetter(serializedBytes: record.value))
-                } else if case .member(let member) = try HashedRecord(serializedBytes: record.value) {
-                    result.members.append((trace, member))
+                for record in batch {
+                    guard let trace = record.headerString(named: RecordHeaders.traceName).flatMap(RecordHeaders.parseTrace), trace.topic == upstreamTopic
+                    else { continue }
+                    result.rawBytes.append(record.value + (record.key ?? []))
+                    if record.topic == TopicNames.deadLetters {
+                        result.deadLetters.append(try DeadLetter(serializedBytes: record.value))
+                    } else if case .member(let member) = try HashedRecord(serializedBytes: record.value) {
+                        result.members.append((trace, member))
+                    }
                 }
                 let letters = result.deadLetters.count
                 progress.state.withLock { $0.deadLetters = letters }

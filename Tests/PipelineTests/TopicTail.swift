@@ -36,7 +36,7 @@ final class TopicTail: Sendable {
             for try await event in consumer.events {
                 switch event {
                 case .assigned: state.assigned.withLock { $0 = true }
-                case .record(let record): state.records.withLock { $0.append(record) }
+                case .records(let batch): state.records.withLock { $0.append(contentsOf: batch.map(\.copy)) }
                 case .revoked(let revocation): revocation.complete()
                 }
             }

@@ -40,12 +40,13 @@ do {
         file.write(Data("A \(partitions.map { String($0.partition) }.joined(separator: ","))\n".utf8))
         health.setReady(true)
     })
-    let service = ProcessingService(name: "consume", loop: loop, hooks: hooks) { record in
-        if delay > 0 { try await Task.sleep(for: .microseconds(delay)) }
-        let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? "-"
-        file.write(Data("R \(record.partition) \(record.offset) \(key) \(String(decoding: record.value, as: UTF8.self))\n".utf8))
-        processed.increment()
-        return []
+    let service = ProcessingService(name: "consume", loop: loop, hooks: hooks) { batch, _ in
+        for record in batch {
+            if delay > 0 { try await Task.sleep(for: .microseconds(delay)) }
+            let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? "-"
+            file.write(Data("R \(record.partition) \(record.offset) \(key) \(String(decoding: record.value, as: UTF8.self))\n".utf8))
+            processed.increment()
+        }
     }
     let http = ObservabilityServer.service(host: settings.httpHost, port: settings.httpPort, metrics: metrics, health: health, logger: logger)
     try await ServiceGroup(services: [http, service], gracePeriod: settings.gracePeriod, logger: logger).run()
