@@ -39,6 +39,11 @@ public final class KafkaMockCluster: Sendable {
         rd_kafka_mock_push_request_errors_array(cluster.pointer, 0, count, errors)
     }
 
+    /// Delays every answer of the (first) broker by `delay`, so tests can hold produced records unacknowledged.
+    public func setRoundTripTime(_ delay: Duration) {
+        rd_kafka_mock_broker_set_rtt(cluster.pointer, 1, Int32(delay.inMilliseconds))
+    }
+
     /// A configuration whose broker list is this cluster, with group and fetch timings shortened so
     /// tests spend their time on behaviour rather than on the mock's protocol waits.
     public var configuration: KafkaConfiguration {

@@ -1,0 +1,210 @@
+import Kafka
+import Observability
+import Stage
+import Synchronization
+import Testing
+
+/// The stage contract: batches per partition, bounded concurrency across partitions and order within one,
+/// completions a handler finishes later, a drain deadline that cancels, and a revocation that waits for
+/// deliveries still in flight.
+@Suite("Batch processing contract on the mock cluster", .timeLimit(.minutes(2)))
+struct BatchContractTests {
+    let logger = Logger(stage: "batch-tests", minimumLevel: .error)
+
+    /// Writes `perPartition` records numbered 0... to each partition of a new topic.
+    func fill(_ cluster: KafkaMockCluster, _ topic: String, partitions: Int32, perPartition: Int) async throws {
+        try cluster.createTopic(topic, partitions: partitions)
+        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
+        var out = OutgoingRecords()
+        for index in 0..<perPartition {
+            for partition in 0..<partitions {
+                out.append(ProducerRecord(topic: topic, key: nil, value: Array("\(index)".utf8), placement: .partition(partition)))
+            }
+        }
+        let acknowledged = Atomic(false)
+        let completion = BatchCompletion { result in acknowledged.store((try? result.get()) != nil, ordering: .releasing) }
+        try await producer.send(out, completion: completion)
+        completion.release()
+        try await producer.shutdown()
+        let allAcknowledged = acknowledged.load(ordering: .acquiring)
+        #expect(allAcknowledged, "the test records were not all acknowledged")
+    }
+
+    func consumer(_ cluster: KafkaMockCluster, _ topic: String, group: String, maxBatchRecords: Int = 1_000) throws -> KafkaConsumer {
+        try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(groupID: group, topics: [topic], kafka: cluster.configuration, maxBatchRecords: maxBatchRecords),
+            logger: logger)
+    }
+
+    @Test("handlers of different partitions run at once up to the limit, never two of one partition, each partition in order")
+    func boundedConcurrency() async throws {
+        let cluster = try KafkaMockCluster()
+        try await fill(cluster, "spread", partitions: 4, perPartition: 100)
+        let consumer = try consumer(cluster, "spread", group: "spread", maxBatchRecords: 10)
+        let loop = ProcessingLoop(consumer: consumer, logger: logger, limits: .init(maxConcurrentBatches: 2))
+        let state = Mutex((active: Set<Int32>(), mostActive: 0, overlaps: 0, last: [Int32: Int](), outOfOrder: 0, seen: 0))
+        let running = Task {
+            try await loop.run { batch, _ in
+                let partition = batch[batch.startIndex].partition
+                state.withLock { state in
+                    if state.active.contains(partition) { state.overlaps += 1 }
+                    state.active.insert(partition)
+                    state.mostActive = max(state.mostActive, state.active.count)
+                }
+                try await Task.sleep(for: .milliseconds(20))
+                state.withLock { state in
+                    for record in batch {
+                        let value = Int(String(decoding: record.value, as: UTF8.self))!
+                        if let last = state.last[partition], value != last + 1 { state.outOfOrder += 1 }
+                        state.last[partition] = value
+                        state.seen += 1
+                    }
+                    state.active.remove(partition)
+                }
+            }
+        }
+        try await waitUntil { state.withLock { $0.seen } >= 400 }
+        loop.stop()
+        try await running.value
+        let final = state.withLock { $0 }
+        #expect(final.seen == 400)
+        #expect(final.mostActive == 2, "at most two handlers at once, and two were reached")
+        #expect(final.overlaps == 0, "two handlers of one partition ran at once")
+        #expect(final.outOfOrder == 0, "a partition's records arrived out of order")
+    }
+
+    @Test("a completion held past its handler stores nothing until it is released")
+    func heldCompletion() async throws {
+        let cluster = try KafkaMockCluster()
+        try await fill(cluster, "held", partitions: 1, perPartition: 50)
+        let partition = TopicPartition(topic: "held", partition: 0)
+        let consumer = try consumer(cluster, "held", group: "held")
+        let loop = ProcessingLoop(consumer: consumer, logger: logger)
+        let held = Mutex<[BatchCompletion]>([])
+        let seen = Atomic(0)
+        let running = Task {
+            try await loop.run { batch, completion in
+                // A batcher's way: keep the batch open past the handler, finish it at flush time.
+                completion.hold()
+                held.withLock { $0.append(completion) }
+                seen.add(batch.count, ordering: .relaxed)
+            }
+        }
+        try await waitUntil { seen.load(ordering: .relaxed) == 50 }
+        try await consumer.commit()
+        let before = try await consumer.committed([partition])[partition] ?? -1
+        #expect(before < 0, "offset \(before) committed while every batch was still held")
+        for completion in held.withLock({ $0 }) { completion.release() }
+        try await waitUntil {
+            try? await consumer.commit()
+            return (try? await consumer.committed([partition]))?[partition] == 50
+        }
+        loop.stop()
+        try await running.value
+    }
+
+    @Test("a stop cancels a handler still running at the drain deadline, commits nothing of its batch, and returns")
+    func drainDeadlineCancels() async throws {
+        let cluster = try KafkaMockCluster()
+        try await fill(cluster, "stuck", partitions: 1, perPartition: 20)
+        let partition = TopicPartition(topic: "stuck", partition: 0)
+        let consumer = try consumer(cluster, "stuck", group: "stuck")
+        let loop = ProcessingLoop(consumer: consumer, logger: logger, limits: .init(drainTimeout: .milliseconds(300), closeTimeout: .seconds(10)))
+        let started = Atomic(false)
+        let cancelled = Atomic(false)
+        let running = Task {
+            try await loop.run { _, _ in
+                started.store(true, ordering: .releasing)
+                do {
+                    try await Task.sleep(for: .seconds(60))
+                } catch {
+                    cancelled.store(true, ordering: .releasing)
+                    throw error
+                }
+            }
+        }
+        try await waitUntil { started.load(ordering: .acquiring) }
+        let stopped = ContinuousClock.now
+        loop.stop()
+        try await running.value
+        #expect(ContinuousClock.now - stopped < .seconds(10), "the stop waited for the handler instead of cancelling it")
+        let wasCancelled = cancelled.load(ordering: .acquiring)
+        #expect(wasCancelled, "the handler was not cancelled")
+        let check = try self.consumer(cluster, "stuck", group: "stuck")
+        let committed = try await check.committed([partition])[partition] ?? -1
+        #expect(committed < 0, "offset \(committed) committed for a batch whose handler never finished")
+        await check.close()
+    }
+
+    @Test("a revocation with deliveries in flight waits for their acknowledgements: the next owner neither loses nor repeats a record")
+    func revocationWithDeliveriesInFlight() async throws {
+        let cluster = try KafkaMockCluster()
+        try await fill(cluster, "handover", partitions: 2, perPartition: 1_000)
+        try cluster.createTopic("handover-out", partitions: 2)
+        // Every broker answer, acknowledgements included, now takes 300 ms.
+        cluster.setRoundTripTime(.milliseconds(300))
+        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
+        let flight = InFlight()
+        // Member A's log tells when its revocation begins; what it has in flight then is what the handover must wait for.
+        let logA = Logger(
+            stage: "member-a", minimumLevel: .info,
+            sink: LogSink { line in
+                if line.contains("\"partitions revoked\"") { flight.atRevocation.withLock { $0.append(flight.outstanding) } }
+            })
+        func member(_ logger: Logger, _ name: String) throws -> ProcessingLoop {
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(groupID: "handover", topics: ["handover"], kafka: cluster.configuration, maxBatchRecords: 20),
+                logger: logger)
+            return ProcessingLoop(consumer: consumer, logger: logger)
+        }
+        let handled = Mutex<[String: [String]]>([:])
+        func handler(_ name: String) -> ProcessingLoop.Handler {
+            { batch, completion in
+                // Slow enough that member A is still busy when B joins: 100 batches of 20 take 10 s alone.
+                try await Task.sleep(for: .milliseconds(100))
+                var out = OutgoingRecords()
+                for record in batch { out.append(ProducerRecord(topic: "handover-out", key: nil, value: record.value, placement: .partition(record.partition))) }
+                handled.withLock { $0[name, default: []].append(contentsOf: batch.map { "\($0.partition)/\($0.offset)" }) }
+                // Count this batch's deliveries in flight until the broker acknowledges them, then finish the input batch.
+                flight.sent.add(out.count, ordering: .relaxed)
+                completion.hold()
+                let count = out.count
+                let deliveries = BatchCompletion { result in
+                    flight.acknowledged.add(count, ordering: .relaxed)
+                    if case .failure(let error) = result { completion.fail(error) } else { completion.release() }
+                }
+                try await producer.send(out, completion: deliveries)
+                deliveries.release()
+            }
+        }
+        let a = try member(logA, "a")
+        let handlerA = handler("a")
+        let handlerB = handler("b")
+        let runningA = Task { try await a.run(handlerA) }
+        try await waitUntil { handled.withLock { $0["a", default: []].count } >= 300 }
+        let b = try member(logger, "b")
+        let runningB = Task { try await b.run(handlerB) }
+        try await waitUntil { handled.withLock { Set($0.values.joined()).count } >= 2_000 }
+        a.stop()
+        b.stop()
+        try await runningA.value
+        try await runningB.value
+        try await producer.shutdown()
+
+        let atRevocation = flight.atRevocation.withLock { $0 }
+        #expect(atRevocation.contains { $0 > 0 }, "no delivery was in flight when member A's partitions were revoked: \(atRevocation)")
+        let byA = Set(handled.withLock { $0["a", default: []] })
+        let byB = Set(handled.withLock { $0["b", default: []] })
+        #expect(byA.union(byB).count == 2_000, "records lost in the handover")
+        let handledTwice = byA.intersection(byB).count
+        #expect(handledTwice == 0, "records handled by both members: the handover did not wait for A's deliveries")
+    }
+
+    /// Deliveries member A sent and the broker acknowledged, shared with its handler and log sink.
+    final class InFlight: Sendable {
+        let sent = Atomic(0)
+        let acknowledged = Atomic(0)
+        let atRevocation = Mutex<[Int]>([])
+        var outstanding: Int { sent.load(ordering: .relaxed) - acknowledged.load(ordering: .relaxed) }
+    }
+}
