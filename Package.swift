@@ -42,23 +42,30 @@ let package = Package(
         // Lifecycle, command line and the HTTP listener (libmicrohttpd).
         .target(name: "Runtime", dependencies: ["CMicroHTTPD", "Observability"], path: "Shared/Runtime", swiftSettings: strict),
         .target(name: "Destinations", dependencies: ["Hashing"], path: "Shared/Destinations", swiftSettings: strict),
-        .target(name: "Identity", dependencies: ["Hashing"], path: "Shared/Identity", swiftSettings: strict),
+        .target(name: "Identity", dependencies: ["Hashing", "Wire"], path: "Shared/Identity", swiftSettings: strict),
         .target(name: "JSON", path: "Shared/JSON", swiftSettings: strict),
-        .target(name: "Config", dependencies: ["Identity", "JSON"], path: "Shared/Config", swiftSettings: strict),
+        .target(name: "Config", dependencies: ["Identity", "JSON", "Wire"], path: "Shared/Config", swiftSettings: strict),
         .target(name: "Stage", dependencies: ["Config", "Kafka", "Observability", "Runtime", "Wire"], path: "Shared/Stage", swiftSettings: strict),
 
         .executableTarget(
             name: "CLI", dependencies: ["Kafka", "Wire", "Observability", "Runtime", "Identity"], path: "Services/CLI",
             swiftSettings: strict),
 
-        .executableTarget(
-            name: "Ingest", dependencies: ["Stage", "Config", "JSON", "Kafka", "Observability", "Runtime", "Wire", "Hashing"], path: "Services/Ingest",
+        // Each stage: its logic in a library (`Core`, tested and benchmarked in process), `main.swift` wiring it.
+        .target(
+            name: "IngestCore", dependencies: ["Stage", "Config", "JSON", "Kafka", "Observability", "Wire", "Hashing"], path: "Services/Ingest/Core",
             swiftSettings: strict),
         .executableTarget(
-            name: "Normalize", dependencies: ["Stage", "Config", "Identity", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Normalize",
+            name: "Ingest", dependencies: ["IngestCore", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Ingest", exclude: ["Core"],
+            swiftSettings: strict),
+        .target(
+            name: "NormalizeCore", dependencies: ["Stage", "Config", "Identity", "Kafka", "Observability", "Wire"], path: "Services/Normalize/Core",
             swiftSettings: strict),
         .executableTarget(
-            name: "Sandbox", dependencies: ["Observability", "Runtime", "Destinations"], path: "Services/Sandbox", swiftSettings: strict),
+            name: "Normalize", dependencies: ["NormalizeCore", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Normalize",
+            exclude: ["Core"], swiftSettings: strict),
+        .executableTarget(
+            name: "Sandbox", dependencies: ["Observability", "Runtime", "Destinations", "Wire"], path: "Services/Sandbox", swiftSettings: strict),
 
         // Benchmarks are programs, run by scripts/bench-*; numbers in docs/benchmarks.md.
         .executableTarget(
@@ -66,7 +73,11 @@ let package = Package(
             swiftSettings: strict),
 
         .executableTarget(
-            name: "IdentityBench", dependencies: ["Identity", "Hashing", "Observability", "Runtime"], path: "Benchmarks/IdentityBench", swiftSettings: strict),
+            name: "StageBench", dependencies: ["IngestCore", "NormalizeCore", "Config", "Kafka", "Observability", "Runtime", "Wire"],
+            path: "Benchmarks/StageBench", swiftSettings: strict),
+
+        .executableTarget(
+            name: "IdentityBench", dependencies: ["Identity", "Hashing", "Observability", "Runtime", "Wire"], path: "Benchmarks/IdentityBench", swiftSettings: strict),
 
         // A consumer-group member driven by the Kafka integration tests (a separate process, so it can be SIGKILLed).
         .executableTarget(
@@ -82,18 +93,18 @@ let package = Package(
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
         .testTarget(name: "StageTests", dependencies: ["Stage", "Kafka"], swiftSettings: strict),
         .testTarget(name: "DestinationsTests", dependencies: ["Destinations"], swiftSettings: strict),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity", "TestSupport", "Wire"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "PipelineTests", dependencies: ["Ingest", "Normalize", "Kafka", "Observability", "Runtime", "Stage", "Wire", "Hashing", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "IngestTests", dependencies: ["Ingest", "Config", "Kafka", "Observability", "Runtime", "Stage", "Wire", "TestSupport"], swiftSettings: strict),
+            name: "IngestTests", dependencies: ["IngestCore", "Config", "Kafka", "Observability", "Runtime", "Stage", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "NormalizeTests", dependencies: ["Normalize", "Config", "Hashing", "Kafka", "Wire", "Stage", "TestSupport"],
+            name: "NormalizeTests", dependencies: ["NormalizeCore", "Config", "Hashing", "Kafka", "Wire", "Stage", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "IdentityTests", dependencies: ["Identity", "Hashing"], resources: [.copy("identity-vectors.tsv")], swiftSettings: strict),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Observability", "Runtime", "TestSupport"], swiftSettings: strict),
+            name: "IdentityTests", dependencies: ["Identity", "Hashing", "Wire"], resources: [.copy("identity-vectors.tsv")], swiftSettings: strict),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Observability", "Runtime", "TestSupport", "Wire"], swiftSettings: strict),
     ]
 )

@@ -5,6 +5,7 @@ import Hashing
 import Identity
 import Observability
 import Runtime
+import Wire
 
 let spec = CommandLineSpec(
     executable: "identity-bench",
@@ -36,7 +37,7 @@ func phone(_ index: Int) -> String {
 
 // Inputs are built before the clock starts; with the full mix 1 in 4 each: mixed-case email with spaces,
 // formatted phone, upper-case IDFA, @handle.
-let inputs: [(IdentifierKind, String)] = (0..<count).map { index in
+let inputs: [(IdentifierType, String)] = (0..<count).map { index in
     if mix == "phone" { return (.phone, phone(index / 4)) }
     switch index % 4 {
     case 0: return (.email, " User.\(index)+Promo@Example.COM ")
@@ -47,7 +48,7 @@ let inputs: [(IdentifierKind, String)] = (0..<count).map { index in
 }
 
 // A warm-up pass per destination first (page faults, caches), then the measured pass.
-for (destination, measured) in [(DestinationKind.x, false), (.x, true), (.tiktok, false), (.tiktok, true)] {
+for (destination, measured) in [(Destination.x, false), (.x, true), (.tiktok, false), (.tiktok, true)] {
     let rules = IdentityRules(destination: destination, defaultRegion: "US")
     var hashed = 0
     // Comparing each digest with a sentinel keeps the work observable without costing a hash of its own.
@@ -64,5 +65,5 @@ for (destination, measured) in [(DestinationKind.x, false), (.x, true), (.tiktok
     guard measured else { continue }
     let seconds = elapsed.inSeconds
     print(String(format: "%@ (%@): %d identifiers (%d hashed) in %.2f s: %.0f identifiers/s (checksum %d)",
-        destination.rawValue, mix, count, hashed, seconds, Double(count) / seconds, checksum))
+        destination.name, mix, count, hashed, seconds, Double(count) / seconds, checksum))
 }

@@ -1,10 +1,11 @@
 import Identity
+import Wire
 
 /// `cohortsync identify`: shows what a destination receives for one value, the first thing to check when
 /// match rates are low.
 struct IdentifyCommand {
-    let destination: DestinationKind
-    let kind: IdentifierKind
+    let destination: Destination
+    let kind: IdentifierType
     let defaultRegion: String?
 
     /// The lines to print and whether the value would be sent.
@@ -12,13 +13,13 @@ struct IdentifyCommand {
         let rules = IdentityRules(destination: destination, defaultRegion: defaultRegion)
         switch rules.normalize(kind, value) {
         case nil:
-            return (["not sent: \(destination.rawValue) does not take \(kind.rawValue)"], false)
+            return (["not sent: \(destination.name) does not take \(kind.name)"], false)
         case .failure(let refusal):
             return (["refused: \(refusal.rawValue)", "why: \(refusal.advice)"], false)
         case .success(let identifier):
             return ([
-                "destination: \(destination.rawValue)",
-                "type:        \(kind.rawValue)",
+                "destination: \(destination.name)",
+                "type:        \(kind.name)",
                 "normalized:  \(identifier.normalized ?? "(already a SHA-256 digest; sent as given, lowercased)")",
                 "sha256:      \(identifier.digest.hex)",
             ], true)

@@ -50,12 +50,12 @@ do {
         guard arguments.count == 2 else {
             CommandLineEntry.fail("cohortsync", "identify takes exactly one VALUE (quote it if it has spaces)", status: 64)
         }
-        guard let destination = options.string("destination").flatMap(DestinationKind.init(rawValue:)) else {
+        guard let destination = options.string("destination").flatMap(Destination.init(name:)) else {
             CommandLineEntry.fail("cohortsync", "identify needs --destination x or --destination tiktok", status: 64)
         }
-        guard let kind = options.string("type").flatMap(IdentifierKind.init(rawValue:)) else {
+        guard let kind = options.string("type").flatMap(IdentifierType.init(name:)) else {
             CommandLineEntry.fail(
-                "cohortsync", "identify needs --type, one of: \(IdentifierKind.allCases.map(\.rawValue).joined(separator: ", "))", status: 64)
+                "cohortsync", "identify needs --type, one of: \(IdentifierType.kinds.map(\.name).joined(separator: ", "))", status: 64)
         }
         if let region = options.string("default-region"), !PhoneRegions.isKnown(region) {
             CommandLineEntry.fail(

@@ -1,5 +1,6 @@
 // cohortsync-ingest: wires options, configuration, Kafka and the IngestProcessor; nothing more.
 import Foundation
+import IngestCore
 import Kafka
 import Observability
 import Runtime

@@ -1,6 +1,7 @@
 // cohortsync-normalize: wires options, configuration, Kafka and the NormalizeProcessor; nothing more.
 import Foundation
 import Kafka
+import NormalizeCore
 import Observability
 import Runtime
 import Stage

@@ -1,9 +1,5 @@
 import Synchronization
-
-/// The two APIs the sandbox emulates.
-enum SandboxAPI: String, Sendable, CaseIterable {
-    case x, tiktok
-}
+import Wire
 
 /// What to do to one request instead of, or before, answering it normally.
 enum InjectedFault: Sendable, Equatable {
@@ -16,25 +12,25 @@ enum InjectedFault: Sendable, Equatable {
 
 /// Holds the fault plans and decides, per request, which fault (if any) applies.
 final class FaultInjector: Sendable {
-    private let plans: Mutex<[SandboxAPI: FaultPlan]>
+    private let plans: Mutex<[Destination: FaultPlan]>
     private let random: @Sendable () -> Double
 
     /// - Parameter random: a uniform number in 0..<1 per call; tests pass a fixed sequence.
-    init(plans: [SandboxAPI: FaultPlan] = [:], random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+    init(plans: [Destination: FaultPlan] = [:], random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.plans = Mutex(plans)
         self.random = random
     }
 
-    func plan(for api: SandboxAPI) -> FaultPlan {
+    func plan(for api: Destination) -> FaultPlan {
         plans.withLock { $0[api] ?? FaultPlan() }
     }
 
-    func set(_ plan: FaultPlan, for api: SandboxAPI) {
+    func set(_ plan: FaultPlan, for api: Destination) {
         plans.withLock { $0[api] = plan }
     }
 
     /// The added latency and the fault for one request; consumes one unit of a rate-limit burst.
-    func decide(for api: SandboxAPI) -> (latencyMilliseconds: Int, fault: InjectedFault?) {
+    func decide(for api: Destination) -> (latencyMilliseconds: Int, fault: InjectedFault?) {
         plans.withLock { plans in
             var plan = plans[api] ?? FaultPlan()
             defer { plans[api] = plan }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Wire
 
 /// Faults the sandbox injects for one API, set by `--faults` or `POST /_sandbox/faults`.
 struct FaultPlan: Sendable, Equatable {
@@ -21,8 +22,8 @@ struct FaultPlan: Sendable, Equatable {
     /// Reads `{"errors":{"503":0.1},"rate_limit_burst":3,"latency_ms":50,"drop_rate":0.01,"token_revoked":false}`
     /// for `api`: X's injected errors are HTTP error statuses (400-599), TikTok's are business codes (1-99999).
     /// - Throws: `SandboxRequestError` naming the field that is wrong.
-    init(json: Any?, api: SandboxAPI) throws(SandboxRequestError) {
-        let path = api.rawValue
+    init(json: Any?, api: Destination) throws(SandboxRequestError) {
+        let path = api.name
         let codes = api == .x ? 400...599 : 1...99_999
         guard let json else { return }
         guard let object = json as? [String: Any] else { throw SandboxRequestError("\(path) must be an object") }

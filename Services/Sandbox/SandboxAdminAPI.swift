@@ -1,4 +1,5 @@
 import Runtime
+import Wire
 
 /// `/_sandbox/...`: the state tests compare against, resets and run-time fault injection.
 struct SandboxAdminAPI: Sendable {
@@ -34,25 +35,25 @@ struct SandboxAdminAPI: Sendable {
     }
 
     /// Reads `{"x": <plan>, "tiktok": <plan>}`; an API left out keeps its plan.
-    static func plans(from body: [String: Any]) throws(SandboxRequestError) -> [SandboxAPI: FaultPlan] {
-        if let unknown = body.keys.first(where: { SandboxAPI(rawValue: $0) == nil }) {
+    static func plans(from body: [String: Any]) throws(SandboxRequestError) -> [Destination: FaultPlan] {
+        if let unknown = body.keys.first(where: { Destination(name: $0) == nil }) {
             throw SandboxRequestError("\(unknown) is not an API; use x or tiktok")
         }
-        var plans: [SandboxAPI: FaultPlan] = [:]
-        for api in SandboxAPI.allCases where body[api.rawValue] != nil {
-            plans[api] = try FaultPlan(json: body[api.rawValue], api: api)
+        var plans: [Destination: FaultPlan] = [:]
+        for api in Destination.platforms where body[api.name] != nil {
+            plans[api] = try FaultPlan(json: body[api.name], api: api)
         }
         return plans
     }
 
     private func faultsJSON() -> [String: Any] {
-        Dictionary(uniqueKeysWithValues: SandboxAPI.allCases.map { ($0.rawValue, faults.plan(for: $0).json) })
+        Dictionary(uniqueKeysWithValues: Destination.platforms.map { ($0.name, faults.plan(for: $0).json) })
     }
 
     static func audienceJSON(_ audience: SandboxStore.Audience) -> [String: Any] {
         let count = audience.members.count
         var json: [String: Any] = [
-            "destination": audience.api.rawValue, "account": audience.account, "id": audience.id, "name": audience.name,
+            "destination": audience.api.name, "account": audience.account, "id": audience.id, "name": audience.name,
             "members": audience.members.sorted, "member_count": count,
         ]
         switch audience.api {
@@ -62,6 +63,8 @@ struct SandboxAdminAPI: Sendable {
             json["targetable"] = report.targetable
         case .tiktok:
             json["targetable"] = AudienceSizeReport.tiktokIsValid(memberCount: count)
+        case .unspecified:
+            break
         }
         return json
     }

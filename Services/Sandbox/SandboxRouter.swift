@@ -1,6 +1,7 @@
 import Foundation
 import Observability
 import Runtime
+import Wire
 
 /// Sends each request to the API its path belongs to, after the fault injector has had its say.
 ///
@@ -23,7 +24,7 @@ struct SandboxRouter: Sendable {
         return .text(404, "not found: the X routes live under /12/, the TikTok routes under /open_api/v1.3/, the sandbox's own under /_sandbox/\n")
     }
 
-    private func serve(_ api: SandboxAPI, _ request: HTTPRequest, _ handler: (HTTPRequest, InjectedFault?) -> HTTPResponse) -> HTTPResponse {
+    private func serve(_ api: Destination, _ request: HTTPRequest, _ handler: (HTTPRequest, InjectedFault?) -> HTTPResponse) -> HTTPResponse {
         let started = ContinuousClock.now
         let (latency, fault) = faults.decide(for: api)
         var response = fault == .dropConnection ? HTTPResponse.dropped : handler(request, fault)
@@ -31,10 +32,10 @@ struct SandboxRouter: Sendable {
         let outcome = response.dropsConnection ? "dropped" : String(response.status)
         metrics.counter(
             "cohortsync_sandbox_requests_total", help: "Requests answered, by API and HTTP status.",
-            labels: ["api": api.rawValue, "status": outcome]
+            labels: ["api": api.name, "status": outcome]
         ).increment()
         let elapsed = ContinuousClock.now - started
-        metrics.histogram("cohortsync_sandbox_request_seconds", help: "Time to answer a request.", labels: ["api": api.rawValue])
+        metrics.histogram("cohortsync_sandbox_request_seconds", help: "Time to answer a request.", labels: ["api": api.name])
             .observe((elapsed + response.delay).inSeconds)
         return response
     }

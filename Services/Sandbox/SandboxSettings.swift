@@ -1,6 +1,7 @@
 import Destinations
 import Observability
 import Runtime
+import Wire
 
 /// The sandbox's command line: where it listens, which credentials it accepts, its limits and faults.
 struct SandboxSettings: Sendable {
@@ -41,7 +42,7 @@ struct SandboxSettings: Sendable {
     let tiktokToken: String
     let xLimits: XAdsAPI.Limits
     let tiktokLimits: TikTokAPI.Limits
-    let faults: [SandboxAPI: FaultPlan]
+    let faults: [Destination: FaultPlan]
     let logLevel: LogLevel
     let gracePeriod: Duration
 

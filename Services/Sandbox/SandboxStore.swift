@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Wire
 
 /// Every audience the sandbox holds, for both APIs, kept apart by account (X) or advertiser (TikTok).
 ///
@@ -7,7 +8,7 @@ import Synchronization
 /// what lets concurrent clients leave exactly the expected sets.
 final class SandboxStore: Sendable {
     struct Audience: Sendable {
-        let api: SandboxAPI
+        let api: Destination
         let account: String
         let id: String
         var name: String
@@ -23,12 +24,12 @@ final class SandboxStore: Sendable {
 
     private let state = Mutex(State())
 
-    private static func storeKey(_ api: SandboxAPI, _ account: String, _ id: String) -> String {
-        "\(api.rawValue)/\(account)/\(id)"
+    private static func storeKey(_ api: Destination, _ account: String, _ id: String) -> String {
+        "\(api.name)/\(account)/\(id)"
     }
 
     /// Creates an audience; nil when the account already has one of that name (names are unique per account).
-    func create(api: SandboxAPI, account: String, name: String, description: String) -> Audience? {
+    func create(api: Destination, account: String, name: String, description: String) -> Audience? {
         state.withLock { state in
             guard !state.audiences.values.contains(where: { $0.api == api && $0.account == account && $0.name == name }) else { return nil }
             let prefix = api == .x ? "xa" : "7"
@@ -42,22 +43,22 @@ final class SandboxStore: Sendable {
         }
     }
 
-    func audience(api: SandboxAPI, account: String, id: String) -> Audience? {
+    func audience(api: Destination, account: String, id: String) -> Audience? {
         state.withLock { $0.audiences[Self.storeKey(api, account, id)] }
     }
 
-    func audiences(api: SandboxAPI, account: String) -> [Audience] {
+    func audiences(api: Destination, account: String) -> [Audience] {
         state.withLock { state in state.audiences.values.filter { $0.api == api && $0.account == account } }
             .sorted { $0.createdAtMilliseconds == $1.createdAtMilliseconds ? $0.id < $1.id : $0.createdAtMilliseconds < $1.createdAtMilliseconds }
     }
 
     /// Removes an audience; false if it did not exist.
-    func delete(api: SandboxAPI, account: String, id: String) -> Bool {
+    func delete(api: Destination, account: String, id: String) -> Bool {
         state.withLock { $0.audiences.removeValue(forKey: Self.storeKey(api, account, id)) != nil }
     }
 
     /// Applies `change` to an audience's members under the store's lock; false if the audience does not exist.
-    func updateMembers(api: SandboxAPI, account: String, id: String, _ change: (inout MemberSet) -> Void) -> Bool {
+    func updateMembers(api: Destination, account: String, id: String, _ change: (inout MemberSet) -> Void) -> Bool {
         state.withLock { state in
             let key = Self.storeKey(api, account, id)
             guard state.audiences[key] != nil else { return false }
@@ -70,7 +71,7 @@ final class SandboxStore: Sendable {
     /// Every audience, ordered by API, account and id, for `GET /_sandbox/audiences`.
     var all: [Audience] {
         state.withLock { Array($0.audiences.values) }
-            .sorted { ($0.api.rawValue, $0.account, $0.id) < ($1.api.rawValue, $1.account, $1.id) }
+            .sorted { ($0.api.name, $0.account, $0.id) < ($1.api.name, $1.account, $1.id) }
     }
 
     func reset() {

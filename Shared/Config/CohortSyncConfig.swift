@@ -1,4 +1,5 @@
 import Identity
+import Wire
 
 /// The connections-and-syncs configuration every stage reads (DESIGN §4), after validation.
 public struct CohortSyncConfig: Sendable, Equatable {
@@ -12,13 +13,13 @@ public struct CohortSyncConfig: Sendable, Equatable {
         }
 
         public var id: String
-        public var destination: DestinationKind
+        public var destination: Destination
         /// The X Ads account id, or the TikTok advertiser id.
         public var account: String
         /// Credential name → reference. X: consumerKey, consumerSecret, token, tokenSecret. TikTok: accessToken.
         public var credentials: [String: SecretReference]
         /// The identifier kinds this connection forwards (mParticle's "Forward Emails / Handles / Device IDs").
-        public var forward: Set<IdentifierKind>
+        public var forward: Set<IdentifierType>
         public var audienceNaming: AudienceNaming
         /// The API root: the real API by default, the sandbox for the demo and tests.
         public var apiBaseURL: String
@@ -64,13 +65,13 @@ public struct CohortSyncConfig: Sendable, Equatable {
     }
 
     /// Default API roots (DESIGN §6).
-    public static let defaultAPIBaseURL: [DestinationKind: String] = [
+    public static let defaultAPIBaseURL: [Destination: String] = [
         .x: "https://ads-api.x.com/12",
         .tiktok: "https://business-api.tiktok.com/open_api/v1.3",
     ]
 
     /// The credentials each destination needs.
-    public static let requiredCredentials: [DestinationKind: [String]] = [
+    public static let requiredCredentials: [Destination: [String]] = [
         .x: ["consumerKey", "consumerSecret", "token", "tokenSecret"],
         .tiktok: ["accessToken"],
     ]

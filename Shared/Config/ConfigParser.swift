@@ -1,5 +1,6 @@
 import Foundation
 import Identity
+import Wire
 
 /// Reads and validates the configuration file, collecting every error with its JSON path.
 public enum ConfigParser {
@@ -104,8 +105,8 @@ public enum ConfigParser {
             if let id, !id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
                 fail("\(path).id", "\"\(id)\"", "letters, digits, - and _ (it becomes part of Kafka keys)")
             }
-            let destination: DestinationKind? = {
-                guard let text = fields["destination"]?.stringValue, let kind = DestinationKind(rawValue: text) else {
+            let destination: Destination? = {
+                guard let text = fields["destination"]?.stringValue, let kind = Destination(name: text) else {
                     fail("\(path).destination", fields["destination"].map { $0.stringValue.map { "\"\($0)\"" } ?? $0.kindDescription } ?? "nothing", "\"x\", \"tiktok\"")
                     return nil
                 }
@@ -115,20 +116,20 @@ public enum ConfigParser {
             let accountKey = destination == .x ? "account" : "advertiser"
             let otherKey = destination == .x ? "advertiser" : "account"
             if fields[otherKey] != nil {
-                fail("\(path).\(otherKey)", "a field \(destination.rawValue) connections do not take", "\(accountKey)")
+                fail("\(path).\(otherKey)", "a field \(destination.name) connections do not take", "\(accountKey)")
             }
             let account = string(fields[accountKey], "\(path).\(accountKey)", allowed: destination == .x ? "the X Ads account id" : "the TikTok advertiser id")
             let credentials = self.credentials(fields["credentials"], "\(path).credentials", destination: destination)
             let rules = IdentityRules(destination: destination)
-            var forward = Set(IdentifierKind.allCases.filter(rules.sends))
+            var forward = Set(IdentifierType.kinds.filter(rules.sends))
             if let list = fields["forward"] {
                 forward = []
                 if case .array(let items) = list, !items.isEmpty {
                     for (index, item) in items.enumerated() {
-                        let allowed = IdentifierKind.allCases.filter(rules.sends).map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-                        guard let text = item.stringValue, let kind = IdentifierKind(rawValue: text), rules.sends(kind) else {
+                        let allowed = IdentifierType.kinds.filter(rules.sends).map { "\"\($0.name)\"" }.joined(separator: ", ")
+                        guard let text = item.stringValue, let kind = IdentifierType(name: text), rules.sends(kind) else {
                             let found = item.stringValue.map { "\"\($0)\"" } ?? item.kindDescription
-                            fail("\(path).forward[\(index)]", found + (item.stringValue.flatMap(IdentifierKind.init).map { _ in " (\(destination.rawValue) does not take it)" } ?? ""), allowed)
+                            fail("\(path).forward[\(index)]", found + (item.stringValue.flatMap(IdentifierType.init(name:)).map { _ in " (\(destination.name) does not take it)" } ?? ""), allowed)
                             continue
                         }
                         forward.insert(kind)
@@ -160,7 +161,7 @@ public enum ConfigParser {
                 apiBaseURL: base, defaultRegion: region)
         }
 
-        mutating func credentials(_ value: JSONValue?, _ path: String, destination: DestinationKind) -> [String: SecretReference]? {
+        mutating func credentials(_ value: JSONValue?, _ path: String, destination: Destination) -> [String: SecretReference]? {
             let required = CohortSyncConfig.requiredCredentials[destination]!
             guard let fields = object(value, path, keys: required) else { return nil }
             var references: [String: SecretReference] = [:]

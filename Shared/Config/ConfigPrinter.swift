@@ -1,5 +1,6 @@
 import Foundation
 import Identity
+import Wire
 
 /// `--print-config`: the effective configuration, defaults filled in, credentials shown only as their
 /// references and whether they are available, never their values.
@@ -7,9 +8,9 @@ public enum ConfigPrinter {
     public static func render(_ config: CohortSyncConfig, environment: [String: String]) -> String {
         let connections: [[String: Any]] = config.connections.map { connection in
             var json: [String: Any] = [
-                "id": connection.id, "destination": connection.destination.rawValue,
+                "id": connection.id, "destination": connection.destination.name,
                 connection.destination == .x ? "account" : "advertiser": connection.account,
-                "forward": connection.forward.sorted().map(\.rawValue), "audienceNaming": connection.audienceNaming.rawValue,
+                "forward": connection.forward.sorted().map(\.name), "audienceNaming": connection.audienceNaming.rawValue,
                 "apiBaseURL": connection.apiBaseURL,
                 "credentials": connection.credentials.mapValues { reference -> [String: Any] in
                     var shown: [String: Any] = [:]

@@ -1,23 +1,25 @@
 import Hashing
+import Wire
 
 /// A destination's identifier rules (DESIGN §5): how each kind is normalized before hashing, or refused.
 ///
 /// Pure and allocation-light: no I/O, no clock. A value that already is a 64-character hex digest (any case)
 /// is taken as a SHA-256 digest and lowercased, never hashed again.
 public struct IdentityRules: Sendable {
-    public let destination: DestinationKind
+    public let destination: Destination
     /// The numbering plan that completes national phone numbers, from the connection's `defaultRegion`.
     let defaultPhonePlan: PhoneNumberingPlan?
 
     /// - Parameter defaultRegion: an ISO region libphonenumber knows (`PhoneRegions.isKnown`), or nil.
-    public init(destination: DestinationKind, defaultRegion: String? = nil) {
+    public init(destination: Destination, defaultRegion: String? = nil) {
         self.destination = destination
         self.defaultPhonePlan = defaultRegion.flatMap { PhoneNumberingPlans.byRegion[$0.uppercased()] }
     }
 
     /// Whether the destination takes this kind at all (TikTok takes no Android id, X handle or X id).
-    public func sends(_ kind: IdentifierKind) -> Bool {
+    public func sends(_ kind: IdentifierType) -> Bool {
         switch (destination, kind) {
+        case (_, .unspecified), (.unspecified, _): false
         case (.tiktok, .androidID), (.tiktok, .xHandle), (.tiktok, .xID): false
         default: true
         }
@@ -25,29 +27,30 @@ public struct IdentityRules: Sendable {
 
     /// Normalizes and hashes one value, keeping the normalized text (for `cohortsync identify` and tests).
     /// Returns nil when the destination does not take this kind.
-    public func normalize(_ kind: IdentifierKind, _ value: String) -> Result<NormalizedIdentifier, IdentityRefusal>? {
+    public func normalize(_ kind: IdentifierType, _ value: String) -> Result<NormalizedIdentifier, IdentityRefusal>? {
         guard sends(kind) else { return nil }
         let trimmed = ASCIIBytes.trimmed(value)
         if trimmed.count == 64, let digest = SHA256Digest(hexBytes: trimmed[...]) {
             return .success(NormalizedIdentifier(kind: kind, normalized: nil, digest: digest))
         }
-        return normalizedText(kind, trimmed).map { text in
+        return normalizedText(kind, trimmed)?.map { text in
             NormalizedIdentifier(kind: kind, normalized: String(decoding: text, as: UTF8.self), digest: SHA256Digest.hash(text))
         }
     }
 
     /// The digest only: the pipeline's hot path, which never needs the normalized text as a `String`.
     /// Returns nil when the destination does not take this kind.
-    public func digest(_ kind: IdentifierKind, _ value: String) -> Result<SHA256Digest, IdentityRefusal>? {
+    public func digest(_ kind: IdentifierType, _ value: String) -> Result<SHA256Digest, IdentityRefusal>? {
         guard sends(kind) else { return nil }
         let trimmed = ASCIIBytes.trimmed(value)
         if trimmed.count == 64, let digest = SHA256Digest(hexBytes: trimmed[...]) {
             return .success(digest)
         }
-        return normalizedText(kind, trimmed).map(SHA256Digest.hash)
+        return normalizedText(kind, trimmed)?.map(SHA256Digest.hash)
     }
 
-    private func normalizedText(_ kind: IdentifierKind, _ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
+    /// The text to hash, or why the value is refused; nil for `unspecified`, which no destination takes.
+    private func normalizedText(_ kind: IdentifierType, _ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal>? {
         switch kind {
         case .email: email(trimmed)
         case .phone: phone(trimmed)
@@ -55,6 +58,7 @@ public struct IdentityRules: Sendable {
         case .androidID: androidID(trimmed)
         case .xHandle: handle(trimmed)
         case .xID: xID(trimmed)
+        case .unspecified: nil
         }
     }
 

@@ -24,11 +24,22 @@ public struct JSONObject: Sendable, Equatable {
     /// (Swift's `==` would call canonically equivalent strings equal).
     public func value(_ key: String) throws(JSONDuplicateKey) -> JSONNode? {
         var found: JSONNode?
-        for member in members where member.key.utf8.elementsEqual(key.utf8) {
+        for member in members where Self.sameBytes(member.key, key) {
             if found != nil { throw JSONDuplicateKey(key: key) }
             found = member.value
         }
         return found
+    }
+
+    /// Whether two strings have the same UTF-8 bytes; ingest looks up every field of every record this way.
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        let left = a.utf8.span
+        let right = b.utf8.span
+        guard left.count == right.count else { return false }
+        for index in left.indices where left[index] != right[index] {
+            return false
+        }
+        return true
     }
 
     /// The first key that appears more than once, if any.

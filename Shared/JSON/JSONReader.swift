@@ -105,6 +105,15 @@ public struct JSONReader {
             index += 1
         }
         guard index < bytes.count else { throw error("a closing '\"'") }
+        if bytes[index] == UInt8(ascii: "\"") {
+            // No escape: the string is made straight from the input, with no copy in between.
+            guard let text = String(validating: bytes[start..<index], as: UTF8.self) else {
+                index = start
+                throw error("a string of valid UTF-8")
+            }
+            index += 1
+            return text
+        }
         var utf8 = Array(bytes[start..<index])
         while bytes[index] == UInt8(ascii: "\\") {
             index += 1
@@ -199,11 +208,12 @@ public struct JSONReader {
     }
 
     private mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
-        let expected = word.withUTF8Buffer { Array($0) }
-        guard index + expected.count <= bytes.count, bytes[index..<(index + expected.count)].elementsEqual(expected) else {
+        let count = word.utf8CodeUnitCount
+        let matches = index + count <= bytes.count && word.withUTF8Buffer { bytes[index..<(index + count)].elementsEqual($0) }
+        guard matches else {
             throw error("a value (object, array, string, number, true, false or null)")
         }
-        index += expected.count
+        index += count
     }
 
     private func peek(_ byte: UInt8) -> Bool {

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Observability
 import Runtime
+import Synchronization
 
 extension StageStartup {
     /// Runs a consume-transform-produce stage until SIGTERM: the at-least-once processing loop, the
@@ -22,6 +23,8 @@ extension StageStartup {
         let produced = metrics.counter("cohortsync_\(stage)_produced_total", help: "Records written by this stage.")
         let latency = metrics.histogram(
             "cohortsync_\(stage)_batch_seconds", help: "Time from taking a batch of input records to having its outputs enqueued.")
+        // Output buffers of finished batches, kept with their memory: one per batch running at once.
+        let buffers = Mutex<[OutgoingRecords]>([])
         do {
             let producer = try KafkaProducer(configuration: producerKafka, logger: logger)
             let consumer = try KafkaConsumer(
@@ -32,11 +35,14 @@ extension StageStartup {
                 hooks: .init(assigned: { _ in health.setReady(true) }, revoked: { revoked($0) })
             ) { batch, completion in
                 let started = ContinuousClock.now
-                var records = OutgoingRecords()
+                // librdkafka copies what it enqueues, so the buffer goes back to the pool for the next batch.
+                var records = buffers.withLock { $0.popLast() } ?? OutgoingRecords()
                 for record in batch { transform(record, &records) }
                 try await producer.send(records, completion: completion)
                 produced.increment(by: Int64(records.count))
                 latency.observe((ContinuousClock.now - started).inSeconds)
+                records.removeAll()
+                buffers.withLock { $0.append(records) }
             }
             let http = ObservabilityServer.service(host: settings.httpHost, port: settings.httpPort, metrics: metrics, health: health, logger: logger)
             try await ServiceGroup(services: [http, service], gracePeriod: settings.gracePeriod, logger: logger).run()

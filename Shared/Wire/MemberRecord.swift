@@ -9,6 +9,17 @@ public struct RawIdentifiers: ProtoMessage, Hashable {
     public var xHandle = ""
     public var xID = ""
 
+    /// The non-empty values with their types, in wire order.
+    public var present: [(type: IdentifierType, value: String)] {
+        var present: [(type: IdentifierType, value: String)] = []
+        present.reserveCapacity(IdentifierType.kinds.count)
+        for (type, value) in [(IdentifierType.email, email), (.phone, phone), (.idfa, idfa), (.gaid, gaid), (.androidID, androidID), (.xHandle, xHandle), (.xID, xID)]
+        where !value.isEmpty {
+            present.append((type, value))
+        }
+        return present
+    }
+
     public init(email: String = "", phone: String = "", idfa: String = "", gaid: String = "", androidID: String = "", xHandle: String = "", xID: String = "") {
         self.email = email
         self.phone = phone

@@ -80,12 +80,23 @@ public struct ProtoWriter: Sendable {
     }
 
     /// A sub-message field, written even when empty (presence matters for `oneof` and optional messages).
+    ///
+    /// Encoded in place after a one-byte length, which is widened afterwards in the rare case the message
+    /// takes 128 bytes or more: no buffer per sub-message.
     public mutating func message(_ number: Int, _ value: some ProtoMessage) {
-        var nested = ProtoWriter()
-        value.encode(to: &nested)
         tag(number, .lengthDelimited)
-        varint(UInt64(nested.bytes.count))
-        bytes.append(contentsOf: nested.bytes)
+        let lengthAt = bytes.count
+        bytes.append(0)
+        let start = bytes.count
+        value.encode(to: &self)
+        let length = bytes.count - start
+        if length < 0x80 {
+            bytes[lengthAt] = UInt8(length)
+            return
+        }
+        var prefix = ProtoWriter(capacity: 10)
+        prefix.varint(UInt64(length))
+        bytes.replaceSubrange(lengthAt..<start, with: prefix.bytes)
     }
 
     /// A repeated sub-message field: one entry per element.

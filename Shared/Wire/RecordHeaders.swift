@@ -58,6 +58,19 @@ public struct RecordHeaders: Sendable, Equatable {
         buffer[start...].reverse()
     }
 
+    /// Whether `value` is a trace value, `topic/partition/offset` ending in two decimal numbers, as
+    /// `parseTrace` reads it, checked on the bytes (normalize copies the trace of every record it reads).
+    public static func isTrace(_ value: [UInt8]) -> Bool {
+        var index = value.endIndex
+        for _ in 0..<2 {
+            let end = index
+            while index > value.startIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(value[index - 1]) { index -= 1 }
+            guard index < end, end - index <= 19, index > value.startIndex, value[index - 1] == UInt8(ascii: "/") else { return false }
+            index -= 1
+        }
+        return true
+    }
+
     /// Reads the trace header back: the topic may itself contain `/`, so partition and offset are taken from the end.
     /// Scans from the end once: normalize reads this header on every record.
     public static func parseTrace(_ value: String) -> SourcePosition? {

@@ -1,6 +1,32 @@
-/// The kinds of identifier CohortSync forwards (DESIGN §5).
-public enum IdentifierType: Int32, ProtoEnum {
+/// The kinds of identifier CohortSync forwards (DESIGN §5): the one identifier type of every module,
+/// from configuration and identity rules to the wire, the batcher, the uploaders and the sandbox.
+public enum IdentifierType: Int32, ProtoEnum, Comparable {
     case unspecified = 0, email, phone, idfa, gaid, androidID, xHandle, xID
+
+    /// Every kind a member can carry (all but `unspecified`), in wire order.
+    public static let kinds: [IdentifierType] = allCases.filter { $0 != .unspecified }
+
+    /// The name in configuration, the native input's `user` object and the CLI: `email`, `android_id`, `x_id`.
+    public var name: String {
+        switch self {
+        case .unspecified: "unspecified"
+        case .email: "email"
+        case .phone: "phone"
+        case .idfa: "idfa"
+        case .gaid: "gaid"
+        case .androidID: "android_id"
+        case .xHandle: "x_handle"
+        case .xID: "x_id"
+        }
+    }
+
+    /// The kind named `name`; nil for an unknown name (and for `unspecified`, which names no kind).
+    public init?(name: String) {
+        guard let kind = Self.kinds.first(where: { $0.name == name }) else { return nil }
+        self = kind
+    }
+
+    public static func < (lhs: IdentifierType, rhs: IdentifierType) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// Advertising consent as the upstream event stated it.
@@ -25,9 +51,28 @@ public enum AudienceEvent: Int32, ProtoEnum {
     case unspecified = 0, created, renamed, deleted
 }
 
-/// The ad platforms CohortSync uploads to.
+/// The ad platforms CohortSync uploads to, each with its own identifier rules (DESIGN §5): the one
+/// destination type of every module.
 public enum Destination: Int32, ProtoEnum {
     case unspecified = 0, x, tiktok
+
+    /// Every platform (all but `unspecified`).
+    public static let platforms: [Destination] = allCases.filter { $0 != .unspecified }
+
+    /// The name in configuration, the CLI and the sandbox: `x`, `tiktok`.
+    public var name: String {
+        switch self {
+        case .unspecified: "unspecified"
+        case .x: "x"
+        case .tiktok: "tiktok"
+        }
+    }
+
+    /// The platform named `name`; nil for an unknown name.
+    public init?(name: String) {
+        guard let platform = Self.platforms.first(where: { $0.name == name }) else { return nil }
+        self = platform
+    }
 }
 
 /// What a batch asks the destination to do.

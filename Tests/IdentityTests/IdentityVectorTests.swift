@@ -2,19 +2,20 @@ import Foundation
 import Hashing
 import Identity
 import Testing
+import Wire
 
 /// One line of `identity-vectors.tsv` (written by scripts/make-identity-vectors.py, digests from Python's hashlib).
 struct IdentityVector: CustomTestStringConvertible, Sendable {
     let line: Int
-    let destination: DestinationKind
-    let kind: IdentifierKind
+    let destination: Destination
+    let kind: IdentifierType
     let region: String?
     let input: String
     let normalized: String?
     /// The digest in hex, or `!reason` (`!not-sent` when the destination does not take the kind).
     let expected: String
 
-    var testDescription: String { "\(destination.rawValue) \(kind.rawValue) \(input.debugDescription) (line \(line))" }
+    var testDescription: String { "\(destination.name) \(kind.name) \(input.debugDescription) (line \(line))" }
 
     static let all: [IdentityVector] = parsed.vectors
 
@@ -29,7 +30,7 @@ struct IdentityVector: CustomTestStringConvertible, Sendable {
         var unreadable: [Int] = []
         for (index, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 6, let destination = DestinationKind(rawValue: fields[0]), let kind = IdentifierKind(rawValue: fields[1]),
+            guard fields.count == 6, let destination = Destination(name: fields[0]), let kind = IdentifierType(name: fields[1]),
                 let input = try? JSONDecoder().decode(String.self, from: Data(fields[3].utf8))
             else {
                 unreadable.append(index + 1)
@@ -55,7 +56,7 @@ struct IdentityVectorTests {
         #expect(IdentityVector.unreadableLines.isEmpty, "lines that are no vector: \(IdentityVector.unreadableLines.prefix(10))")
         #expect(Self.others.count >= 130)
         #expect(Self.phones.count >= 14_000)
-        #expect(Set(IdentityVector.all.map(\.kind)) == Set(IdentifierKind.allCases))
+        #expect(Set(IdentityVector.all.map(\.kind)) == Set(IdentifierType.kinds))
     }
 
     @Test("every phone vector from libphonenumber, in every region and form, comes out as libphonenumber says")

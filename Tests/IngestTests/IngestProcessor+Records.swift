@@ -1,5 +1,5 @@
+@testable import IngestCore
 import Kafka
-@testable import Ingest
 
 extension IngestProcessor {
     /// What one input yields, as records to inspect.

@@ -1,6 +1,6 @@
 import Config
 import Foundation
-@testable import Ingest
+@testable import IngestCore
 import Kafka
 import Observability
 import TestSupport

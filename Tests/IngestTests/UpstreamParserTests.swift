@@ -1,5 +1,5 @@
 import Foundation
-@testable import Ingest
+@testable import IngestCore
 import Kafka
 import Testing
 import Wire

@@ -2,8 +2,8 @@ import Config
 import Foundation
 import Hashing
 import Kafka
+@testable import NormalizeCore
 import Stage
-@testable import Normalize
 import TestSupport
 import Testing
 import Wire

@@ -1,5 +1,5 @@
 import Kafka
-@testable import Normalize
+@testable import NormalizeCore
 
 extension NormalizeProcessor {
     /// What one input yields, as records to inspect.

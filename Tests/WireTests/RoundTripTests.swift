@@ -94,4 +94,36 @@ struct RoundTripTests {
         #expect(RecordHeaders.messageName(inContentType: headers.contentType) == "cohortsync.v1.HashedRecord")
         #expect(RecordHeaders.messageName(inContentType: "application/json") == nil)
     }
+
+    @Test("sub-messages of 128 bytes and more widen their length in place; encoding into a buffer appends the same bytes")
+    func longSubMessages() throws {
+        for length in [0, 100, 127, 128, 300, 20_000] {
+            var member = WireSamples.member
+            member.userKey = String(repeating: "k", count: length)
+            let record = HashedRecord.member(member)
+            let bytes = record.serializedBytes()
+            #expect(try HashedRecord(serializedBytes: bytes) == record, "user key of \(length) bytes")
+            var buffer: [UInt8] = [1, 2, 3]
+            record.serialize(appendingTo: &buffer)
+            #expect(buffer == [1, 2, 3] + bytes)
+        }
+    }
+
+    @Test("headers written into a buffer are the bytes of the header strings; the byte check of a trace agrees with parsing it")
+    func headerBytes() {
+        let trace = SourcePosition(topic: "cdp/eu.audiences", partition: 4, offset: 9_007_199_254_740_993)
+        let headers = RecordHeaders(for: HashedRecord.self, trace: trace)
+        var contentType: [UInt8] = []
+        RecordHeaders.writeContentType(of: HashedRecord.self, to: &contentType)
+        #expect(contentType == Array(headers.contentType.utf8))
+        var written: [UInt8] = [0xFF]
+        RecordHeaders.writeTrace(trace, to: &written)
+        #expect(written == [0xFF] + Array(headers.pairs[2].value.utf8), "appends after what the buffer held")
+        var zero: [UInt8] = []
+        RecordHeaders.writeTrace(SourcePosition(topic: "t", partition: 0, offset: 0), to: &zero)
+        #expect(zero == Array("t/0/0".utf8))
+        for value in ["cdp/eu.audiences/4/17", "t/0/0", "a/b/1/2", "nonsense", "t/1/", "/1/2", "t/x/2", "t/1/2x", "", "1/2"] {
+            #expect(RecordHeaders.isTrace(Array(value.utf8)) == (RecordHeaders.parseTrace(value) != nil), "\(value)")
+        }
+    }
 }

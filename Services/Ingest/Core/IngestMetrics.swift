@@ -2,18 +2,18 @@ import Observability
 
 /// The ingest stage's own metrics: records by outcome, DLQ and drops by reason (produced records and latency are
 /// counted by the shared stage runner). Outcome counters are looked up once and kept: every record counts one.
-final class IngestMetrics: Sendable {
+public final class IngestMetrics: Sendable {
     private let metrics: MetricsRegistry
     private let outcomes: [String: Counter]
 
-    init(metrics: MetricsRegistry) {
+    public init(metrics: MetricsRegistry) {
         self.metrics = metrics
         outcomes = Dictionary(uniqueKeysWithValues: ["forwarded", "control", "dead-lettered", "dropped"].map { label in
             (label, metrics.counter("cohortsync_ingest_records_total", help: "Upstream records read, by outcome.", labels: ["outcome": label]))
         })
     }
 
-    func count(_ outcome: IngestProcessor.Outcome) {
+    public func count(_ outcome: IngestProcessor.Outcome) {
         outcomes[outcome.label]?.increment()
         switch outcome {
         case .deadLettered(let reason):

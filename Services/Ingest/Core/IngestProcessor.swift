@@ -12,9 +12,9 @@ import Wire
 /// Member changes go to `members` keyed `audienceId/userKey` (placed by the partitioner); snapshot markers
 /// and lifecycle events go to every partition of `members`, so each downstream partition sees them in order
 /// with its members. Refused records go to the DLQ, redacted; events of audiences without a sync are dropped.
-final class IngestProcessor: Sendable {
+public final class IngestProcessor: Sendable {
     /// What happened to one upstream record.
-    enum Outcome: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
         case forwarded
         /// Snapshot markers and lifecycle events, written to every partition.
         case control
@@ -39,7 +39,7 @@ final class IngestProcessor: Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Date
 
-    init(
+    public init(
         config: CohortSyncConfig, memberPartitions: Int32, recordLimit: RecordSizeLimit = RecordSizeLimit(), metrics: MetricsRegistry, logger: Logger,
         now: @escaping @Sendable () -> Date = Date.init
     ) {
@@ -55,7 +55,7 @@ final class IngestProcessor: Sendable {
     ///
     /// Output over `recordLimit` dead-letters the input (`too-large`) before any state changes, so a
     /// snapshot never counts a member that was not forwarded.
-    func process(_ record: some KafkaRecord, into out: inout OutgoingRecords) -> Outcome {
+    public func process(_ record: some KafkaRecord, into out: inout OutgoingRecords) -> Outcome {
         let source = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
         let event: UpstreamEvent
         switch UpstreamParser.parse(record) {
@@ -126,7 +126,7 @@ final class IngestProcessor: Sendable {
     }
 
     /// Partitions of the upstream topics were revoked: their open snapshots can no longer complete here.
-    func revoked(_ partitions: [TopicPartition]) {
+    public func revoked(_ partitions: [TopicPartition]) {
         snapshots.withLock { $0.forget(sources: Set(partitions)) }
     }
 

@@ -9,8 +9,8 @@ import Wire
 /// Everything derived from an input record goes to the same partition index it was read from, never
 /// re-partitioned by key, so markers stay behind the members they follow (DESIGN "Delivery semantics").
 /// Consent withdrawals for other audiences are placed by their own key, where ingest would have put them.
-final class NormalizeProcessor: Sendable {
-    enum Outcome: Sendable, Equatable {
+public final class NormalizeProcessor: Sendable {
+    public enum Outcome: Sendable, Equatable {
         case hashed
         case refused(reason: String)
         case control
@@ -30,7 +30,7 @@ final class NormalizeProcessor: Sendable {
     private let recordLimit: RecordSizeLimit
     private let now: @Sendable () -> Date
 
-    init(config: CohortSyncConfig, recordLimit: RecordSizeLimit = RecordSizeLimit(), now: @escaping @Sendable () -> Date = Date.init) {
+    public init(config: CohortSyncConfig, recordLimit: RecordSizeLimit = RecordSizeLimit(), now: @escaping @Sendable () -> Date = Date.init) {
         normalizer = MemberNormalizer(config: config)
         self.recordLimit = recordLimit
         self.now = now
@@ -38,7 +38,7 @@ final class NormalizeProcessor: Sendable {
 
     /// Appends the `hashed` records for `record` to `out`, or one dead letter (`too-large`) when any of them
     /// would exceed `recordLimit`: a record that cannot be produced is that input's refusal, never the stage's failure.
-    func process(_ record: some KafkaRecord, into out: inout OutgoingRecords) -> (outcome: Outcome, identifierRefusals: [String]) {
+    public func process(_ record: some KafkaRecord, into out: inout OutgoingRecords) -> (outcome: Outcome, identifierRefusals: [String]) {
         let mark = out.mark
         let result = derive(record, into: &out)
         guard let detail = recordLimit.oversized(out, since: mark) else { return result }
@@ -61,7 +61,7 @@ final class NormalizeProcessor: Sendable {
         }
         // The trace names the upstream record; copied as read, or this record's position if it carries none.
         let headers =
-            if let trace = record.header(named: RecordHeaders.traceName).flatMap({ $0 }), RecordHeaders.parseTrace(String(decoding: trace, as: UTF8.self)) != nil {
+            if let trace = record.header(named: RecordHeaders.traceName).flatMap({ $0 }), RecordHeaders.isTrace(trace) {
                 out.standardHeaders(for: HashedRecord.self, traceValue: trace)
             } else {
                 out.standardHeaders(for: HashedRecord.self, trace: position(of: record))

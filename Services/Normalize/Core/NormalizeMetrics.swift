@@ -3,18 +3,18 @@ import Observability
 /// The normalize stage's own metrics: records by outcome, refusals and DLQ by reason (produced records and latency
 /// are counted by the shared stage runner). Counters are looked up once per label value and kept, because
 /// every record counts at least one.
-final class NormalizeMetrics: Sendable {
+public final class NormalizeMetrics: Sendable {
     private let metrics: MetricsRegistry
     private let outcomes: [String: Counter]
 
-    init(metrics: MetricsRegistry) {
+    public init(metrics: MetricsRegistry) {
         self.metrics = metrics
         outcomes = Dictionary(uniqueKeysWithValues: ["hashed", "refused", "control", "dead-lettered"].map { label in
             (label, metrics.counter("cohortsync_normalize_records_total", help: "Member records read, by outcome.", labels: ["outcome": label]))
         })
     }
 
-    func count(_ outcome: NormalizeProcessor.Outcome, identifierRefusals: [String]) {
+    public func count(_ outcome: NormalizeProcessor.Outcome, identifierRefusals: [String]) {
         outcomes[outcome.label]?.increment()
         switch outcome {
         case .refused(let reason):

@@ -43,10 +43,10 @@ struct MemberNormalizer: Sendable {
             }
             let rules = connection.identityRules
             var hashed: [HashedIdentifier] = []
-            for (kind, value) in IdentifierMapping.values(change.identifiers) where connection.forward.contains(kind) {
+            for (kind, value) in change.identifiers.present where connection.forward.contains(kind) {
                 switch rules.digest(kind, value) {
                 case .success(let digest)?:
-                    let entry = HashedIdentifier(type: IdentifierMapping.wireType(kind), sha256: digest.bytes)
+                    let entry = HashedIdentifier(type: kind, sha256: digest.bytes)
                     if !hashed.contains(entry) { hashed.append(entry) }
                 case .failure(let refusal)?:
                     result.identifierRefusals.append(refusal)
