@@ -33,6 +33,7 @@ public struct JSONObject: Sendable, Equatable {
 
     /// Whether two strings have the same UTF-8 bytes; ingest looks up every field of every record this way.
     static func sameBytes(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
         let left = a.utf8.span
         let right = b.utf8.span
         guard left.count == right.count else { return false }

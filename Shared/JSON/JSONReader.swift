@@ -100,14 +100,19 @@ public struct JSONReader {
         index += 1
         let start = index
         // Fast path: no escapes, so the text is a slice of the input.
+        var highBits: UInt8 = 0
         while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
             guard bytes[index] >= 0x20 else { throw error("no control characters inside a string (escape them)") }
+            highBits |= bytes[index]
             index += 1
         }
         guard index < bytes.count else { throw error("a closing '\"'") }
         if bytes[index] == UInt8(ascii: "\"") {
-            // No escape: the string is made straight from the input, with no copy in between.
-            guard let text = String(validating: bytes[start..<index], as: UTF8.self) else {
+            // No escape: the string is made straight from the input, with no copy in between; ASCII (the
+            // common case) needs no validation.
+            let slice = bytes[start..<index]
+            let text = String(decoding: slice, as: UTF8.self)
+            guard highBits < 0x80 || text.utf8.elementsEqual(slice) else {
                 index = start
                 throw error("a string of valid UTF-8")
             }
@@ -137,7 +142,8 @@ public struct JSONReader {
             }
             guard index < bytes.count else { throw error("a closing '\"'") }
         }
-        guard let text = String(validating: utf8, as: UTF8.self) else {
+        let text = String(decoding: utf8, as: UTF8.self)
+        guard text.utf8.elementsEqual(utf8) else {
             index = start
             throw error("a string of valid UTF-8")
         }

@@ -8,7 +8,33 @@ import Wire
 /// normalized by the connection's destination rules. A user without consent is refused and, in every
 /// audience of that connection, withdrawn; a user without a usable identifier is refused.
 struct MemberNormalizer: Sendable {
-    let config: CohortSyncConfig
+    /// What normalizing for one connection needs, worked out once from the configuration rather than per member.
+    struct ConnectionPlan: Sendable {
+        let connectionID: String
+        let rules: IdentityRules
+        /// The forwarded identifier types, one bit per raw value.
+        let forward: UInt32
+        /// Every audience the connection syncs, for the consent fan-out.
+        let audiences: [String]
+
+        func forwards(_ type: IdentifierType) -> Bool { forward & (1 << UInt32(type.rawValue)) != 0 }
+    }
+
+    /// The connections syncing each audience, in configuration order.
+    let plans: [String: [ConnectionPlan]]
+
+    init(config: CohortSyncConfig) {
+        var plans: [String: [ConnectionPlan]] = [:]
+        for sync in config.syncs {
+            guard let connection = config.connection(sync.connectionID) else { continue }
+            let plan = ConnectionPlan(
+                connectionID: connection.id, rules: connection.identityRules,
+                forward: connection.forward.reduce(0) { $0 | 1 << UInt32($1.rawValue) },
+                audiences: config.audiences(ofConnection: connection.id))
+            plans[sync.audienceID, default: []].append(plan)
+        }
+        self.plans = plans
+    }
 
     /// One derived record and whether it belongs to the input's own audience (same partition) or another (fan-out).
     struct Derived: Sendable, Equatable {
@@ -28,12 +54,12 @@ struct MemberNormalizer: Sendable {
         var result = Result()
         var delivered = false
         var refusals: Set<String> = []
-        let connectionIDs = config.syncs(ofAudience: change.audienceID).map(\.connectionID)
-        for connectionID in connectionIDs {
-            guard let connection = config.connection(connectionID) else { continue }
+        let present = change.identifiers.present
+        for plan in plans[change.audienceID] ?? [] {
+            let connectionID = plan.connectionID
             if change.consent == .denied {
                 refusals.insert("no-consent")
-                for audience in config.audiences(ofConnection: connectionID) {
+                for audience in plan.audiences {
                     let withdrawal = HashedMember(
                         connectionID: connectionID, audienceID: audience, userKey: change.userKey, action: .consentWithdrawn,
                         eventTimeMilliseconds: change.eventTimeMilliseconds)
@@ -41,10 +67,9 @@ struct MemberNormalizer: Sendable {
                 }
                 continue
             }
-            let rules = connection.identityRules
             var hashed: [HashedIdentifier] = []
-            for (kind, value) in change.identifiers.present where connection.forward.contains(kind) {
-                switch rules.digest(kind, value) {
+            for (kind, value) in present where plan.forwards(kind) {
+                switch plan.rules.digest(kind, value) {
                 case .success(let digest)?:
                     let entry = HashedIdentifier(type: kind, sha256: digest.bytes)
                     if !hashed.contains(entry) { hashed.append(entry) }
