@@ -99,7 +99,7 @@ let package = Package(
             name: "PipelineTests", dependencies: ["Ingest", "Normalize", "Kafka", "Observability", "Runtime", "Stage", "Wire", "Hashing", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "IngestTests", dependencies: ["IngestCore", "Config", "Kafka", "Observability", "Runtime", "Stage", "Wire", "TestSupport"], swiftSettings: strict),
+            name: "IngestTests", dependencies: ["IngestCore", "Config", "JSON", "Kafka", "Observability", "Runtime", "Stage", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "NormalizeTests", dependencies: ["NormalizeCore", "Config", "Hashing", "Kafka", "Wire", "Stage", "TestSupport"],
             swiftSettings: strict),

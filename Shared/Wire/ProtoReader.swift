@@ -71,10 +71,11 @@ public struct ProtoReader: Sendable {
     /// A `string` field's value.
     public mutating func string(_ field: Field, _ name: String) throws(WireError) -> String {
         let bytes = buffer[try lengthDelimited(field, name)]
-        // Decoding repairs invalid UTF-8, so the text is valid exactly when it re-encodes to the same bytes.
-        // (Faster than `String(validating:)` over a slice, which is not specialized.)
+        // Decoding repairs invalid UTF-8, so non-ASCII text is valid exactly when it re-encodes to the same
+        // bytes; ASCII, the common case, always is. (Faster than `String(validating:)` over a slice, which is
+        // not specialized.)
         let value = String(decoding: bytes, as: UTF8.self)
-        guard value.utf8.count == bytes.count, value.utf8.elementsEqual(bytes) else {
+        guard bytes.allSatisfy({ $0 < 0x80 }) || value.utf8.elementsEqual(bytes) else {
             throw WireError(code: .invalidUTF8, message: "\(context).\(name) is not UTF-8")
         }
         return value

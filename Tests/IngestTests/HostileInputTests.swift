@@ -1,6 +1,7 @@
 import Config
 import Foundation
 @testable import IngestCore
+import JSON
 import Kafka
 import Observability
 import Stage
@@ -80,15 +81,26 @@ struct HostileInputTests {
         #expect(refusal.detail == detail)
     }
 
-    @Test("invalid UTF-8 inside a string is invalid-json")
-    func brokenUTF8() {
-        let bytes = Array(#"{"type":"membership","audience":{"id":""#.utf8) + [0xC3, 0x28] + Array(#""}}"#.utf8)
+    @Test("invalid UTF-8 inside a string is invalid-json, with or without escapes around it", arguments: [
+        [0xC3, 0x28], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF4, 0x90, 0x80, 0x80], [0xFF], [0x5C, 0x6E, 0xC3, 0x28],
+    ] as [[UInt8]])
+    func brokenUTF8(_ broken: [UInt8]) throws {
+        let bytes = Array(#"{"type":"membership","audience":{"id":""#.utf8) + broken + Array(#""}}"#.utf8)
         let record = ConsumerRecord(topic: "t", partition: 0, offset: 0, key: nil, value: bytes, headers: [])
-        guard case .failure(let refusal) = UpstreamParser.parse(record) else {
-            Issue.record("broken UTF-8 was accepted")
+        let refusal = try #require(UpstreamParser.parse(record).failureValue, "broken UTF-8 \(broken) was accepted")
+        #expect(refusal.reason == "invalid-json" && refusal.detail.contains("valid UTF-8"))
+    }
+
+    @Test("valid UTF-8 and escapes read as written", arguments: [
+        ("caf\u{E9}", #"caf\u00e9"#), ("\u{65E5}\u{672C}", "\u{65E5}\u{672C}"), ("\u{1F600}", #"\ud83d\ude00"#), ("a\nb", #"a\nb"#), ("\u{E9}t\u{E9}", "\u{E9}t\u{E9}"),
+    ])
+    func validUTF8(_ expected: String, _ written: String) throws {
+        let parsed = try JSONReader.parse(Array(#"{"k":"\#(written)"}"#.utf8))
+        guard case .object(let object) = parsed else {
+            Issue.record("not an object")
             return
         }
-        #expect(refusal.reason == "invalid-json" && refusal.detail.contains("valid UTF-8"))
+        #expect(try object.value("k") == .string(expected))
     }
 
     @Test("every field is bounded, and a value over its bound is refused naming the field and the bound", arguments: [
@@ -180,5 +192,13 @@ struct HostileInputTests {
             return
         }
         #expect(marker.receivedMembers == 1 && !marker.complete, "the dead-lettered member does not count, so the snapshot removes nobody")
+    }
+}
+
+extension Result {
+    /// The error of a failure; nil for a success.
+    var failureValue: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }
