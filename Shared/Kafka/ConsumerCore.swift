@@ -296,6 +296,11 @@ final class ConsumerCore: Sendable {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         switch error {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if let list, !configuration.startOffsets.isEmpty {
+                for index in 0..<Int(list.pointee.cnt) {
+                    if let offset = configuration.startOffsets[partitions[index]] { list.pointee.elems[index].offset = offset }
+                }
+            }
             if cooperative {
                 if let failure = rd_kafka_incremental_assign(handle, list) {
                     logger.error("incremental assign failed", [("error", .string(String(cString: rd_kafka_error_string(failure))))])

@@ -80,4 +80,24 @@ public final class KafkaAdmin: Sendable {
         }
         return nil
     }
+
+    /// The end (high watermark) of every partition of `topic`: the offset the next record written to it gets.
+    /// A reader that starts there (`KafkaConsumerConfiguration.startOffsets`) sees exactly what is written after.
+    /// - Throws: `KafkaError` `.admin` when the topic is unknown or the broker does not answer.
+    public func endOffsets(of topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64] {
+        guard let count = try partitionCount(of: topic) else {
+            throw KafkaError(code: .admin, message: "topic '\(topic)' does not exist; create it first (cohortsync topics create)")
+        }
+        var ends: [TopicPartition: Int64] = [:]
+        for partition in 0..<Int32(count) {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let error = rd_kafka_query_watermark_offsets(client.handle, topic, partition, &low, &high, timeout.inMilliseconds)
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError.rdkafka(error, code: .admin, "cannot read the end of \(topic)[\(partition)]")
+            }
+            ends[TopicPartition(topic: topic, partition: partition)] = high
+        }
+        return ends
+    }
 }

@@ -18,6 +18,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// How long a rebalance waits for the member to finish revoked partitions before it takes them anyway.
     /// Keep it below the group's `max.poll.interval.ms`.
     public var revocationTimeout: Duration
+    /// Where these partitions start when assigned, whatever the group committed: for tools and tests that
+    /// read from a known point (`KafkaAdmin.endOffsets`). Partitions not listed start as usual.
+    public var startOffsets: [TopicPartition: Int64] = [:]
 
     public init(
         groupID: String, topics: [String], kafka: KafkaConfiguration, maxBufferedRecords: Int = 10_000,

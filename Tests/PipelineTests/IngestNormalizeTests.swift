@@ -42,18 +42,17 @@ struct IngestNormalizeTests {
         try TestConfigs.standard.write(toFile: configPath, atomically: true, encoding: .utf8)
         let environment = ["KAFKA_BROKERS": TestBroker.bootstrapServers, "COHORTSYNC_CONFIG": configPath]
         // Normalize starts at the end of `members` so earlier runs' records on the shared local broker stay out of its counts.
+        let normalizeGroup = TestBroker.uniqueName("normalize")
+        try await TopicEnds.startGroup(normalizeGroup, atEndOf: TopicNames.members, kafka: kafka, logger: logger)
         let normalize = try ChildProcess(
             try BuildProducts.executable("cohortsync-normalize"),
-            ["--group", TestBroker.uniqueName("normalize"), "--http-host", "127.0.0.1", "--http-port", "0"],
-            environment: environment.merging(["KAFKA_AUTO_OFFSET_RESET": "latest"]) { $1 })
+            ["--group", normalizeGroup, "--http-host", "127.0.0.1", "--http-port", "0"], environment: environment)
         defer { normalize.stop() }
         let normalizePort = try await normalize.listeningPort()
         try await waitFor("normalize to own its partitions", timeout: .seconds(30)) {
             (try? await HTTPProbe.get("http://127.0.0.1:\(normalizePort)/readyz").status) == 200
         }
-        // The reader of hashed and the DLQ also starts at their ends, before ingest writes anything.
         let reader = try await Self.startReader(upstreamTopic: upstreamTopic, kafka: kafka, logger: logger)
-        try await Task.sleep(for: .seconds(2))
         let ingest = try ChildProcess(
             try BuildProducts.executable("cohortsync-ingest"),
             ["--topics", upstreamTopic, "--group", TestBroker.uniqueName("ingest"), "--http-host", "127.0.0.1", "--http-port", "0"],
@@ -167,11 +166,11 @@ struct IngestNormalizeTests {
     /// Starts reading `hashed` and the DLQ at their current ends (a fresh group with `auto.offset.reset=latest`),
     /// so records of earlier runs on the shared local broker never need reading; returns once assigned.
     static func startReader(upstreamTopic: String, kafka: KafkaConfiguration, logger: Logger) async throws -> Reader {
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                groupID: TestBroker.uniqueName("readback"), topics: [TopicNames.hashed, TopicNames.deadLetters],
-                kafka: KafkaConfiguration(properties: kafka.properties.merging(["auto.offset.reset": "latest"]) { $1 })),
-            logger: logger)
+        // It starts where both topics end now, before ingest writes anything: whatever is written after is read.
+        var configuration = KafkaConsumerConfiguration(
+            groupID: TestBroker.uniqueName("readback"), topics: [TopicNames.hashed, TopicNames.deadLetters], kafka: kafka)
+        configuration.startOffsets = try TopicEnds.now(of: [TopicNames.hashed, TopicNames.deadLetters], kafka: kafka, logger: logger)
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         let assigned = Mutex(false)
         let reader = Reader(consumer: consumer, upstreamTopic: upstreamTopic) { assigned.withLock { $0 = true } }
         try await waitFor("the reader to be assigned", timeout: .seconds(30)) { assigned.withLock { $0 } }

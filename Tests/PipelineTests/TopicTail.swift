@@ -5,9 +5,8 @@ import Synchronization
 import TestSupport
 
 /// Reads topics with a fresh group and keeps every record; a test picks its own records by their trace header
-/// or offsets. From the beginning by default: a consumer at the end fixes its start offset some time after it
-/// is assigned, and records produced in between are missed, so a test that starts at the end must resend
-/// until it sees an answer. Starting at the end spares reading a large shared backlog.
+/// or offsets. From the beginning by default; from the topics' ends as they are when it starts (exactly: the
+/// start offsets are read from the broker first), which spares reading a large shared backlog.
 final class TopicTail: Sendable {
     /// What the reading task shares with the test.
     private final class State: Sendable {
@@ -21,15 +20,14 @@ final class TopicTail: Sendable {
 
     /// Subscribes and returns once the consumer owns its partitions.
     init(_ topics: [String], fromEnd: Bool = false, logger: Logger) async throws {
-        consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                groupID: TestBroker.uniqueName("tail"), topics: topics,
-                kafka: KafkaConfiguration(properties: [
-                    "bootstrap.servers": TestBroker.bootstrapServers, "auto.offset.reset": fromEnd ? "latest" : "earliest",
-                    // The local broker answers a fetch with a partition's whole backlog (docs/development.md).
-                    "receive.message.max.bytes": "1000000000",
-                ])),
-            logger: logger)
+        let kafka = KafkaConfiguration(properties: [
+            "bootstrap.servers": TestBroker.bootstrapServers, "auto.offset.reset": "earliest",
+            // The local broker answers a fetch with a partition's whole backlog (docs/development.md).
+            "receive.message.max.bytes": "1000000000",
+        ])
+        var configuration = KafkaConsumerConfiguration(groupID: TestBroker.uniqueName("tail"), topics: topics, kafka: kafka)
+        if fromEnd { configuration.startOffsets = try TopicEnds.now(of: topics, kafka: kafka, logger: logger) }
+        consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         let consumer = self.consumer
         let state = self.state
         task = Task {
@@ -55,5 +53,36 @@ final class TopicTail: Sendable {
         consumer.endEvents()
         _ = try? await task.value
         await consumer.close()
+    }
+}
+
+/// Where topics end now, and consumer groups started there: a stage run by a test reads only what the test
+/// writes after, however long the shared local broker's backlog is.
+enum TopicEnds {
+    /// The end offset of every partition of `topics`.
+    static func now(of topics: [String], kafka: KafkaConfiguration, logger: Logger) throws -> [TopicPartition: Int64] {
+        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
+        var ends: [TopicPartition: Int64] = [:]
+        for topic in topics { ends.merge(try admin.endOffsets(of: topic)) { $1 } }
+        return ends
+    }
+
+    /// Commits `group`'s offsets at the current end of `topic`, so a stage started with that group begins there.
+    static func startGroup(_ group: String, atEndOf topic: String, kafka: KafkaConfiguration, logger: Logger) async throws {
+        var configuration = KafkaConsumerConfiguration(groupID: group, topics: [topic], kafka: kafka)
+        let ends = try now(of: [topic], kafka: kafka, logger: logger)
+        configuration.startOffsets = ends
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        for try await event in consumer.events {
+            guard case .assigned(let partitions) = event else { continue }
+            for partition in partitions {
+                if let end = ends[partition] { consumer.store(partition, nextOffset: end) }
+            }
+            if Set(partitions) == Set(ends.keys) { break }
+        }
+        try await consumer.commit()
+        let committed = try await consumer.committed(Array(ends.keys))
+        await consumer.close()
+        guard committed == ends else { throw TestSupportError("group \(group) committed \(committed), expected \(ends)") }
     }
 }
