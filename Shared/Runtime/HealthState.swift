@@ -7,10 +7,18 @@ import Synchronization
 public final class HealthState: Sendable {
     private let live = Atomic(true)
     private let ready = Atomic(false)
+    private let livenessChecks = Mutex<[@Sendable () -> Bool]>([])
 
     public init() {}
 
-    public var isLive: Bool { live.load(ordering: .relaxed) }
+    /// Live unless cleared, and only while every liveness check passes.
+    public var isLive: Bool { live.load(ordering: .relaxed) && livenessChecks.withLock { $0 }.allSatisfy { $0() } }
+
+    /// Adds a condition `/healthz` requires from now on (a stage's "still making progress").
+    public func addLivenessCheck(_ check: @escaping @Sendable () -> Bool) {
+        livenessChecks.withLock { $0.append(check) }
+    }
+
     public var isReady: Bool { ready.load(ordering: .relaxed) }
 
     public func setLive(_ value: Bool) { live.store(value, ordering: .relaxed) }

@@ -68,11 +68,27 @@ public final class ProcessingLoop: Sendable {
     private let limits: Limits
     private let tracker = Mutex(OffsetTracker())
     private let failure = Mutex<KafkaError?>(nil)
+    /// When a handler last started or returned, or a batch last finished.
+    private let lastProgress = Mutex(ContinuousClock.now)
 
     public init(consumer: KafkaConsumer, logger: Logger, limits: Limits = Limits()) {
         self.consumer = consumer
         self.logger = logger
         self.limits = limits
+    }
+
+    /// Whether work waits (records buffered, batches started and unfinished) while nothing moved for `limit`:
+    /// a wedged handler or a broker that stopped acknowledging. The stage reports itself not live then, so
+    /// the orchestrator restarts it and the uncommitted records are processed again. A stage that holds
+    /// completions open on purpose (the batcher, until its flush) must judge its liveness otherwise.
+    public func isStalled(after limit: Duration) -> Bool {
+        let waiting = consumer.bufferedRecords > 0 || tracker.withLock { $0.totalUnfinished } > 0
+        return waiting && ContinuousClock.now - lastProgress.withLock({ $0 }) > limit
+    }
+
+    private func progressed() {
+        let now = ContinuousClock.now
+        lastProgress.withLock { $0 = now }
     }
 
     /// Asks `run` to finish: nothing more is handed out; in-flight work is finished and committed.
@@ -103,6 +119,7 @@ public final class ProcessingLoop: Sendable {
                             if consumer.eventsEnded { break }
                             let completion = begin(part, partition)
                             running.insert(partition)
+                            progressed()
                             group.addTask { [consumer] in
                                 do {
                                     try await handler(part, completion)
@@ -112,6 +129,7 @@ public final class ProcessingLoop: Sendable {
                                     throw error
                                 }
                                 completion.release()
+                                self.progressed()
                                 return partition
                             }
                         }
@@ -170,6 +188,7 @@ public final class ProcessingLoop: Sendable {
         return BatchCompletion { [self] result in
             switch result {
             case .success:
+                progressed()
                 if let next = tracker.withLock({ $0.finish(partition, offset: last, generation: generation) }) {
                     consumer.store(partition, nextOffset: next)
                 }

@@ -5,6 +5,10 @@ import Runtime
 import Synchronization
 
 extension StageStartup {
+    /// How long a stage may sit on waiting work without any progress before `/healthz` fails: librdkafka's
+    /// own delivery timeout (`message.timeout.ms`, 120 s by default).
+    static let stallTimeout = Duration.seconds(120)
+
     /// Runs a consume-transform-produce stage until SIGTERM: the at-least-once processing loop, the
     /// `/metrics` `/healthz` `/readyz` listener, and per-stage counters of what was produced and how long each
     /// batch took (`cohortsync_<stage>_produced_total`, `cohortsync_<stage>_batch_seconds`).
@@ -30,8 +34,11 @@ extension StageStartup {
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(groupID: options.string("group") ?? "cohortsync-\(stage)", topics: topics, kafka: kafka),
                 logger: logger)
+            let loop = ProcessingLoop(consumer: consumer, logger: logger, limits: shutdownBudget.limits())
+            // Records wait and nothing moved for as long as librdkafka tries to deliver one: the stage is wedged.
+            health.addLivenessCheck { !loop.isStalled(after: Self.stallTimeout) }
             let service = ProcessingService(
-                name: stage, loop: ProcessingLoop(consumer: consumer, logger: logger, limits: shutdownBudget.limits()),
+                name: stage, loop: loop,
                 hooks: .init(assigned: { _ in health.setReady(true) }, revoked: { revoked($0) })
             ) { batch, completion in
                 let started = ContinuousClock.now

@@ -136,6 +136,33 @@ struct BatchContractTests {
         await check.close()
     }
 
+    @Test("a handler stuck with work waiting is reported as a stall; the same loop idle after it is not")
+    func stallDetection() async throws {
+        let cluster = try KafkaMockCluster()
+        try await fill(cluster, "wedged", partitions: 1, perPartition: 10)
+        let consumer = try consumer(cluster, "wedged", group: "wedged")
+        let loop = ProcessingLoop(consumer: consumer, logger: logger)
+        let started = Atomic(false)
+        let released = Atomic(false)
+        let handled = Atomic(0)
+        let running = Task {
+            try await loop.run { batch, _ in
+                started.store(true, ordering: .releasing)
+                while !released.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
+                handled.add(batch.count, ordering: .relaxed)
+            }
+        }
+        try await waitUntil { started.load(ordering: .acquiring) }
+        let stalledAtOnce = loop.isStalled(after: .seconds(30))
+        #expect(!stalledAtOnce, "a stall reported before its limit")
+        try await waitUntil(timeout: .seconds(10)) { loop.isStalled(after: .milliseconds(200)) }
+        released.store(true, ordering: .releasing)
+        try await waitUntil { handled.load(ordering: .relaxed) == 10 }
+        try await waitUntil(timeout: .seconds(10)) { !loop.isStalled(after: .milliseconds(200)) }
+        loop.stop()
+        try await running.value
+    }
+
     @Test("a revocation with deliveries in flight waits for their acknowledgements: the next owner neither loses nor repeats a record")
     func revocationWithDeliveriesInFlight() async throws {
         let cluster = try KafkaMockCluster()

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Observability
 import Runtime
+import Synchronization
 import Testing
 
 @Suite("HTTP listener on libmicrohttpd")
@@ -76,6 +77,14 @@ struct HTTPServerTests {
         health.setReady(true)
         let (_, ready) = try await URLSession.shared.data(from: URL(string: base + "/readyz")!)
         #expect((ready as? HTTPURLResponse)?.statusCode == 200)
+        let stalled = Atomic(false)
+        health.addLivenessCheck { !stalled.load(ordering: .relaxed) }
+        let (_, live) = try await URLSession.shared.data(from: URL(string: base + "/healthz")!)
+        #expect((live as? HTTPURLResponse)?.statusCode == 200)
+        stalled.store(true, ordering: .relaxed)
+        let (_, stuck) = try await URLSession.shared.data(from: URL(string: base + "/healthz")!)
+        #expect((stuck as? HTTPURLResponse)?.statusCode == 503, "a failing liveness check fails /healthz")
+        stalled.store(false, ordering: .relaxed)
         health.setLive(false)
         let (_, dead) = try await URLSession.shared.data(from: URL(string: base + "/healthz")!)
         #expect((dead as? HTTPURLResponse)?.statusCode == 503)
