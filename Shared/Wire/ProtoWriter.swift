@@ -94,9 +94,18 @@ public struct ProtoWriter: Sendable {
             bytes[lengthAt] = UInt8(length)
             return
         }
-        var prefix = ProtoWriter(capacity: 10)
-        prefix.varint(UInt64(length))
-        bytes.replaceSubrange(lengthAt..<start, with: prefix.bytes)
+        // Widen in place: the first length byte is rewritten, the rest are inserted after it (one shift of
+        // the body per extra byte; two-byte lengths, up to 16 KiB, are the common case).
+        var rest = UInt64(length)
+        bytes[lengthAt] = UInt8(truncatingIfNeeded: rest) | 0x80
+        rest >>= 7
+        var position = lengthAt + 1
+        while rest >= 0x80 {
+            bytes.insert(UInt8(truncatingIfNeeded: rest) | 0x80, at: position)
+            rest >>= 7
+            position += 1
+        }
+        bytes.insert(UInt8(rest), at: position)
     }
 
     /// A repeated sub-message field: one entry per element.
