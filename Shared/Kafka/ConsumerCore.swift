@@ -28,9 +28,17 @@ final class ConsumerCore: Sendable {
         /// Why the events ended, if they ended on an error: the reader must see it, never a clean end.
         var endError: KafkaError?
         var userPaused: Set<TopicPartition> = []
-        /// The revocation the poll thread waits on and the reader has not taken yet: completed by `endEvents`,
-        /// since nobody will take it after. Records of its partitions still queued are not handed out.
-        var pendingRevocation: PartitionRevocation?
+        /// Revocations announced and not yet taken by the reader, oldest first: completed by `endEvents`, since
+        /// nobody will take them after. Records of their partitions still queued are not handed out, even after
+        /// the poll thread stopped waiting for one (its partitions are gone, and read again by their next owner).
+        var pendingRevocations: [PartitionRevocation] = []
+        /// Tasks waiting for the events to end (`waitForEnd`), by ticket; a ticket cancelled before its task
+        /// waited is remembered in `cancelledTickets` so the wait returns at once.
+        var endWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var cancelledTickets: Set<Int> = []
+        var lastTicket = 0
+        /// Partitions that already started at `startOffsets`: a later assignment of one resumes as usual.
+        var started: Set<TopicPartition> = []
 
         mutating func pop() -> ConsumerEvent? {
             guard queueHead < queue.count else { return nil }
@@ -99,12 +107,7 @@ final class ConsumerCore: Sendable {
     /// Announces a revocation to the reader, or returns nil when events have ended (nobody would complete it).
     func announceRevocation(_ partitions: [TopicPartition], lost: Bool) -> PartitionRevocation? {
         let revocation = PartitionRevocation(partitions: partitions, lost: lost)
-        return enqueue(.revoked(revocation), update: { $0.pendingRevocation = revocation }) ? revocation : nil
-    }
-
-    /// The poll thread is done with the announced revocation.
-    func revocationSettled() {
-        state.withLock { $0.pendingRevocation = nil }
+        return enqueue(.revoked(revocation), update: { $0.pendingRevocations.append(revocation) }) ? revocation : nil
     }
 
     /// The next event for the reader: waits for one; nil once the events ended cleanly, the error if they
@@ -118,17 +121,23 @@ final class ConsumerCore: Sendable {
             guard let event = try await take() else { return nil }
             switch event {
             case .records(let batch):
-                let revoking = state.withLock { state -> [TopicPartition]? in
+                // Taken and accounted under the lock `endEvents` ends under: nothing goes out after the end.
+                let revoking = state.withLock { state -> [TopicPartition]?? in
+                    guard !state.eventsEnded else { return .none }
                     state.buffered -= batch.count
-                    return state.pendingRevocation?.partitions
+                    return .some(state.pendingRevocations.isEmpty ? nil : state.pendingRevocations.flatMap(\.partitions))
                 }
-                guard let revoking else { return event }
-                let kept = batch.excluding(revoking)
+                guard case .some(let partitions) = revoking else { return try endOfEvents() }
+                guard let partitions else { return event }
+                let kept = batch.excluding(partitions)
                 if !kept.isEmpty { return .records(kept) }
             case .revoked(let revocation):
-                state.withLock { state in
-                    if state.pendingRevocation === revocation { state.pendingRevocation = nil }
+                let ended = state.withLock { state in
+                    state.pendingRevocations.removeAll { $0 === revocation }
+                    return state.eventsEnded
                 }
+                // Ended meanwhile: `endEvents` completed it, and the reader gets the end instead.
+                if ended { return try endOfEvents() }
                 return event
             case .assigned:
                 return event
@@ -160,13 +169,44 @@ final class ConsumerCore: Sendable {
         }
     }
 
+    /// What `next()` answers once the events ended: nil for a stop, the error for a fatal one.
+    private func endOfEvents() throws -> ConsumerEvent? {
+        if case .failure(let error)? = end { throw error }
+        return nil
+    }
+
+    /// Returns once the events have ended, whatever ended them, or the waiting task is cancelled.
+    func waitForEnd() async {
+        let ticket = state.withLock { state in
+            state.lastTicket += 1
+            return state.lastTicket
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let returnNow = state.withLock { state in
+                    if state.eventsEnded || state.cancelledTickets.remove(ticket) != nil { return true }
+                    state.endWaiters[ticket] = continuation
+                    return false
+                }
+                if returnNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiting = state.withLock { state in
+                let waiting = state.endWaiters.removeValue(forKey: ticket)
+                if waiting == nil && !state.eventsEnded { state.cancelledTickets.insert(ticket) }
+                return waiting
+            }
+            waiting?.resume()
+        }
+    }
+
     var bufferedCount: Int { state.withLock { $0.buffered } }
 
     /// Ends the events at once: the reader gets nothing more, not even what was queued (freed here), and a
     /// revocation waiting for the reader is completed, so the rebalance and `close()` need not time out.
     /// The poll thread keeps the membership alive until `close()`.
     func endEvents(throwing error: KafkaError? = nil) {
-        let (dropped, waiter, pending, endError) = state.withLock { state in
+        let (dropped, waiters, pending, endError) = state.withLock { state in
             if !state.eventsEnded { state.endError = error }
             state.eventsEnded = true
             let dropped = state.queue
@@ -174,17 +214,19 @@ final class ConsumerCore: Sendable {
             state.queueHead = 0
             state.buffered = 0
             defer {
-                state.pendingRevocation = nil
+                state.pendingRevocations = []
                 state.waiter = nil
+                state.endWaiters = [:]
             }
-            return (dropped, state.waiter, state.pendingRevocation, state.endError)
+            return (dropped, (reader: state.waiter, ended: state.endWaiters), state.pendingRevocations, state.endError)
         }
         if let endError {
-            waiter?.resume(throwing: endError)
+            waiters.reader?.resume(throwing: endError)
         } else {
-            waiter?.resume(returning: nil)
+            waiters.reader?.resume(returning: nil)
         }
-        pending?.complete()
+        for waiter in waiters.ended.values { waiter.resume() }
+        for revocation in pending { revocation.complete() }
         // The queued batches are released here, outside the lock: that frees their messages.
         withExtendedLifetime(dropped) {}
     }
@@ -297,7 +339,11 @@ final class ConsumerCore: Sendable {
         switch error {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             if let list, !configuration.startOffsets.isEmpty {
-                for index in 0..<Int(list.pointee.cnt) {
+                let first = state.withLock { state in
+                    defer { state.started.formUnion(partitions) }
+                    return partitions.map { !state.started.contains($0) }
+                }
+                for index in 0..<Int(list.pointee.cnt) where first[index] {
                     if let offset = configuration.startOffsets[partitions[index]] { list.pointee.elems[index].offset = offset }
                 }
             }
@@ -328,7 +374,6 @@ final class ConsumerCore: Sendable {
                         "revoked partitions were not finished in time; their unstored records will be redelivered",
                         [("timeout_seconds", .double(configuration.revocationTimeout.inSeconds))])
                 }
-                revocationSettled()
             }
             if !lost { commitStored(handle) }
             // librdkafka keeps a partition's pause flag across unassignment: clear it, or a partition paused

@@ -85,7 +85,7 @@ public final class KafkaAdmin: Sendable {
     /// A reader that starts there (`KafkaConsumerConfiguration.startOffsets`) sees exactly what is written after.
     /// - Throws: `KafkaError` `.admin` when the topic is unknown or the broker does not answer.
     public func endOffsets(of topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64] {
-        guard let count = try partitionCount(of: topic) else {
+        guard let count = try partitionCount(of: topic, timeout: timeout) else {
             throw KafkaError(code: .admin, message: "topic '\(topic)' does not exist; create it first (cohortsync topics create)")
         }
         var ends: [TopicPartition: Int64] = [:]

@@ -160,6 +160,9 @@ public final class KafkaConsumer: Sendable {
     /// not started on yet leaves them, as it would have if they had still been queued.
     public var eventsEnded: Bool { core.end != nil }
 
+    /// Returns once the events have ended, whatever ended them (`endEvents()`, `close()`, a fatal error).
+    public func waitForEventsToEnd() async { await core.waitForEnd() }
+
     /// Leaves the group: commits stored offsets, gives partitions back and stops the poll thread.
     ///
     /// Waits at most `timeout` (when given) for librdkafka to finish leaving: a broker that does not answer

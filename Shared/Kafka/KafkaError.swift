@@ -31,6 +31,8 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let timeout = Code("timeout")
         /// The client was already closed.
         public static let closed = Code("closed")
+        /// The task waiting on the operation was cancelled (a stop); nothing failed at the broker.
+        public static let cancelled = Code("cancelled")
     }
 
     /// What kind of failure this is.

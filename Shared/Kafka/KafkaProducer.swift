@@ -62,13 +62,16 @@ public final class KafkaProducer: Sendable {
     /// producer's back-pressure.
     /// - Throws: `KafkaError` `.delivery` when a record cannot be enqueued at all (unknown partition,
     ///   oversized record, shutdown); `completion` is failed too, since those records will never be acknowledged.
+    ///   `.cancelled` when the task was cancelled while waiting for room; `completion` is left incomplete.
     public func send(_ records: OutgoingRecords, completion: BatchCompletion) async throws(KafkaError) {
         guard !records.isEmpty else { return }
         completion.hold(records.count)
         do {
             try await enqueueAll(records) { Unmanaged.passRetained(completion).toOpaque() }
         } catch {
-            completion.fail(error)
+            // A cancelled wait (a stop) is no failure: the records not enqueued keep their counts, so the
+            // batch never completes and its offsets are never stored.
+            if error.code != .cancelled { completion.fail(error) }
             throw error
         }
     }
@@ -98,7 +101,7 @@ public final class KafkaProducer: Sendable {
             do {
                 try await Task.sleep(for: .milliseconds(1))
             } catch {
-                throw KafkaError(code: .delivery, message: "cancelled while waiting for room in the producer queue")
+                throw KafkaError(code: .cancelled, message: "cancelled while waiting for room in the producer queue")
             }
         }
     }

@@ -47,9 +47,13 @@ final class PollThread: Sendable {
             if done {
                 once.resume(true)
             } else if let timeout {
-                Task {
+                let timer = Task {
                     try? await Task.sleep(for: timeout)
                     once.resume(false)
+                }
+                // The thread ending first cancels the timer, so it does not sleep out the timeout for nothing.
+                finished.withLock { state in
+                    if state.done { timer.cancel() } else { state.waiters.append { timer.cancel() } }
                 }
             }
         }

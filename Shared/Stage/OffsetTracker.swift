@@ -27,6 +27,9 @@ public struct OffsetTracker: Sendable {
     }
 
     private var windows: [TopicPartition: PartitionWindow] = [:]
+    /// The last generation handed out, over every partition: a window opened after a rewind or after its
+    /// partition was forgotten (revoked, then assigned again) never reuses the number of an earlier one.
+    private var lastGeneration = 0
 
     public init() {}
 
@@ -44,12 +47,14 @@ public struct OffsetTracker: Sendable {
     /// generation to `finish`), so the worst outcome is a duplicate, never a gap.
     @discardableResult
     public mutating func start(_ partition: TopicPartition, first: Int64, last offset: Int64) -> Start {
-        var window = windows[partition, default: PartitionWindow()]
-        let rewound = window.offsets.last.map { first <= $0 } ?? false
-        if rewound {
-            let next = window.generation + 1
+        let rewound = windows[partition]?.offsets.last.map { first <= $0 } ?? false
+        var window: PartitionWindow
+        if let existing = windows[partition], !rewound {
+            window = existing
+        } else {
+            lastGeneration += 1
             window = PartitionWindow()
-            window.generation = next
+            window.generation = lastGeneration
         }
         window.offsets.append(offset)
         window.finished.append(false)

@@ -96,27 +96,50 @@ public final class ProcessingLoop: Sendable {
         consumer.endEvents()
     }
 
+    /// What a child task of `run` reports when it ends.
+    private enum ChildEnd: Sendable {
+        /// A handler returned for this partition.
+        case handler(TopicPartition)
+        /// The events ended (a stop, a failure): wherever the loop waits, it turns to draining.
+        case eventsEnded
+        /// The drain budget is spent.
+        case drainDeadline
+    }
+
     /// Processes records until `stop()`; then drains, commits and closes the consumer.
     /// - Throws: the handler's error, a `KafkaError` `.delivery` for a record the broker did not take, or a fatal consumer error.
     public func run(hooks: PartitionHooks = PartitionHooks(), _ handler: @escaping Handler) async throws {
         do {
-            try await withThrowingTaskGroup(of: TopicPartition?.self) { group in
+            try await withThrowingTaskGroup(of: ChildEnd.self) { group in
                 var running: Set<TopicPartition> = []
-                /// Waits for one handler to return; rethrows its error.
-                func reapOne() async throws {
-                    if let returned = try await group.next(), let partition = returned { running.remove(partition) }
+                var ended = false
+                group.addTask { [consumer] in
+                    await consumer.waitForEventsToEnd()
+                    return .eventsEnded
                 }
-                for try await event in consumer.events {
-                    try throwIfFailed()
+                /// Waits for a handler to return or the events to end; rethrows a handler's error.
+                func reapOne() async throws {
+                    switch try await group.next() {
+                    case .handler(let partition)?: running.remove(partition)
+                    case .eventsEnded?: ended = true
+                    case .drainDeadline?, nil: break
+                    }
+                }
+                events: for try await event in consumer.events {
+                    if let failure = failure.withLock({ $0 }) {
+                        // A revocation just taken is this loop's to complete, or the rebalance waits out its timeout.
+                        if case .revoked(let revocation) = event { revocation.complete() }
+                        throw logged(failure)
+                    }
                     switch event {
                     case .records(let batch):
                         for part in batch.byPartition() {
                             let partition = part[part.startIndex].topicPartition
-                            while running.contains(partition) || running.count >= limits.maxConcurrentBatches {
+                            while !ended, running.contains(partition) || running.count >= limits.maxConcurrentBatches {
                                 try await reapOne()
                             }
                             // A stop while this batch waited its turn: it is left, like the records still queued.
-                            if consumer.eventsEnded { break }
+                            if ended || consumer.eventsEnded { break events }
                             let completion = begin(part, partition)
                             running.insert(partition)
                             progressed()
@@ -130,51 +153,62 @@ public final class ProcessingLoop: Sendable {
                                 }
                                 completion.release()
                                 self.progressed()
-                                return partition
+                                return .handler(partition)
                             }
                         }
                     case .assigned(let partitions):
                         try await hooks.assigned(partitions)
                     case .revoked(let revocation):
-                        while !running.isDisjoint(with: revocation.partitions) {
-                            try await reapOne()
+                        do {
+                            while !ended, !running.isDisjoint(with: revocation.partitions) {
+                                try await reapOne()
+                            }
+                        } catch {
+                            revocation.complete()
+                            throw error
                         }
-                        if !revocation.lost {
-                            await waitUntilFinished(revocation.partitions, until: .now + limits.revocationTimeout)
+                        if !revocation.lost && !ended {
+                            await waitUntilFinished(revocation.partitions, until: .now + limits.revocationTimeout, orEnd: true)
                         }
                         tracker.withLock { $0.forget(revocation.partitions) }
                         await hooks.revoked(revocation.partitions)
                         revocation.complete()
                     }
                 }
-                // Stopped (or failed): running handlers and outstanding deliveries share the drain budget.
+                // Stopped (or failed): from now, running handlers and outstanding deliveries share the drain budget.
                 let deadline = ContinuousClock.now + limits.drainTimeout
                 if !running.isEmpty {
                     group.addTask {
                         try? await Task.sleep(until: deadline, clock: .continuous)
-                        return nil
+                        return .drainDeadline
                     }
-                    while !running.isEmpty, let returned = try await group.next() {
-                        guard let partition = returned else {
+                    drain: while !running.isEmpty {
+                        switch try await group.next() {
+                        case .handler(let partition)?:
+                            running.remove(partition)
+                        case .eventsEnded?:
+                            continue
+                        case .drainDeadline?, nil:
                             logger.warning(
                                 "handlers still running at the drain deadline are cancelled; their records will be processed again",
                                 [("handlers", .integer(running.count)), ("timeout_seconds", .double(limits.drainTimeout.inSeconds))])
                             group.cancelAll()
-                            break
+                            break drain
                         }
-                        running.remove(partition)
                     }
                 }
-                await waitUntilFinished(nil, until: deadline)
+                await waitUntilFinished(nil, until: deadline, orEnd: false)
+                // Commit and leave the group before the task group waits for its children: a cancelled handler
+                // that is slow to notice must not hold up the commit.
+                await consumer.close(timeout: limits.closeTimeout)
                 group.cancelAll()
-                try throwIfFailed()
+                if let failure = failure.withLock({ $0 }) { throw logged(failure) }
             }
         } catch {
             consumer.endEvents()
             await consumer.close(timeout: limits.closeTimeout)
             throw error
         }
-        await consumer.close(timeout: limits.closeTimeout)
     }
 
     /// Registers a partition's batch with the offset tracker and makes the completion that finishes it.
@@ -189,8 +223,12 @@ public final class ProcessingLoop: Sendable {
             switch result {
             case .success:
                 progressed()
-                if let next = tracker.withLock({ $0.finish(partition, offset: last, generation: generation) }) {
-                    consumer.store(partition, nextOffset: next)
+                // Stored under the tracker's lock: two batches of a partition finishing at once on two threads
+                // store in order, and a revocation that sees the partition finished sees its offset stored.
+                tracker.withLock { tracker in
+                    if let next = tracker.finish(partition, offset: last, generation: generation) {
+                        consumer.store(partition, nextOffset: next)
+                    }
                 }
             case .failure(let error):
                 failure.withLock { failure in
@@ -202,21 +240,20 @@ public final class ProcessingLoop: Sendable {
         }
     }
 
-    private func throwIfFailed() throws {
-        if let failure = failure.withLock({ $0 }) {
-            logger.error("a produced record was not acknowledged; stopping without storing its input offset", [("error", .string(failure.description))])
-            throw failure
-        }
+    /// `failure`, logged once where the loop gives up because of it.
+    private func logged(_ failure: KafkaError) -> KafkaError {
+        logger.error("a produced record was not acknowledged; stopping without storing its input offset", [("error", .string(failure.description))])
+        return failure
     }
 
     /// Waits until the given partitions (nil: all) have no unfinished batches, a completion failed, the
-    /// deadline passed or the task was cancelled.
-    private func waitUntilFinished(_ partitions: [TopicPartition]?, until deadline: ContinuousClock.Instant) async {
+    /// deadline passed, the task was cancelled, or (with `orEnd`) the events ended.
+    private func waitUntilFinished(_ partitions: [TopicPartition]?, until deadline: ContinuousClock.Instant, orEnd: Bool) async {
         while true {
             let unfinished = tracker.withLock { tracker in
                 partitions.map { $0.reduce(0) { $0 + tracker.unfinishedCount($1) } } ?? tracker.totalUnfinished
             }
-            if unfinished == 0 || failure.withLock({ $0 != nil }) { return }
+            if unfinished == 0 || failure.withLock({ $0 != nil }) || (orEnd && consumer.eventsEnded) { return }
             guard ContinuousClock.now < deadline else { break }
             do {
                 try await Task.sleep(for: .milliseconds(5))

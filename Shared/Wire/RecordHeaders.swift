@@ -58,29 +58,52 @@ public struct RecordHeaders: Sendable, Equatable {
         buffer[start...].reverse()
     }
 
-    /// Whether `value` is a trace value, `topic/partition/offset` ending in two decimal numbers, as
-    /// `parseTrace` reads it, checked on the bytes (normalize copies the trace of every record it reads).
+    /// Whether `value` is a trace value as `parseTrace` reads it, checked on the bytes without making strings
+    /// (normalize copies the trace of every record it reads, and only a valid one).
     public static func isTrace(_ value: [UInt8]) -> Bool {
-        var index = value.endIndex
-        for _ in 0..<2 {
-            let end = index
-            while index > value.startIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(value[index - 1]) { index -= 1 }
-            guard index < end, end - index <= 19, index > value.startIndex, value[index - 1] == UInt8(ascii: "/") else { return false }
-            index -= 1
-        }
-        return true
+        traceParts(value) != nil
     }
 
-    /// Reads the trace header back: the topic may itself contain `/`, so partition and offset are taken from the end.
-    /// Scans from the end once: normalize reads this header on every record.
+    /// Reads the trace header back: `topic/partition/offset` with a Kafka topic name (1 to 249 of
+    /// `a-z A-Z 0-9 . _ -`), a partition that fits an `int32` and an offset that fits an `int64`, both decimal
+    /// without a sign. Anything else is nil: a header carried from record to record must not carry text.
     public static func parseTrace(_ value: String) -> SourcePosition? {
-        guard let offsetSlash = value.lastIndex(of: "/"), let partitionSlash = value[..<offsetSlash].lastIndex(of: "/"),
-            let offset = Int64(value[value.index(after: offsetSlash)...]),
-            let partition = Int32(value[value.index(after: partitionSlash)..<offsetSlash])
-        else {
-            return nil
+        let bytes = Array(value.utf8)
+        guard let parts = traceParts(bytes) else { return nil }
+        return SourcePosition(topic: String(decoding: bytes[parts.topic], as: UTF8.self), partition: parts.partition, offset: parts.offset)
+    }
+
+    private static func traceParts(_ bytes: [UInt8]) -> (topic: Range<Int>, partition: Int32, offset: Int64)? {
+        var end = bytes.count
+        /// The decimal number ending at `end` after a `/`, at most `limit`; moves `end` to that `/`.
+        func number(atMost limit: Int64) -> Int64? {
+            var start = end
+            while start > 0, bytes[start - 1] >= UInt8(ascii: "0"), bytes[start - 1] <= UInt8(ascii: "9") { start -= 1 }
+            guard start < end, start > 0, bytes[start - 1] == UInt8(ascii: "/") else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[start..<end] {
+                let (times, overflowed) = value.multipliedReportingOverflow(by: 10)
+                let (sum, carried) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+                guard !overflowed, !carried, sum <= limit else { return nil }
+                value = sum
+            }
+            end = start - 1
+            return value
         }
-        return SourcePosition(topic: String(value[..<partitionSlash]), partition: partition, offset: offset)
+        guard let offset = number(atMost: .max), let partition = number(atMost: Int64(Int32.max)) else { return nil }
+        let topic = 0..<end
+        guard (1...249).contains(topic.count), bytes[topic].allSatisfy(isTopicNameByte) else { return nil }
+        return (topic, Int32(partition), offset)
+    }
+
+    /// The characters Kafka allows in a topic name.
+    private static func isTopicNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            true
+        default: false
+        }
     }
 
     /// The message name in a `content-type` value, or nil if it is not a protobuf content type.

@@ -59,7 +59,7 @@ struct HostileInputTests {
         (#"{"type":"track","event":"Audience Entered","userId":"u","properties":{"audience_key":"a"},"context":{"device":{"type":"ios","advertisingId":7}}}"#, "context.device.advertisingId: expected a string, found a number"),
         (#"{"type":"track","event":"Audience Entered","userId":42,"properties":{"audience_key":"a"}}"#, "userId: expected a string, found a number"),
         (#"{"type":"track","event":"Audience Entered","userId":"u","properties":{"audience_key":["a"]}}"#, "properties.audience_key: expected a string, found an array"),
-        (#"{"type":"track","event":"Audience Entered","userId":"u","properties":{"audience_key":"a"},"timestamp":"yesterday"}"#, "timestamp: expected ISO 8601, for example 2026-11-23T19:00:00Z"),
+        (#"{"type":"track","event":"Audience Entered","userId":"u","properties":{"audience_key":"a"},"timestamp":"yesterday"}"#, "timestamp: expected an RFC 3339 time such as 2026-11-23T19:00:00Z (a fraction is optional; Z or ±HH:MM)"),
         (#"{"type":"identify","userId":"u","traits":"aud_x","context":{"personas":{"computation_key":"aud_x"}}}"#, "traits: expected an object, found a string"),
     ])
     func segmentTypes(_ json: String, _ detail: String) throws {

@@ -64,7 +64,7 @@ struct StopAndRevocationTests {
         #expect(revocation.wait(timeout: .milliseconds(100)))
     }
 
-    @Test("a fatal error with records still buffered ends the events with that error, never as a clean stop")
+    @Test("a fatal error with events still queued ends the events with that error, never as a clean stop")
     func fatalErrorIsNotAStop() async throws {
         let core = ConsumerCore(
             configuration: KafkaConsumerConfiguration(groupID: "g", topics: ["t"], kafka: KafkaConfiguration()), logger: logger)
@@ -87,9 +87,14 @@ struct StopAndRevocationTests {
         try cluster.createTopic("deliver-in", partitions: 1)
         try cluster.createTopic("deliver-out", partitions: 1)
         let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
-        for index in 0..<60 {
-            _ = try await producer.send(ProducerRecord(topic: "deliver-in", key: nil, value: Array("\(index)".utf8))).acknowledged()
-        }
+        // Written as one batch, so the broker hands them back together and the consumer cuts batches of ten.
+        var input = OutgoingRecords()
+        for index in 0..<60 { input.append(ProducerRecord(topic: "deliver-in", key: nil, value: Array("\(index)".utf8))) }
+        let written = Atomic(false)
+        let writing = BatchCompletion { written.store((try? $0.get()) != nil, ordering: .releasing) }
+        try await producer.send(input, completion: writing)
+        writing.release()
+        try await waitUntil { written.load(ordering: .acquiring) }
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(groupID: "deliver", topics: ["deliver-in"], kafka: cluster.configuration, maxBatchRecords: 10),
             logger: logger)
@@ -99,9 +104,9 @@ struct StopAndRevocationTests {
         let thrown = await #expect(throws: KafkaError.self) {
             try await loop.run { batch, completion in
                 let offsets = batch[batch.startIndex].offset...batch[batch.endIndex - 1].offset
-                // From the first batch of several records at or after input 20 on, the broker refuses what the
-                // stage writes (not retriable: authorization); every batch before it is acknowledged first.
-                if offsets.lowerBound >= 20, offsets.count > 1, refused.withLock({ $0 == nil }) {
+                // From the first batch at or after input 20 on, the broker refuses what the stage writes (not
+                // retriable: authorization); every batch before it is acknowledged first.
+                if offsets.lowerBound >= 20, refused.withLock({ $0 == nil }) {
                     let before = earlier.withLock { $0 }
                     try await waitUntil { before.allSatisfy(\.isFinished) }
                     refused.withLock { $0 = offsets }

@@ -73,16 +73,35 @@ enum TopicEnds {
         let ends = try now(of: [topic], kafka: kafka, logger: logger)
         configuration.startOffsets = ends
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        for try await event in consumer.events {
-            guard case .assigned(let partitions) = event else { continue }
-            for partition in partitions {
-                if let end = ends[partition] { consumer.store(partition, nextOffset: end) }
+        let owned = Mutex(Set<TopicPartition>())
+        // The events are read by a task of their own, so waiting for the assignment has a deadline.
+        let reading = Task {
+            for try await event in consumer.events {
+                switch event {
+                case .assigned(let partitions): owned.withLock { $0.formUnion(partitions) }
+                case .revoked(let revocation):
+                    owned.withLock { $0.subtract(revocation.partitions) }
+                    revocation.complete()
+                case .records: break
+                }
             }
-            if Set(partitions) == Set(ends.keys) { break }
         }
-        try await consumer.commit()
-        let committed = try await consumer.committed(Array(ends.keys))
+        do {
+            try await waitFor("group \(group) to own every partition of \(topic)", timeout: .seconds(30)) {
+                owned.withLock { $0 } == Set(ends.keys)
+            }
+            for (partition, end) in ends { consumer.store(partition, nextOffset: end) }
+            try await consumer.commit()
+            let committed = try await consumer.committed(Array(ends.keys))
+            guard committed == ends else { throw TestSupportError("group \(group) committed \(committed), expected \(ends)") }
+        } catch {
+            consumer.endEvents()
+            _ = try? await reading.value
+            await consumer.close()
+            throw error
+        }
+        consumer.endEvents()
+        _ = try? await reading.value
         await consumer.close()
-        guard committed == ends else { throw TestSupportError("group \(group) committed \(committed), expected \(ends)") }
     }
 }

@@ -75,6 +75,21 @@ struct OffsetTrackerTests {
         #expect(tracker.totalUnfinished == 0)
     }
 
+    @Test("a partition revoked and assigned again starts a new generation: completions from before store nothing in it")
+    func reassignedPartition() {
+        var tracker = OffsetTracker()
+        // Before the revocation: batches 100...104 and 105...109 in flight.
+        let before = tracker.start(partition, first: 100, last: 104)
+        let later = tracker.start(partition, first: 105, last: 109)
+        tracker.forget([partition])
+        // Assigned again and read from 100 in one batch ending at 109, the same last offset as an old one.
+        let again = tracker.start(partition, first: 100, last: 109)
+        #expect(again.generation != later.generation && again.generation != before.generation)
+        #expect(tracker.finish(partition, offset: 109, generation: later.generation) == nil, "an old completion stored an offset of the new window")
+        #expect(tracker.unfinishedCount(partition) == 1)
+        #expect(tracker.finish(partition, offset: 109, generation: again.generation) == 110)
+    }
+
     @Test("a long run of records keeps the window small and answers correctly")
     func longRun() {
         var tracker = OffsetTracker()

@@ -89,7 +89,7 @@ struct RoundTripTests {
     func headers() {
         let headers = RecordHeaders(for: HashedRecord.self, trace: SourcePosition(topic: "cdp/eu.audiences", partition: 4, offset: 17))
         #expect(headers.pairs.map(\.value) == ["application/x-protobuf; message=cohortsync.v1.HashedRecord", "1", "cdp/eu.audiences/4/17"])
-        #expect(RecordHeaders.parseTrace("cdp/eu.audiences/4/17") == SourcePosition(topic: "cdp/eu.audiences", partition: 4, offset: 17))
+        #expect(RecordHeaders.parseTrace("cdp.eu.audiences/4/17") == SourcePosition(topic: "cdp.eu.audiences", partition: 4, offset: 17))
         #expect(RecordHeaders.parseTrace("nonsense") == nil)
         #expect(RecordHeaders.messageName(inContentType: headers.contentType) == "cohortsync.v1.HashedRecord")
         #expect(RecordHeaders.messageName(inContentType: "application/json") == nil)
@@ -122,8 +122,18 @@ struct RoundTripTests {
         var zero: [UInt8] = []
         RecordHeaders.writeTrace(SourcePosition(topic: "t", partition: 0, offset: 0), to: &zero)
         #expect(zero == Array("t/0/0".utf8))
-        for value in ["cdp/eu.audiences/4/17", "t/0/0", "a/b/1/2", "nonsense", "t/1/", "/1/2", "t/x/2", "t/1/2x", "", "1/2"] {
-            #expect(RecordHeaders.isTrace(Array(value.utf8)) == (RecordHeaders.parseTrace(value) != nil), "\(value)")
+        let valid = ["cdp.eu.audiences/4/17", "t/0/0", "T_1-x.y/2147483647/9223372036854775807", String(repeating: "t", count: 249) + "/1/2"]
+        let invalid = [
+            "cdp/eu.audiences/4/17", "a/b/1/2", "nonsense", "t/1/", "/1/2", "t/x/2", "t/1/2x", "", "1/2", "t/-1/5", "t/2147483648/1",
+            "t/0/9223372036854775808", "t/0/99999999999999999999", "alice@example.com/0/1", "t\u{1}\u{1B}[31m/0/1", "a\nb/0/1", "caf\u{E9}/0/1",
+            String(repeating: "t", count: 250) + "/1/2",
+        ]
+        for value in valid {
+            #expect(RecordHeaders.isTrace(Array(value.utf8)) && RecordHeaders.parseTrace(value) != nil, "\(value.debugDescription)")
         }
+        for value in invalid {
+            #expect(!RecordHeaders.isTrace(Array(value.utf8)) && RecordHeaders.parseTrace(value) == nil, "\(value.debugDescription)")
+        }
+        #expect(!RecordHeaders.isTrace([0xFF, 0xFE, 0x2F, 0x30, 0x2F, 0x31]), "invalid UTF-8 as the topic")
     }
 }

@@ -1,52 +1,70 @@
-import Foundation
-
-/// Event times as both upstream formats write them: ISO 8601 text.
+/// Event times as both upstream formats write them: RFC 3339 text, `2026-11-23T19:00:00Z`.
+///
+/// Read strictly, by hand: a date that does not exist (`2026-02-30`), a time out of range (`24:00`, a leap
+/// second `:60`) or anything after the zone is refused, where Foundation's parser would roll the date over
+/// or ignore the rest. `T` and `Z` may be lowercase, as RFC 3339 allows.
 enum EventTime {
-    /// Milliseconds since 1970 of `text`, 0 when absent.
-    /// - Throws: `IngestRefusal` `invalid-field` naming `field` when the text is not an ISO 8601 time.
+    /// Milliseconds since 1970 of `text` (fractions beyond milliseconds dropped, rounding down), 0 when absent.
+    /// - Throws: `IngestRefusal` `invalid-field` naming `field` when the text is not such a time.
     static func milliseconds(_ text: String?, field: String) throws(IngestRefusal) -> Int64 {
         guard let text else { return 0 }
-        if let milliseconds = utcSecondsMilliseconds(text) { return milliseconds }
-        guard let date = date(text) else {
-            throw IngestRefusal(reason: "invalid-field", detail: "\(field): expected ISO 8601, for example 2026-11-23T19:00:00Z")
+        guard let milliseconds = parse(text) else {
+            throw IngestRefusal(
+                reason: "invalid-field",
+                detail: "\(field): expected an RFC 3339 time such as 2026-11-23T19:00:00Z (a fraction is optional; Z or ±HH:MM)")
         }
-        return Int64(date.timeIntervalSince1970 * 1000)
+        return milliseconds
     }
 
-    /// `text` as an ISO 8601 date and time, with or without fractional seconds (Segment writes `.000Z`).
-    static func date(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-
-    /// The common form, `YYYY-MM-DDTHH:MM:SSZ` (optionally `.000Z`, as Segment writes it), read without
-    /// Foundation's parser, which costs more than the rest of an event. Only whole seconds of a valid UTC
-    /// time from 1970 on are read here; anything else (offsets, fractions, leap seconds) is left to
-    /// `date(_:)`, so both paths answer the same for every text this one takes.
-    static func utcSecondsMilliseconds(_ text: String) -> Int64? {
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` as milliseconds since 1970; nil for anything else.
+    static func parse(_ text: String) -> Int64? {
         let bytes = text.utf8.span
-        guard bytes.count == 20 || bytes.count == 24 else { return nil }
-        func digits(_ start: Int, _ count: Int) -> Int? {
+        var index = 0
+        func digits(_ count: Int) -> Int? {
+            guard index + count <= bytes.count else { return nil }
             var value = 0
-            for index in start..<(start + count) {
+            for _ in 0..<count {
                 let byte = bytes[index]
                 guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
                 value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                index += 1
             }
             return value
         }
-        guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"),
-            bytes[16] == UInt8(ascii: ":"), bytes[bytes.count - 1] == UInt8(ascii: "Z")
-        else { return nil }
-        if bytes.count == 24 {
-            guard bytes[19] == UInt8(ascii: "."), digits(20, 3) == 0 else { return nil }
+        func expect(_ allowed: UInt8...) -> Bool {
+            guard index < bytes.count, allowed.contains(bytes[index]) else { return false }
+            index += 1
+            return true
         }
-        guard let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2), let hour = digits(11, 2), let minute = digits(14, 2),
-            let second = digits(17, 2), year >= 1970, (1...12).contains(month), day >= 1, day <= daysIn(month, of: year), hour < 24, minute < 60,
-            second < 60
+        guard let year = digits(4), expect(UInt8(ascii: "-")), let month = digits(2), expect(UInt8(ascii: "-")), let day = digits(2),
+            expect(UInt8(ascii: "T"), UInt8(ascii: "t")), let hour = digits(2), expect(UInt8(ascii: ":")), let minute = digits(2),
+            expect(UInt8(ascii: ":")), let second = digits(2),
+            (1...12).contains(month), day >= 1, day <= daysIn(month, of: year), hour < 24, minute < 60, second < 60
         else { return nil }
+        var milliseconds = 0
+        if expect(UInt8(ascii: ".")) {
+            var places = 0
+            while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                if places < 3 { milliseconds = milliseconds * 10 + Int(bytes[index] - UInt8(ascii: "0")) }
+                places += 1
+                index += 1
+            }
+            guard (1...9).contains(places) else { return nil }
+            if places < 3 { for _ in places..<3 { milliseconds *= 10 } }
+        }
+        var offsetMinutes = 0
+        if !expect(UInt8(ascii: "Z"), UInt8(ascii: "z")) {
+            guard index < bytes.count else { return nil }
+            let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            guard expect(UInt8(ascii: "+"), UInt8(ascii: "-")), let hours = digits(2), expect(UInt8(ascii: ":")), let minutes = digits(2), hours < 24,
+                minutes < 60
+            else { return nil }
+            offsetMinutes = sign * (hours * 60 + minutes)
+        }
+        guard index == bytes.count else { return nil }
         let days = daysSince1970(year: year, month: month, day: day)
-        return Int64(((days * 24 + hour) * 60 + minute) * 60 + second) * 1000
+        let seconds = ((days * 24 + hour) * 60 + minute - offsetMinutes) * 60 + second
+        return Int64(seconds) * 1000 + Int64(milliseconds)
     }
 
     private static func daysIn(_ month: Int, of year: Int) -> Int {
@@ -60,7 +78,7 @@ enum EventTime {
     /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's `days_from_civil`).
     private static func daysSince1970(year: Int, month: Int, day: Int) -> Int {
         let shiftedYear = month <= 2 ? year - 1 : year
-        let era = shiftedYear / 400
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
         let yearOfEra = shiftedYear - era * 400
         let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
