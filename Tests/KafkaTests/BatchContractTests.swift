@@ -7,7 +7,7 @@ import Testing
 /// The stage contract: batches per partition, bounded concurrency across partitions and order within one,
 /// completions a handler finishes later, a drain deadline that cancels, and a revocation that waits for
 /// deliveries still in flight.
-@Suite("Batch processing contract on the mock cluster", .timeLimit(.minutes(2)))
+@Suite("Batch processing contract on the mock cluster", .timeLimit(.minutes(3)))
 struct BatchContractTests {
     let logger = Logger(stage: "batch-tests", minimumLevel: .error)
 
@@ -218,7 +218,14 @@ struct BatchContractTests {
         try await waitUntil { handled.withLock { $0["a", default: []].count } >= 300 }
         let b = try member(logger)
         let runningB = Task { try await b.run(handlerB) }
-        try await waitUntil { handled.withLock { Set($0.values.joined()).count } >= 2_000 }
+        do {
+            try await waitUntil(timeout: .seconds(120)) { handled.withLock { Set($0.values.joined()).count } >= 2_000 }
+        } catch {
+            let seen = handled.withLock { $0.mapValues(\.count) }
+            let distinct = handled.withLock { Set($0.values.joined()).count }
+            Issue.record("after 120 s: \(distinct) distinct records handled, by member \(seen)")
+            throw error
+        }
         a.stop()
         b.stop()
         try await runningA.value
