@@ -1,7 +1,8 @@
 /// Reads JSON text (RFC 8259) strictly: valid UTF-8 only, nothing after the value, nesting bounded.
 ///
 /// Hostile input is the expected case: a record of a million `[` must be refused, not overflow the stack,
-/// and an error says where the text went wrong without repeating any of it.
+/// and an error says where the text went wrong without repeating any of it. The text is read once into a
+/// `JSONDocument`, a flat index of its values; `parse` turns that into a tree for readers that want one.
 public struct JSONReader {
     /// Nesting deeper than this is refused; real upstream events nest fewer than ten levels.
     public static let defaultMaxDepth = 128
@@ -9,18 +10,27 @@ public struct JSONReader {
     private let bytes: [UInt8]
     private let maxDepth: Int
     private var index = 0
+    private var entries: [JSONDocument.Entry] = []
 
-    /// Parses `bytes` as one JSON value.
+    /// Parses `bytes` as one JSON value, as a tree.
     /// - Throws: `JSONSyntaxError` with the line and column of the first problem.
     public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONSyntaxError) -> JSONNode {
+        let document = try document(bytes, maxDepth: maxDepth)
+        return document.node(document.root)
+    }
+
+    /// Parses `bytes` as one JSON value into a flat index, making no string until one is asked for.
+    /// - Throws: `JSONSyntaxError` with the line and column of the first problem.
+    public static func document(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONSyntaxError) -> JSONDocument {
         var reader = JSONReader(bytes: bytes, maxDepth: maxDepth)
+        reader.entries.reserveCapacity(32)
         // RFC 8259 §8.1: a parser may ignore a byte order mark, and some exporters write one.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { reader.index = 3 }
         reader.skipWhitespace()
-        let value = try reader.value(depth: 0)
+        try reader.value(depth: 0)
         reader.skipWhitespace()
         guard reader.index == bytes.count else { throw reader.error("the end of the text after the value") }
-        return value
+        return JSONDocument(bytes: bytes, entries: reader.entries)
     }
 
     private init(bytes: [UInt8], maxDepth: Int) {
@@ -28,131 +38,166 @@ public struct JSONReader {
         self.maxDepth = maxDepth
     }
 
-    private mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONNode {
+    private mutating func append(_ kind: JSONDocument.Kind, flag: Bool = false, from start: Int) {
+        entries.append(JSONDocument.Entry(kind: kind, flag: flag, start: Int32(start), end: Int32(index), after: Int32(entries.count + 1)))
+    }
+
+    private mutating func value(depth: Int) throws(JSONSyntaxError) {
         guard index < bytes.count else { throw error("a value") }
+        let start = index
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try object(depth: depth + 1)
-        case UInt8(ascii: "["): return try array(depth: depth + 1)
-        case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
+        case UInt8(ascii: "{"): try object(depth: depth + 1)
+        case UInt8(ascii: "["): try array(depth: depth + 1)
+        case UInt8(ascii: "\""): try string()
+        case UInt8(ascii: "t"): try literal("true"); append(.bool, flag: true, from: start)
+        case UInt8(ascii: "f"): try literal("false"); append(.bool, from: start)
+        case UInt8(ascii: "n"): try literal("null"); append(.null, from: start)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
         default: throw error("a value (object, array, string, number, true, false or null)")
         }
     }
 
-    private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONNode {
+    /// Opens a container's entry; `close` completes it once its values are read.
+    private mutating func open(_ kind: JSONDocument.Kind) -> Int {
+        entries.append(JSONDocument.Entry(kind: kind, flag: false, start: Int32(index), end: Int32(index), after: 0))
+        return entries.count - 1
+    }
+
+    private mutating func close(_ container: Int) {
+        entries[container].end = Int32(index)
+        entries[container].after = Int32(entries.count)
+    }
+
+    private mutating func object(depth: Int) throws(JSONSyntaxError) {
         guard depth <= maxDepth else { throw error("at most \(maxDepth) levels of nesting") }
+        let container = open(.object)
         index += 1
-        var members: [JSONObject.Member] = []
         skipWhitespace()
         if peek(UInt8(ascii: "}")) {
             index += 1
-            return .object(JSONObject(members: members))
+            close(container)
+            return
         }
         while true {
             skipWhitespace()
             guard peek(UInt8(ascii: "\"")) else { throw error("a member name in double quotes") }
-            let key = try string()
+            try string()
             skipWhitespace()
             guard peek(UInt8(ascii: ":")) else { throw error("':' after a member name") }
             index += 1
             skipWhitespace()
-            members.append(JSONObject.Member(key: key, value: try value(depth: depth)))
+            try value(depth: depth)
             skipWhitespace()
             if peek(UInt8(ascii: ",")) {
                 index += 1
             } else if peek(UInt8(ascii: "}")) {
                 index += 1
-                return .object(JSONObject(members: members))
+                close(container)
+                return
             } else {
                 throw error("',' or '}' after an object member")
             }
         }
     }
 
-    private mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONNode {
+    private mutating func array(depth: Int) throws(JSONSyntaxError) {
         guard depth <= maxDepth else { throw error("at most \(maxDepth) levels of nesting") }
+        let container = open(.array)
         index += 1
-        var elements: [JSONNode] = []
         skipWhitespace()
         if peek(UInt8(ascii: "]")) {
             index += 1
-            return .array(elements)
+            close(container)
+            return
         }
         while true {
             skipWhitespace()
-            elements.append(try value(depth: depth))
+            try value(depth: depth)
             skipWhitespace()
             if peek(UInt8(ascii: ",")) {
                 index += 1
             } else if peek(UInt8(ascii: "]")) {
                 index += 1
-                return .array(elements)
+                close(container)
+                return
             } else {
                 throw error("',' or ']' after an array element")
             }
         }
     }
 
-    private mutating func string() throws(JSONSyntaxError) -> String {
+    /// Checks a string and records where its text lies; its escapes are checked here and resolved only
+    /// when the string is read (`JSONDocument.string`).
+    private mutating func string() throws(JSONSyntaxError) {
         index += 1
         let start = index
-        // Fast path: no escapes, so the text is a slice of the input.
+        var escaped = false
         var highBits: UInt8 = 0
-        while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
-            guard bytes[index] >= 0x20 else { throw error("no control characters inside a string (escape them)") }
-            highBits |= bytes[index]
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\\") {
+                escaped = true
+                index += 1
+                guard index < bytes.count else { throw error("an escape sequence") }
+                let escape = bytes[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+                    UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    break
+                case UInt8(ascii: "u"): try checkUnicodeEscape()
+                default: throw error("a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)")
+                }
+                continue
+            }
+            guard byte >= 0x20 else { throw error("no control characters inside a string (escape them)") }
+            highBits |= byte
             index += 1
         }
         guard index < bytes.count else { throw error("a closing '\"'") }
-        if bytes[index] == UInt8(ascii: "\"") {
-            // No escape: the string is made straight from the input, with no copy in between; ASCII (the
-            // common case) needs no validation.
-            let slice = bytes[start..<index]
-            let text = String(decoding: slice, as: UTF8.self)
-            guard highBits < 0x80 || text.utf8.elementsEqual(slice) else {
-                index = start
-                throw error("a string of valid UTF-8")
-            }
-            index += 1
-            return text
-        }
-        var utf8 = Array(bytes[start..<index])
-        while bytes[index] == UInt8(ascii: "\\") {
-            index += 1
-            guard index < bytes.count else { throw error("an escape sequence") }
-            let escape = bytes[index]
-            index += 1
-            switch escape {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escape)
-            case UInt8(ascii: "b"): utf8.append(0x08)
-            case UInt8(ascii: "f"): utf8.append(0x0C)
-            case UInt8(ascii: "n"): utf8.append(0x0A)
-            case UInt8(ascii: "r"): utf8.append(0x0D)
-            case UInt8(ascii: "t"): utf8.append(0x09)
-            case UInt8(ascii: "u"): try appendUnicodeEscape(to: &utf8)
-            default: throw error("a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)")
-            }
-            while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
-                guard bytes[index] >= 0x20 else { throw error("no control characters inside a string (escape them)") }
-                utf8.append(bytes[index])
-                index += 1
-            }
-            guard index < bytes.count else { throw error("a closing '\"'") }
-        }
-        let text = String(decoding: utf8, as: UTF8.self)
-        guard text.utf8.elementsEqual(utf8) else {
+        // Escapes are ASCII and produce whole characters, so the raw text is valid exactly when the text is.
+        guard highBits < 0x80 || Self.isValidUTF8(bytes[start..<index]) else {
             index = start
             throw error("a string of valid UTF-8")
         }
+        append(.string, flag: escaped, from: start)
         index += 1
-        return text
     }
 
-    /// Reads the four hex digits after `\u` (and a second escape for a surrogate pair) as UTF-8.
-    private mutating func appendUnicodeEscape(to utf8: inout [UInt8]) throws(JSONSyntaxError) {
+    /// Whether `text` is well-formed UTF-8 (Unicode's table 3-7: no overlong forms, no surrogates, nothing
+    /// past U+10FFFF).
+    static func isValidUTF8(_ text: ArraySlice<UInt8>) -> Bool {
+        var index = text.startIndex
+        while index < text.endIndex {
+            let lead = text[index]
+            if lead < 0x80 {
+                index += 1
+                continue
+            }
+            var following = 0
+            var low: UInt8 = 0x80
+            var high: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: following = 1
+            case 0xE0: following = 2; low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: following = 2
+            case 0xED: following = 2; high = 0x9F
+            case 0xF0: following = 3; low = 0x90
+            case 0xF1...0xF3: following = 3
+            case 0xF4: following = 3; high = 0x8F
+            default: return false
+            }
+            guard index + following < text.endIndex, (low...high).contains(text[index + 1]) else { return false }
+            for offset in stride(from: 2, through: following, by: 1) where !(0x80...0xBF).contains(text[index + offset]) {
+                return false
+            }
+            index += following + 1
+        }
+        return true
+    }
+
+    /// Checks the four hex digits after `\u`, and a second escape for a surrogate pair.
+    private mutating func checkUnicodeEscape() throws(JSONSyntaxError) {
         var scalar = try hex4()
         if (0xD800...0xDBFF).contains(scalar) {
             guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
@@ -165,8 +210,7 @@ public struct JSONReader {
         } else if (0xDC00...0xDFFF).contains(scalar) {
             throw error("no lone low surrogate")
         }
-        guard let unicode = Unicode.Scalar(scalar) else { throw error("a Unicode scalar") }
-        utf8.append(contentsOf: UTF8.encode(unicode)!)
+        guard Unicode.Scalar(scalar) != nil else { throw error("a Unicode scalar") }
     }
 
     private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
@@ -187,7 +231,7 @@ public struct JSONReader {
         return value
     }
 
-    private mutating func number() throws(JSONSyntaxError) -> String {
+    private mutating func number() throws(JSONSyntaxError) {
         let start = index
         if peek(UInt8(ascii: "-")) { index += 1 }
         if peek(UInt8(ascii: "0")) {
@@ -204,7 +248,7 @@ public struct JSONReader {
             if peek(UInt8(ascii: "+")) || peek(UInt8(ascii: "-")) { index += 1 }
             guard digits() > 0 else { throw error("a digit in the exponent") }
         }
-        return String(decoding: bytes[start..<index], as: UTF8.self)
+        append(.number, from: start)
     }
 
     private mutating func digits() -> Int {

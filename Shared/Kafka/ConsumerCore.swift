@@ -338,13 +338,19 @@ final class ConsumerCore: Sendable {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         switch error {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            // Partitions assigned for the first time with a start offset: they start there, and the offset is
+            // stored below, so the group commits it and a later assignment resumes from it, not from the reset.
+            var starting: [TopicPartition: Int64] = [:]
             if let list, !configuration.startOffsets.isEmpty {
                 let first = state.withLock { state in
                     defer { state.started.formUnion(partitions) }
                     return partitions.map { !state.started.contains($0) }
                 }
                 for index in 0..<Int(list.pointee.cnt) where first[index] {
-                    if let offset = configuration.startOffsets[partitions[index]] { list.pointee.elems[index].offset = offset }
+                    if let offset = configuration.startOffsets[partitions[index]] {
+                        list.pointee.elems[index].offset = offset
+                        starting[partitions[index]] = offset
+                    }
                 }
             }
             if cooperative {
@@ -354,6 +360,11 @@ final class ConsumerCore: Sendable {
                 }
             } else {
                 logIfFailed(rd_kafka_assign(handle, list), "assign")
+            }
+            if !starting.isEmpty {
+                let stored = RDKafkaClient.makeList(Array(starting.keys), offsets: starting)
+                defer { rd_kafka_topic_partition_list_destroy(stored) }
+                logIfFailed(rd_kafka_offsets_store(handle, stored), "store start offsets")
             }
             // New partitions join the pause of a reader that is behind, or the user's pause.
             state.withLock { state in

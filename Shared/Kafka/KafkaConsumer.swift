@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Observability
+import Synchronization
 
 /// A consumer-group member with manual offset storing, rebalance handshakes and back-pressure.
 ///
@@ -13,9 +14,10 @@ public final class KafkaConsumer: Sendable {
     static let enforced = ["enable.auto.offset.store": "false"]
 
     private let client: RDKafkaClient
-    private let core: ConsumerCore
+    let core: ConsumerCore
     private let poller: PollThread
     private let logger: Logger
+    private let closeStarted = Atomic(false)
 
     /// Joins the group and subscribes; assignments arrive as events once polling has begun.
     /// - Throws: `KafkaError` `.configuration` or `.clientCreation`, or `.consumer` if the subscription is refused.
@@ -160,16 +162,25 @@ public final class KafkaConsumer: Sendable {
     /// not started on yet leaves them, as it would have if they had still been queued.
     public var eventsEnded: Bool { core.end != nil }
 
+    /// The fatal error the events ended on, if they did; nil while they go on or after a stop.
+    public var endError: KafkaError? {
+        if case .failure(let error)? = core.end { return error }
+        return nil
+    }
+
     /// Returns once the events have ended, whatever ended them (`endEvents()`, `close()`, a fatal error).
     public func waitForEventsToEnd() async { await core.waitForEnd() }
 
-    /// Leaves the group: commits stored offsets, gives partitions back and stops the poll thread.
+    /// Leaves the group: commits stored offsets, gives partitions back and stops the poll thread. Later calls
+    /// return at once.
     ///
     /// Waits at most `timeout` (when given) for librdkafka to finish leaving: a broker that does not answer
     /// must not hold up a shutdown past its grace period. What was not committed then is read again by the
     /// partitions' next owner.
     public func close(timeout: Duration? = nil) async {
         core.endEvents()
+        // Later calls return at once: a second wait would add its timeout to a shutdown already late.
+        guard closeStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         poller.stop()
         if await !poller.join(timeout: timeout), let timeout {
             logger.warning(

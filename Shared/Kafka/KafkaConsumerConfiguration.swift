@@ -18,8 +18,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// How long a rebalance waits for the member to finish revoked partitions before it takes them anyway.
     /// Keep it below the group's `max.poll.interval.ms`.
     public var revocationTimeout: Duration
-    /// Where these partitions start when assigned, whatever the group committed: for tools and tests that
-    /// read from a known point (`KafkaAdmin.endOffsets`). Partitions not listed start as usual.
+    /// Where these partitions start when first assigned to this member, whatever the group committed: for
+    /// tools and tests that read from a known point (`KafkaAdmin.endOffsets`). The start is stored as the
+    /// partition's offset, so a later assignment resumes from it or from what was stored after. Partitions not
+    /// listed start as usual.
     public var startOffsets: [TopicPartition: Int64] = [:]
 
     public init(

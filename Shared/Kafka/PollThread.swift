@@ -48,7 +48,11 @@ final class PollThread: Sendable {
                 once.resume(true)
             } else if let timeout {
                 let timer = Task {
-                    try? await Task.sleep(for: timeout)
+                    do {
+                        try await Task.sleep(for: timeout)
+                    } catch {
+                        return
+                    }
                     once.resume(false)
                 }
                 // The thread ending first cancels the timer, so it does not sleep out the timeout for nothing.

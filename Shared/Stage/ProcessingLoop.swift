@@ -28,7 +28,8 @@ public final class ProcessingLoop: Sendable {
     public struct PartitionHooks: Sendable {
         /// Runs before any record of the newly assigned partitions is handled (the batcher restores its state here).
         public var assigned: @Sendable ([TopicPartition]) async throws -> Void
-        /// Runs after the revoked partitions' work is finished and their offsets stored, before they are released.
+        /// Runs after the revoked partitions' work is finished and their offsets stored, before they are released;
+        /// not when the loop is stopping before that work finished (the partitions are released unfinished).
         public var revoked: @Sendable ([TopicPartition]) async -> Void
 
         public init(
@@ -109,106 +110,122 @@ public final class ProcessingLoop: Sendable {
     /// Processes records until `stop()`; then drains, commits and closes the consumer.
     /// - Throws: the handler's error, a `KafkaError` `.delivery` for a record the broker did not take, or a fatal consumer error.
     public func run(hooks: PartitionHooks = PartitionHooks(), _ handler: @escaping Handler) async throws {
-        do {
-            try await withThrowingTaskGroup(of: ChildEnd.self) { group in
-                var running: Set<TopicPartition> = []
-                var ended = false
-                group.addTask { [consumer] in
-                    await consumer.waitForEventsToEnd()
-                    return .eventsEnded
-                }
-                /// Waits for a handler to return or the events to end; rethrows a handler's error.
-                func reapOne() async throws {
-                    switch try await group.next() {
-                    case .handler(let partition)?: running.remove(partition)
-                    case .eventsEnded?: ended = true
-                    case .drainDeadline?, nil: break
-                    }
-                }
-                events: for try await event in consumer.events {
-                    if let failure = failure.withLock({ $0 }) {
-                        // A revocation just taken is this loop's to complete, or the rebalance waits out its timeout.
-                        if case .revoked(let revocation) = event { revocation.complete() }
-                        throw logged(failure)
-                    }
-                    switch event {
-                    case .records(let batch):
-                        for part in batch.byPartition() {
-                            let partition = part[part.startIndex].topicPartition
-                            while !ended, running.contains(partition) || running.count >= limits.maxConcurrentBatches {
-                                try await reapOne()
-                            }
-                            // A stop while this batch waited its turn: it is left, like the records still queued.
-                            if ended || consumer.eventsEnded { break events }
-                            let completion = begin(part, partition)
-                            running.insert(partition)
-                            progressed()
-                            group.addTask { [consumer] in
-                                do {
-                                    try await handler(part, completion)
-                                } catch {
-                                    // End the events now, not at the next poll: nothing after this batch may be stored.
-                                    consumer.endEvents()
-                                    throw error
-                                }
-                                completion.release()
-                                self.progressed()
-                                return .handler(partition)
-                            }
-                        }
-                    case .assigned(let partitions):
-                        try await hooks.assigned(partitions)
-                    case .revoked(let revocation):
-                        do {
-                            while !ended, !running.isDisjoint(with: revocation.partitions) {
-                                try await reapOne()
-                            }
-                        } catch {
-                            revocation.complete()
-                            throw error
-                        }
-                        if !revocation.lost && !ended {
-                            await waitUntilFinished(revocation.partitions, until: .now + limits.revocationTimeout, orEnd: true)
-                        }
-                        tracker.withLock { $0.forget(revocation.partitions) }
-                        await hooks.revoked(revocation.partitions)
-                        revocation.complete()
-                    }
-                }
-                // Stopped (or failed): from now, running handlers and outstanding deliveries share the drain budget.
-                let deadline = ContinuousClock.now + limits.drainTimeout
-                if !running.isEmpty {
-                    group.addTask {
-                        try? await Task.sleep(until: deadline, clock: .continuous)
-                        return .drainDeadline
-                    }
-                    drain: while !running.isEmpty {
-                        switch try await group.next() {
-                        case .handler(let partition)?:
-                            running.remove(partition)
-                        case .eventsEnded?:
-                            continue
-                        case .drainDeadline?, nil:
-                            logger.warning(
-                                "handlers still running at the drain deadline are cancelled; their records will be processed again",
-                                [("handlers", .integer(running.count)), ("timeout_seconds", .double(limits.drainTimeout.inSeconds))])
-                            group.cancelAll()
-                            break drain
-                        }
-                    }
-                }
-                await waitUntilFinished(nil, until: deadline, orEnd: false)
-                // Commit and leave the group before the task group waits for its children: a cancelled handler
-                // that is slow to notice must not hold up the commit.
+        try await withThrowingTaskGroup(of: ChildEnd.self) { group in
+            do {
+                try await process(&group, hooks, handler)
+            } catch {
+                // Commit and leave the group before the task group waits for its children: a handler that is
+                // slow to notice the cancellation must not hold up the commit.
+                consumer.endEvents()
                 await consumer.close(timeout: limits.closeTimeout)
                 group.cancelAll()
-                if let failure = failure.withLock({ $0 }) { throw logged(failure) }
+                throw error
             }
-        } catch {
-            consumer.endEvents()
-            await consumer.close(timeout: limits.closeTimeout)
-            throw error
         }
+    }
+
+    /// The body of `run`: hands out batches until the events end, then drains, commits and leaves the group.
+    private func process(_ group: inout ThrowingTaskGroup<ChildEnd, any Error>, _ hooks: PartitionHooks, _ handler: @escaping Handler) async throws {
+        var running: Set<TopicPartition> = []
+        var ended = false
+        group.addTask { [consumer] in
+            await consumer.waitForEventsToEnd()
+            return .eventsEnded
+        }
+        /// Waits for a handler to return or the events to end; rethrows a handler's error.
+        func reapOne() async throws {
+            switch try await group.next() {
+            case .handler(let partition)?: running.remove(partition)
+            case .eventsEnded?: ended = true
+            case .drainDeadline?, nil: break
+            }
+        }
+        events: for try await event in consumer.events {
+            if let failure = failure.withLock({ $0 }) {
+                // A revocation just taken is this loop's to complete, or the rebalance waits out its timeout.
+                if case .revoked(let revocation) = event { revocation.complete() }
+                throw logged(failure)
+            }
+            switch event {
+            case .records(let batch):
+                for part in batch.byPartition() {
+                    let partition = part[part.startIndex].topicPartition
+                    while !ended, running.contains(partition) || running.count >= limits.maxConcurrentBatches {
+                        try await reapOne()
+                    }
+                    // A stop while this batch waited its turn: it is left, like the records still queued.
+                    if ended || consumer.eventsEnded { break events }
+                    let completion = begin(part, partition)
+                    running.insert(partition)
+                    progressed()
+                    group.addTask { [consumer] in
+                        do {
+                            try await handler(part, completion)
+                        } catch {
+                            // End the events now, not at the next poll: nothing after this batch may be stored.
+                            consumer.endEvents()
+                            throw error
+                        }
+                        completion.release()
+                        self.progressed()
+                        return .handler(partition)
+                    }
+                }
+            case .assigned(let partitions):
+                try await hooks.assigned(partitions)
+            case .revoked(let revocation):
+                do {
+                    while !ended, !running.isDisjoint(with: revocation.partitions) {
+                        try await reapOne()
+                    }
+                } catch {
+                    revocation.complete()
+                    throw error
+                }
+                if !revocation.lost && !ended {
+                    await waitUntilFinished(revocation.partitions, until: .now + limits.revocationTimeout, orEnd: true)
+                }
+                if ended {
+                    // Stopping with the partitions' work unfinished: they go now, and their records are read
+                    // again by their next owner; the hook (for finished work) does not run.
+                    revocation.complete()
+                    continue events
+                }
+                tracker.withLock { $0.forget(revocation.partitions) }
+                await hooks.revoked(revocation.partitions)
+                revocation.complete()
+            }
+        }
+        // Stopped (or failed): from now, running handlers and outstanding deliveries share the drain budget.
+        let deadline = ContinuousClock.now + limits.drainTimeout
+        if !running.isEmpty {
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                return .drainDeadline
+            }
+            drain: while !running.isEmpty {
+                switch try await group.next() {
+                case .handler(let partition)?:
+                    running.remove(partition)
+                case .eventsEnded?:
+                    continue
+                case .drainDeadline?, nil:
+                    logger.warning(
+                        "handlers still running at the drain deadline are cancelled; their records will be processed again",
+                        [("handlers", .integer(running.count)), ("timeout_seconds", .double(limits.drainTimeout.inSeconds))])
+                    group.cancelAll()
+                    break drain
+                }
+            }
+        }
+        await waitUntilFinished(nil, until: deadline, orEnd: false)
+        // Commit and leave the group before the task group waits for its children: a cancelled handler
+        // that is slow to notice must not hold up the commit.
+        await consumer.close(timeout: limits.closeTimeout)
+        group.cancelAll()
+        if let failure = failure.withLock({ $0 }) { throw logged(failure) }
+        // Events that ended on a fatal consumer error are no clean stop, wherever the loop noticed the end.
+        if let fatal = consumer.endError { throw fatal }
     }
 
     /// Registers a partition's batch with the offset tracker and makes the completion that finishes it.

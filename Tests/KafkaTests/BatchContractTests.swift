@@ -127,7 +127,8 @@ struct BatchContractTests {
             }
         }
         try await waitUntil { started.load(ordering: .acquiring) }
-        try await waitUntil { consumer.bufferedRecords <= 10 }
+        // All twenty fetched, the first batch stuck and the second taken and waiting for its turn: ten stay queued.
+        try await waitUntil { consumer.bufferedRecords == 10 }
         let stopped = ContinuousClock.now
         loop.stop()
         try await running.value

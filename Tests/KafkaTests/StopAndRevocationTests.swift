@@ -81,6 +81,37 @@ struct StopAndRevocationTests {
         #expect(error?.isFatal == true)
     }
 
+    @Test("a fatal consumer error while the loop waits behind a running handler ends the run with that error, never as a clean stop")
+    func fatalErrorEndsTheRun() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("fatal", partitions: 1)
+        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
+        var input = OutgoingRecords()
+        for index in 0..<20 { input.append(ProducerRecord(topic: "fatal", key: nil, value: Array("\(index)".utf8))) }
+        let writing = BatchCompletion { _ in }
+        try await producer.send(input, completion: writing)
+        writing.release()
+        try await producer.shutdown()
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(groupID: "fatal", topics: ["fatal"], kafka: cluster.configuration, maxBatchRecords: 5),
+            logger: logger)
+        let loop = ProcessingLoop(consumer: consumer, logger: logger, limits: .init(drainTimeout: .milliseconds(300), closeTimeout: .seconds(10)))
+        let started = HandledCount()
+        // The first batch's handler never returns by itself; the loop waits behind it with the second batch.
+        let failing = Task {
+            try await waitUntil { started.count.load(ordering: .acquiring) > 0 && consumer.bufferedRecords == 10 }
+            consumer.core.endEvents(throwing: KafkaError(code: .consumer, message: "fatal", isFatal: true))
+        }
+        let thrown = await #expect(throws: KafkaError.self) {
+            try await loop.run { _, _ in
+                started.count.add(1, ordering: .releasing)
+                try await Task.sleep(for: .seconds(60))
+            }
+        }
+        try await failing.value
+        #expect(thrown?.isFatal == true, "the run ended as a clean stop")
+    }
+
     @Test("a delivery the broker refuses ends the run, and no offset of its batch or after it is committed")
     func failedDeliveryStoresNothingOfItsBatch() async throws {
         let cluster = try KafkaMockCluster()

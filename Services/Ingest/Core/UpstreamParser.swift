@@ -10,16 +10,16 @@ enum UpstreamParser {
         guard record.valueCount <= maxRecordBytes else {
             return .failure(IngestRefusal(reason: "too-large", detail: "\(record.valueCount) bytes; at most \(maxRecordBytes)"))
         }
-        let root: JSONNode
+        let document: JSONDocument
         do {
-            root = try JSONReader.parse(record.value)
+            document = try JSONReader.document(record.value)
         } catch {
             return .failure(IngestRefusal(reason: "invalid-json", detail: "the record is not JSON: \(error)"))
         }
-        guard case .object(let object) = root else {
-            return .failure(IngestRefusal(reason: "invalid-json", detail: "the record is \(root.kindDescription), not a JSON object"))
+        guard document.kind(document.root) == .object else {
+            return .failure(IngestRefusal(reason: "invalid-json", detail: "the record is \(document.kindDescription(document.root)), not a JSON object"))
         }
-        let fields = FieldReader(object)
+        let fields = FieldReader(document, object: document.root)
         do {
             if record.headerString(named: "content-type")?.lowercased().contains("segment") == true {
                 return .success(try SegmentEventParser.event(fields))
