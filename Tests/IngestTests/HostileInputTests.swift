@@ -1,7 +1,7 @@
 import Config
 import Foundation
 @testable import IngestCore
-import JSON
+@testable import JSON
 import Kafka
 import Observability
 import Stage
@@ -89,6 +89,23 @@ struct HostileInputTests {
         let record = ConsumerRecord(topic: "t", partition: 0, offset: 0, key: nil, value: bytes, headers: [])
         let refusal = try #require(UpstreamParser.parse(record).failureValue, "broken UTF-8 \(broken) was accepted")
         #expect(refusal.reason == "invalid-json" && refusal.detail.contains("valid UTF-8"))
+    }
+
+    @Test("the reader's UTF-8 check agrees with Swift's validation on 20,000 random byte strings")
+    func utf8CheckAgreesWithSwift() {
+        var generator = SystemRandomNumberGenerator()
+        // Bytes weighted towards the interesting ranges: ASCII, continuation bytes and every kind of lead byte.
+        let pool: [UInt8] = [0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+        var disagreements: [[UInt8]] = []
+        var valid = 0
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 1...6, using: &generator)).map { _ in pool.randomElement(using: &generator)! }
+            let expected = String(validating: bytes, as: UTF8.self) != nil
+            if expected { valid += 1 }
+            if JSONReader.isValidUTF8(bytes[...]) != expected { disagreements.append(bytes) }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
+        #expect(valid > 100, "the sample holds valid strings too")
     }
 
     @Test("valid UTF-8 and escapes read as written", arguments: [
