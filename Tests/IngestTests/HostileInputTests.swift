@@ -108,6 +108,36 @@ struct HostileInputTests {
         #expect(valid > 100, "the sample holds valid strings too")
     }
 
+    @Test("30,000 randomly mutated records: the reader never traps, and what it accepts reads back whole")
+    func mutatedRecords() throws {
+        let seeds = [
+            #"{"type":"membership","audience":{"id":"aud_x","name":"A\u00e9"},"action":"enter","user":{"id":"u1","email":"a@b.co","phone":"+1 555 0100"},"consent":{"ads":true},"timestamp":"2026-11-23T19:00:00Z"}"#,
+            #"{"type":"identify","userId":"u\"2","traits":{"aud_y":true,"email":"\ud83d\ude00@x.io"},"context":{"personas":{"computation_key":"aud_y"}},"timestamp":"2026-11-23T19:00:00.000Z"}"#,
+            #"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s\/1","members":1e2,"extra":[1,-2.5e-3,null,false,{"k":"v"}]}"#,
+        ].map { Array($0.utf8) }
+        let inserts: [UInt8] = Array(#"\"{}[],:u0123456789abcdefABCDEF/ntr"#.utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xE2, 0xED, 0xF0, 0xF4, 0xFF]
+        var generator = SystemRandomNumberGenerator()
+        var accepted = 0
+        for round in 0..<30_000 {
+            var bytes = seeds[round % seeds.count]
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                let at = Int.random(in: 0..<bytes.count, using: &generator)
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0: bytes[at] = inserts.randomElement(using: &generator)!
+                case 1: bytes.insert(inserts.randomElement(using: &generator)!, at: at)
+                default: if bytes.count > 2 { bytes.remove(at: at) }
+                }
+            }
+            guard let document = try? JSONReader.document(bytes) else { continue }
+            accepted += 1
+            // Every string of an accepted text decodes, and the tree re-encodes to valid UTF-8.
+            let tree = document.node(document.root)
+            #expect(String(validating: Array("\(tree)".utf8), as: UTF8.self) != nil)
+            _ = UpstreamParser.parse(ConsumerRecord(topic: "t", partition: 0, offset: Int64(round), key: nil, value: bytes))
+        }
+        #expect(accepted > 1_000, "too few mutations stayed JSON to exercise reading (\(accepted))")
+    }
+
     @Test("valid UTF-8 and escapes read as written", arguments: [
         ("caf\u{E9}", #"caf\u00e9"#), ("\u{65E5}\u{672C}", "\u{65E5}\u{672C}"), ("\u{1F600}", #"\ud83d\ude00"#), ("a\nb", #"a\nb"#), ("\u{E9}t\u{E9}", "\u{E9}t\u{E9}"),
     ])
