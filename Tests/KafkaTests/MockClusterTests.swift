@@ -67,7 +67,7 @@ struct MockClusterTests {
             _ = try await producer.send(ProducerRecord(topic: "in", key: Array("k\(index)".utf8), value: Array("\(index)".utf8)))
         }
 
-        func consumeOnce(expecting count: Int) async throws -> Int {
+        func consumeOnce(expecting count: Int, total: Int) async throws -> Int {
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(groupID: "stage", topics: ["in"], kafka: cluster.configuration), logger: logger)
             let loop = ProcessingLoop(consumer: consumer, logger: logger)
@@ -81,19 +81,25 @@ struct MockClusterTests {
                 }
             }
             try await waitUntil { handled.load(ordering: .relaxed) >= count }
-            // Give a late duplicate a chance to show up before stopping.
-            try await Task.sleep(for: .milliseconds(300))
+            // Stop only once the group committed everything produced to `in` so far, so the next member's count
+            // shows what was committed, not when the stop happened to land.
+            let partitions = [TopicPartition(topic: "in", partition: 0), TopicPartition(topic: "in", partition: 1)]
+            try await waitUntil {
+                try? await consumer.commit()
+                let committed = (try? await consumer.committed(partitions)) ?? [:]
+                return committed.values.reduce(0) { $0 + max($1, 0) } == Int64(total)
+            }
             loop.stop()
             try await running.value
             return handled.load(ordering: .relaxed)
         }
 
-        #expect(try await consumeOnce(expecting: 100) == 100)
+        #expect(try await consumeOnce(expecting: 100, total: 100) == 100)
         for index in 100..<110 {
             _ = try await producer.send(ProducerRecord(topic: "in", key: Array("k\(index)".utf8), value: Array("\(index)".utf8)))
         }
         // The second member of the same group sees only the 10 new records: the first stored and committed all 100.
-        #expect(try await consumeOnce(expecting: 10) == 10)
+        #expect(try await consumeOnce(expecting: 10, total: 110) == 10)
         try await producer.shutdown()
     }
 
@@ -147,37 +153,41 @@ struct MockClusterTests {
         #expect(replayed.withLock { $0 } == Array(start..<10), "the failed batch and everything after it are processed again, nothing before it")
     }
 
-    @Test("a paused partition delivers nothing until resumed; committed offsets are readable")
+    @Test("a paused partition delivers nothing while its neighbour delivers everything, until resumed; committed offsets are readable")
     func pauseResumeAndCommitted() async throws {
         let cluster = try KafkaMockCluster()
-        try cluster.createTopic("pausable", partitions: 1)
-        let partition = TopicPartition(topic: "pausable", partition: 0)
+        try cluster.createTopic("pausable", partitions: 2)
+        let paused = TopicPartition(topic: "pausable", partition: 0)
+        let open = TopicPartition(topic: "pausable", partition: 1)
         let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(groupID: "pausable", topics: ["pausable"], kafka: cluster.configuration), logger: logger)
         let loop = ProcessingLoop(consumer: consumer, logger: logger)
-        let seen = Atomic(0)
+        let seen = Mutex([Int32: Int]())
         let assigned = Atomic(false)
         let running = Task {
             try await loop.run(hooks: .init(assigned: { _ in assigned.store(true, ordering: .relaxed) })) { batch, _ in
-                seen.add(batch.count, ordering: .relaxed)
+                seen.withLock { $0[batch[batch.startIndex].partition, default: 0] += batch.count }
             }
         }
         try await waitUntil { assigned.load(ordering: .relaxed) }
-        #expect(consumer.assignment == [partition])
-        consumer.pause([partition])
+        #expect(Set(consumer.assignment) == [paused, open])
+        consumer.pause([paused])
         for index in 0..<20 {
-            _ = try await producer.send(ProducerRecord(topic: "pausable", key: nil, value: Array("\(index)".utf8)))
+            for partition in [paused, open] {
+                _ = try await producer.send(ProducerRecord(topic: "pausable", key: nil, value: Array("\(index)".utf8), placement: .partition(partition.partition)))
+            }
         }
         try await producer.shutdown()
-        try await Task.sleep(for: .seconds(2))
-        #expect(seen.load(ordering: .relaxed) == 0, "a paused partition must deliver nothing")
-        consumer.resume([partition])
-        try await waitUntil { seen.load(ordering: .relaxed) == 20 }
+        // Everything written to the open partition arrives; what was written to the paused one alongside does not.
+        try await waitUntil { seen.withLock { $0[open.partition] } == 20 }
+        #expect(seen.withLock { $0[paused.partition] } == nil, "a paused partition must deliver nothing")
+        consumer.resume([paused])
+        try await waitUntil { seen.withLock { $0[paused.partition] } == 20 }
         // The last batch's offset is stored when its handler returns, just after the count is seen: commit until it is.
         try await waitUntil {
             try? await consumer.commit()
-            return (try? await consumer.committed([partition])) == [partition: 20]
+            return (try? await consumer.committed([paused, open])) == [paused: 20, open: 20]
         }
         loop.stop()
         try await running.value
