@@ -81,6 +81,10 @@ public struct JSONDocument: Sendable {
         let entry = entries[index]
         let wanted = key.utf8.span
         if entry.flag {
+            // An escape takes 2 to 6 bytes for 1 to 3 bytes of text (12 for 4): a key whose length rules a
+            // match out is not decoded, so a long escaped key costs nothing per lookup.
+            let rawCount = Int(entry.end - entry.start)
+            guard wanted.count <= rawCount, wanted.count * 6 >= rawCount else { return false }
             let text = Self.unescaped(bytes[Int(entry.start)..<Int(entry.end)])
             guard text.count == wanted.count else { return false }
             for offset in 0..<text.count where text[offset] != wanted[offset] { return false }

@@ -65,8 +65,9 @@ public struct RecordHeaders: Sendable, Equatable {
     }
 
     /// Reads the trace header back: `topic/partition/offset` with a Kafka topic name (1 to 249 of
-    /// `a-z A-Z 0-9 . _ -`), a partition that fits an `int32` and an offset that fits an `int64`, both decimal
-    /// without a sign. Anything else is nil: a header carried from record to record must not carry text.
+    /// `a-z A-Z 0-9 . _ -`, not `.` or `..`), a partition that fits an `int32` and an offset that fits an
+    /// `int64`, both decimal without a sign or leading zero. Anything else is nil: a header carried from record
+    /// to record must not carry text.
     public static func parseTrace(_ value: String) -> SourcePosition? {
         let bytes = Array(value.utf8)
         guard let parts = traceParts(bytes) else { return nil }
@@ -79,7 +80,8 @@ public struct RecordHeaders: Sendable, Equatable {
         func number(atMost limit: Int64) -> Int64? {
             var start = end
             while start > 0, bytes[start - 1] >= UInt8(ascii: "0"), bytes[start - 1] <= UInt8(ascii: "9") { start -= 1 }
-            guard start < end, start > 0, bytes[start - 1] == UInt8(ascii: "/") else { return nil }
+            // Digits as `topic/partition/offset` writes them: no sign, no leading zero.
+            guard start < end, start > 0, bytes[start - 1] == UInt8(ascii: "/"), bytes[start] != UInt8(ascii: "0") || end - start == 1 else { return nil }
             var value: Int64 = 0
             for byte in bytes[start..<end] {
                 let (times, overflowed) = value.multipliedReportingOverflow(by: 10)
@@ -92,7 +94,9 @@ public struct RecordHeaders: Sendable, Equatable {
         }
         guard let offset = number(atMost: .max), let partition = number(atMost: Int64(Int32.max)) else { return nil }
         let topic = 0..<end
-        guard (1...249).contains(topic.count), bytes[topic].allSatisfy(isTopicNameByte) else { return nil }
+        guard (1...249).contains(topic.count), bytes[topic].allSatisfy(isTopicNameByte),
+            !(topic.count <= 2 && bytes[topic].allSatisfy({ $0 == UInt8(ascii: ".") }))
+        else { return nil }
         return (topic, Int32(partition), offset)
     }
 

@@ -61,4 +61,27 @@ struct EventTimeTests {
         #expect(EventTime.parse(text) == nil)
         #expect(throws: IngestRefusal.self) { try EventTime.milliseconds(text, field: "timestamp") }
     }
+
+    @Test("a time written back (in DLQ excerpts) reads as the same instant, whatever the year", arguments: [
+        ("0000-01-01T00:00:00Z", "0000-01-01T00:00:00Z"), ("9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z"),
+        ("9999-12-31T23:59:59-23:59", "10000-01-01T23:58:59Z"), ("0000-01-01T00:00:00+23:59", "-0001-12-31T00:01:00Z"),
+        ("1600-02-29T12:00:00Z", "1600-02-29T12:00:00Z"), ("1969-12-31T23:59:59.5Z", "1969-12-31T23:59:59.500Z"),
+        ("2026-11-23T20:00:00.010+01:00", "2026-11-23T19:00:00.010Z"),
+    ])
+    func written(_ text: String, _ expected: String) throws {
+        let milliseconds = try #require(EventTime.parse(text))
+        #expect(EventTime.format(milliseconds: milliseconds) == expected)
+    }
+
+    @Test("10,000 random instants from year 0 to 9999 format and read back to the same millisecond")
+    func roundTrip() throws {
+        var generator = SystemRandomNumberGenerator()
+        let first = try #require(EventTime.parse("0000-01-01T00:00:00Z"))
+        let last = try #require(EventTime.parse("9999-12-31T23:59:59.999Z"))
+        for _ in 0..<10_000 {
+            let instant = Int64.random(in: first...last, using: &generator)
+            let text = EventTime.format(milliseconds: instant)
+            #expect(EventTime.parse(text) == instant, "\(instant) \(text)")
+        }
+    }
 }

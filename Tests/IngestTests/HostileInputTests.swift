@@ -138,6 +138,42 @@ struct HostileInputTests {
         #expect(accepted > 1_000, "too few mutations stayed JSON to exercise reading (\(accepted))")
     }
 
+    @Test("a number is an integer only when its digits say so, not when a double would round it to one", arguments: [
+        ("1e2", 100), ("1E+2", 100), ("100.0", 100), ("100e-2", 1), ("-2e1", -20), ("0e5", 0), ("8.999e15", 8_999_000_000_000_000),
+        ("1e-400", nil), ("0." + String(repeating: "0", count: 400) + "1", nil), ("5.0000000000000001", nil),
+        ("1.00000000000000000000000000001e2", nil), ("1.5", nil), ("1e16", nil), ("1e1000", nil),
+    ] as [(String, Int64?)])
+    func exactIntegers(_ text: String, _ expected: Int64?) {
+        #expect(FieldReader.exactInteger(text) == expected)
+    }
+
+    @Test("a key written once plainly and once with escapes is a duplicate; an escaped key alone reads as its text")
+    func escapedKeys() throws {
+        let duplicate = ConsumerRecord(
+            topic: "t", partition: 0, offset: 0, key: nil,
+            value: Array(#"{"type":"membership","\u0074ype":"audience","audience":{"id":"aud_x"},"action":"enter","user":{"id":"u"}}"#.utf8))
+        let refusal = try #require(UpstreamParser.parse(duplicate).failureValue)
+        #expect(refusal.reason == "invalid-json" && refusal.detail.hasPrefix("type:"), "\(refusal)")
+        let long = String(repeating: #"\u00e9"#, count: 20_000)
+        let escaped = ConsumerRecord(
+            topic: "t", partition: 0, offset: 1, key: nil,
+            value: Array(#"{"\u0074\u0079\u0070\u0065":"membership","\#(long)":1,"audience":{"id":"aud_x"},"action":"enter","user":{"\u0069d":"u"}}"#.utf8))
+        guard case .success(.member(let change)) = UpstreamParser.parse(escaped) else {
+            Issue.record("the escaped record was not read as a membership")
+            return
+        }
+        #expect(change.audienceID == "aud_x" && change.userKey.contains("u"))
+    }
+
+    @Test("a snapshot's member count that only rounds to an integer is refused, so it cannot complete a snapshot")
+    func roundedMemberCount() throws {
+        let record = ConsumerRecord(
+            topic: "t", partition: 0, offset: 0, key: nil,
+            value: Array(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"s1","members":5.0000000000000001}"#.utf8))
+        let refusal = try #require(UpstreamParser.parse(record).failureValue)
+        #expect(refusal.reason == "invalid-field" && refusal.detail == "members: expected an integer")
+    }
+
     @Test("valid UTF-8 and escapes read as written", arguments: [
         ("caf\u{E9}", #"caf\u00e9"#), ("\u{65E5}\u{672C}", "\u{65E5}\u{672C}"), ("\u{1F600}", #"\ud83d\ude00"#), ("a\nb", #"a\nb"#), ("\u{E9}t\u{E9}", "\u{E9}t\u{E9}"),
     ])
@@ -185,8 +221,8 @@ struct HostileInputTests {
     @Test("schema enumerations stay in the excerpt and times are written anew; other values of those fields do not")
     func excerptKeepsSchemaValues() {
         let excerpt = ExcerptRedactor.excerpt(Array(#"{"type":"membership","action":"exit","timestamp":"2026-11-23T19:00:00.123Z","x":"membership","event":"Audience Exited"}"#.utf8))
-        #expect(excerpt == #"{"type":"membership","action":"exit","timestamp":"2026-11-23T19:00:00Z","[name]":"[redacted]","event":"Audience Exited"}"#)
-        // Whatever Foundation makes of them, the text around a time is never copied.
+        #expect(excerpt == #"{"type":"membership","action":"exit","timestamp":"2026-11-23T19:00:00.123Z","[name]":"[redacted]","event":"Audience Exited"}"#)
+        // Whatever the text around a time is, it is never copied.
         for (hidden, secret) in [("2026-11-23T19:00:00+447911123456", "447911123456"), ("+1 (555) 123-4567", "555"), ("2026-11-23T19:00:00Z@x.co", "x.co")] {
             let masked = ExcerptRedactor.excerpt(Array(#"{"timestamp":"\#(hidden)"}"#.utf8))
             #expect(!masked.contains(secret), "\(hidden) → \(masked)")

@@ -126,7 +126,7 @@ struct RoundTripTests {
         let invalid = [
             "cdp/eu.audiences/4/17", "a/b/1/2", "nonsense", "t/1/", "/1/2", "t/x/2", "t/1/2x", "", "1/2", "t/-1/5", "t/2147483648/1",
             "t/0/9223372036854775808", "t/0/99999999999999999999", "alice@example.com/0/1", "t\u{1}\u{1B}[31m/0/1", "a\nb/0/1", "caf\u{E9}/0/1",
-            String(repeating: "t", count: 250) + "/1/2",
+            String(repeating: "t", count: 250) + "/1/2", "./0/1", "../0/1", "t/007/5", "t/0/05",
         ]
         for value in valid {
             #expect(RecordHeaders.isTrace(Array(value.utf8)) && RecordHeaders.parseTrace(value) != nil, "\(value.debugDescription)")

@@ -67,6 +67,38 @@ enum EventTime {
         return Int64(seconds) * 1000 + Int64(milliseconds)
     }
 
+    /// `milliseconds` since 1970 as `YYYY-MM-DDTHH:MM:SSZ` (with `.mmm` when not whole seconds), in the
+    /// proleptic Gregorian calendar `parse` reads; years outside 0000–9999 get a sign or a fifth digit.
+    static func format(milliseconds: Int64) -> String {
+        let (days, dayMilliseconds) = Int(milliseconds).quotientAndRemainder(dividingBy: 86_400_000)
+        let (day, inDay) = dayMilliseconds < 0 ? (days - 1, dayMilliseconds + 86_400_000) : (days, dayMilliseconds)
+        let (year, month, dayOfMonth) = civil(daysSince1970: day)
+        let seconds = inDay / 1000
+        /// `value` in decimal with at least `width` digits.
+        func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(width - digits.count, 0)) + digits
+        }
+        let yearText = year < 0 ? "-" + padded(-year, 4) : padded(year, 4)
+        let date = "\(yearText)-\(padded(month, 2))-\(padded(dayOfMonth, 2))"
+        let time = "\(padded(seconds / 3600, 2)):\(padded(seconds / 60 % 60, 2)):\(padded(seconds % 60, 2))"
+        let fraction = inDay % 1000 == 0 ? "" : "." + padded(inDay % 1000, 3)
+        return date + "T" + time + fraction + "Z"
+    }
+
+    /// The date of a day counted from 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    private static func civil(daysSince1970 days: Int) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
     private static func daysIn(_ month: Int, of year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28

@@ -46,8 +46,7 @@ enum ExcerptRedactor {
                     out += Array("\"\(lastKey.isEmpty ? maskedName : text)\"".utf8)
                 } else if lastKey == "timestamp", let milliseconds = EventTime.parse(text) {
                     // Re-written, never copied: text around a time (an offset of +447911…) must not pass.
-                    let time = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
-                    out += Array("\"\(time.ISO8601Format())\"".utf8)
+                    out += Array("\"\(EventTime.format(milliseconds: milliseconds))\"".utf8)
                 } else if schemaValues[lastKey]?.contains(text) == true {
                     out += [34] + content + [34]
                 } else {

@@ -56,11 +56,54 @@ struct FieldReader {
         guard document.kind(value) == .number else { throw mismatch(path(of: key), "an integer", value) }
         let text = document.numberText(value)
         if let integer = Int64(text) { return integer }
-        // `1e3` and `100.0` are integers too, as JSONDecoder read them.
-        guard let double = Double(text), double == double.rounded(), abs(double) < 9.0e15 else {
+        // `1e3` and `100.0` are integers too, as JSONDecoder read them; `5.0000000000000001` is not, though a
+        // double would round it to one, so the digits are read exactly.
+        guard let integer = Self.exactInteger(text) else {
             throw IngestRefusal(reason: "invalid-field", detail: "\(path(of: key)): expected an integer")
         }
-        return Int64(double)
+        return integer
+    }
+
+    /// The value of a JSON number's text when it is a whole number below 9×10¹⁵ (the bound the double
+    /// reading had), read digit by digit with its exponent; nil otherwise.
+    static func exactInteger(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        var index = 0
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative { index += 1 }
+        var digits: [UInt8] = []
+        var pointAt: Int?
+        while index < bytes.count, bytes[index] != UInt8(ascii: "e"), bytes[index] != UInt8(ascii: "E") {
+            if bytes[index] == UInt8(ascii: ".") {
+                pointAt = digits.count
+            } else {
+                digits.append(bytes[index] - UInt8(ascii: "0"))
+            }
+            index += 1
+        }
+        var exponent = 0
+        if index < bytes.count {
+            guard let value = Int(String(decoding: bytes[(index + 1)...], as: UTF8.self).replacingOccurrences(of: "+", with: "")),
+                abs(value) < 1_000
+            else { return nil }
+            exponent = value
+        }
+        // The digits before the decimal point once the exponent moved it; every digit after it must be zero.
+        let whole = (pointAt ?? digits.count) + exponent
+        var value: Int64 = 0
+        for (position, digit) in digits.enumerated() {
+            if position < whole {
+                value = value * 10 + Int64(digit)
+                guard value < 9_000_000_000_000_000 else { return nil }
+            } else if digit != 0 {
+                return nil
+            }
+        }
+        for _ in digits.count..<max(whole, digits.count) {
+            value *= 10
+            guard value < 9_000_000_000_000_000 else { return nil }
+        }
+        return negative ? -value : value
     }
 
     func object(_ key: String) throws(IngestRefusal) -> FieldReader? {
