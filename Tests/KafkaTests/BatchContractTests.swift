@@ -193,8 +193,6 @@ struct BatchContractTests {
         let handled = Mutex<[String: [String]]>([:])
         func handler(_ name: String, counting flight: InFlight?) -> ProcessingLoop.Handler {
             { batch, completion in
-                // Slow enough that member A is still busy when B joins: 100 batches of 20 take 10 s alone.
-                try await Task.sleep(for: .milliseconds(100))
                 var out = OutgoingRecords()
                 for record in batch { out.append(ProducerRecord(topic: "handover-out", key: nil, value: record.value, placement: .partition(record.partition))) }
                 handled.withLock { $0[name, default: []].append(contentsOf: batch.map { "\($0.partition)/\($0.offset)" }) }
@@ -208,6 +206,9 @@ struct BatchContractTests {
                 }
                 try await producer.send(out, completion: deliveries)
                 deliveries.release()
+                // Slow enough that member A is still busy when B joins (100 batches of 20 take 10 s alone), and
+                // its last batch's deliveries (300 ms each way) are always in flight meanwhile.
+                try await Task.sleep(for: .milliseconds(100))
             }
         }
         let a = try member(logA)
@@ -235,9 +236,8 @@ struct BatchContractTests {
 
         let atRevocation = flight.atRevocation.withLock { $0 }
         let atRelease = flight.atRelease.withLock { $0 }
-        let first = try #require(atRevocation.first, "member A's partitions were never revoked")
-        #expect(first > 0, "no delivery was in flight when member A's partitions were revoked: \(atRevocation)")
-        #expect(atRelease.first == 0, "member A let its partitions go with deliveries unacknowledged: \(atRelease)")
+        #expect(atRevocation.contains { $0 > 0 }, "no delivery was in flight when member A's partitions were revoked: \(atRevocation)")
+        #expect(!atRelease.isEmpty && atRelease.allSatisfy { $0 == 0 }, "member A let its partitions go with deliveries unacknowledged: \(atRelease)")
         let everything = handled.withLock { Set($0.values.joined()) }
         #expect(everything.count == 2_000, "records lost in the handover")
         // Repeats are allowed: the mock cluster refuses offset commits during a rebalance ("rebalance in
