@@ -5,8 +5,20 @@
 /// value…, each value with its whole subtree; `JSONReader` builds it and checks the whole text strictly.
 public struct JSONDocument: Sendable {
     /// The kind of a value.
-    public enum Kind: UInt8, Sendable {
+    public enum Kind: UInt8, Sendable, CustomStringConvertible {
         case null, bool, number, string, array, object
+
+        /// A short description for error messages; never the value itself.
+        public var description: String {
+            switch self {
+            case .null: "null"
+            case .bool: "a boolean"
+            case .number: "a number"
+            case .string: "a string"
+            case .array: "an array"
+            case .object: "an object"
+            }
+        }
     }
 
     struct Entry: Sendable {
@@ -30,16 +42,7 @@ public struct JSONDocument: Sendable {
     public func kind(_ index: Int) -> Kind { entries[index].kind }
 
     /// A short description of a value's kind for error messages; never the value itself.
-    public func kindDescription(_ index: Int) -> String {
-        switch entries[index].kind {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
+    public func kindDescription(_ index: Int) -> String { entries[index].kind.description }
 
     /// The value of the boolean at `index`.
     public func bool(_ index: Int) -> Bool { entries[index].flag }

@@ -9,15 +9,18 @@ public enum JSONNode: Sendable, Equatable {
     case array([JSONNode])
     case object(JSONObject)
 
-    /// A short description of the value's kind for error messages; never the value itself.
-    public var kindDescription: String {
+    /// The value's kind.
+    public var kind: JSONDocument.Kind {
         switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
+        case .null: .null
+        case .bool: .bool
+        case .number: .number
+        case .string: .string
+        case .array: .array
+        case .object: .object
         }
     }
+
+    /// A short description of the value's kind for error messages; never the value itself.
+    public var kindDescription: String { kind.description }
 }
