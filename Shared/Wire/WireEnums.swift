@@ -1,10 +1,10 @@
 /// The kinds of identifier CohortSync forwards (DESIGN §5): the one identifier type of every module,
 /// from configuration and identity rules to the wire, the batcher, the uploaders and the sandbox.
-public enum IdentifierType: Int32, ProtoEnum, Comparable {
+public enum IdentifierType: Int32, NamedProtoEnum, Comparable {
     case unspecified = 0, email, phone, idfa, gaid, androidID, xHandle, xID
 
     /// Every kind a member can carry (all but `unspecified`), in wire order.
-    public static let kinds: [IdentifierType] = allCases.filter { $0 != .unspecified }
+    public static let kinds: [IdentifierType] = specified
 
     /// The name in configuration, the native input's `user` object and the CLI: `email`, `android_id`, `x_id`.
     public var name: String {
@@ -18,12 +18,6 @@ public enum IdentifierType: Int32, ProtoEnum, Comparable {
         case .xHandle: "x_handle"
         case .xID: "x_id"
         }
-    }
-
-    /// The kind named `name`; nil for an unknown name (and for `unspecified`, which names no kind).
-    public init?(name: String) {
-        guard let kind = Self.kinds.first(where: { $0.name == name }) else { return nil }
-        self = kind
     }
 
     public static func < (lhs: IdentifierType, rhs: IdentifierType) -> Bool { lhs.rawValue < rhs.rawValue }
@@ -53,11 +47,11 @@ public enum AudienceEvent: Int32, ProtoEnum {
 
 /// The ad platforms CohortSync uploads to, each with its own identifier rules (DESIGN §5): the one
 /// destination type of every module.
-public enum Destination: Int32, ProtoEnum {
+public enum Destination: Int32, NamedProtoEnum {
     case unspecified = 0, x, tiktok
 
     /// Every platform (all but `unspecified`).
-    public static let platforms: [Destination] = allCases.filter { $0 != .unspecified }
+    public static let platforms: [Destination] = specified
 
     /// The name in configuration, the CLI and the sandbox: `x`, `tiktok`.
     public var name: String {
@@ -66,12 +60,6 @@ public enum Destination: Int32, ProtoEnum {
         case .x: "x"
         case .tiktok: "tiktok"
         }
-    }
-
-    /// The platform named `name`; nil for an unknown name.
-    public init?(name: String) {
-        guard let platform = Self.platforms.first(where: { $0.name == name }) else { return nil }
-        self = platform
     }
 }
 
@@ -83,4 +71,21 @@ public enum BatchOperation: Int32, ProtoEnum {
 /// How a batch ended at the destination.
 public enum BatchStatus: Int32, ProtoEnum {
     case unspecified = 0, succeeded, partial, failed
+}
+
+/// A wire enum whose cases also have names outside the wire (configuration, CLI, input, the sandbox).
+public protocol NamedProtoEnum: ProtoEnum {
+    /// The case's name; `unspecified` names no real case.
+    var name: String { get }
+}
+
+extension NamedProtoEnum {
+    /// Every case but `unspecified`, in wire order.
+    public static var specified: [Self] { allCases.filter { $0 != .unspecified } }
+
+    /// The case named `name`; nil for an unknown name and for `unspecified`.
+    public init?(name: String) {
+        guard let named = Self.specified.first(where: { $0.name == name }) else { return nil }
+        self = named
+    }
 }
