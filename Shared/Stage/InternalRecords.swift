@@ -13,19 +13,19 @@ extension OutgoingRecords {
     /// Writes the standard headers (DESIGN "Wire formats") for records of type `M` derived from `trace`,
     /// once for all the records of one input.
     public mutating func standardHeaders<M: ProtoMessage>(for type: M.Type, trace: SourcePosition) -> HeaderSet {
-        let start = headerPosition
-        addHeader(RecordHeaders.contentTypeName) { RecordHeaders.writeContentType(of: M.self, to: &$0) }
-        addHeader(RecordHeaders.schemaName, string: RecordHeaders.schemaVersion)
-        addHeader(RecordHeaders.traceName) { RecordHeaders.writeTrace(trace, to: &$0) }
-        return headerSet(from: start)
+        standardHeaders(for: type) { RecordHeaders.writeTrace(trace, to: &$0) }
     }
 
     /// As `standardHeaders(for:trace:)`, with the trace copied as it was read from the input's own header.
     public mutating func standardHeaders<M: ProtoMessage>(for type: M.Type, traceValue: [UInt8]) -> HeaderSet {
+        standardHeaders(for: type) { $0.append(contentsOf: traceValue) }
+    }
+
+    private mutating func standardHeaders<M: ProtoMessage>(for type: M.Type, writeTrace: (inout [UInt8]) -> Void) -> HeaderSet {
         let start = headerPosition
         addHeader(RecordHeaders.contentTypeName) { RecordHeaders.writeContentType(of: M.self, to: &$0) }
         addHeader(RecordHeaders.schemaName, string: RecordHeaders.schemaVersion)
-        addHeader(RecordHeaders.traceName) { $0.append(contentsOf: traceValue) }
+        addHeader(RecordHeaders.traceName, writeTrace)
         return headerSet(from: start)
     }
 

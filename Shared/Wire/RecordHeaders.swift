@@ -28,7 +28,7 @@ public struct RecordHeaders: Sendable, Equatable {
         [
             (Self.contentTypeName, contentType),
             (Self.schemaName, schema),
-            (Self.traceName, "\(trace.topic)/\(trace.partition)/\(trace.offset)"),
+            (Self.traceName, Self.traceText(trace)),
         ]
     }
 
@@ -36,6 +36,13 @@ public struct RecordHeaders: Sendable, Equatable {
     public static func writeContentType<M: ProtoMessage>(of type: M.Type, to buffer: inout [UInt8]) {
         buffer.append(contentsOf: "application/x-protobuf; message=".utf8)
         buffer.append(contentsOf: M.protoName.utf8)
+    }
+
+    /// The trace value `topic/partition/offset`.
+    static func traceText(_ trace: SourcePosition) -> String {
+        var bytes: [UInt8] = []
+        writeTrace(trace, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Appends the trace value `topic/partition/offset` to `buffer`, without building a string.
