@@ -86,12 +86,7 @@ public struct OutgoingRecords: Sendable {
         topic: String, placement: ProducerRecord.Placement = .byKey, headers: HeaderSet = .none,
         key writeKey: (inout [UInt8]) -> Void, value writeValue: (inout [UInt8]) -> Void
     ) {
-        let keyStart = bytes.count
-        writeKey(&bytes)
-        let valueStart = bytes.count
-        writeValue(&bytes)
-        entries.append(
-            Entry(topic: topic, partition: placement.partition, key: keyStart..<valueStart, value: valueStart..<bytes.count, headers: headers.range))
+        appendEntry(topic, placement, headers, hasKey: true, writeKey, writeValue)
     }
 
     /// Appends a record whose value is written in place, with `key` as given (nil: no key at all).
@@ -99,14 +94,7 @@ public struct OutgoingRecords: Sendable {
         topic: String, placement: ProducerRecord.Placement = .byKey, headers: HeaderSet = .none, key: [UInt8]?,
         value writeValue: (inout [UInt8]) -> Void
     ) {
-        let keyStart = bytes.count
-        if let key { bytes.append(contentsOf: key) }
-        let valueStart = bytes.count
-        writeValue(&bytes)
-        entries.append(
-            Entry(
-                topic: topic, partition: placement.partition, key: key == nil ? nil : keyStart..<valueStart, value: valueStart..<bytes.count,
-                headers: headers.range))
+        appendEntry(topic, placement, headers, hasKey: key != nil, { $0.append(contentsOf: key ?? []) }, writeValue)
     }
 
     /// Appends a record built the ordinary way (dead letters, tools, tests).
@@ -119,14 +107,23 @@ public struct OutgoingRecords: Sendable {
                 headerEntries.append(Header(name: header.name, value: nil))
             }
         }
+        append(topic: record.topic, placement: record.placement, headers: headerSet(from: headerStart), key: record.key) {
+            $0.append(contentsOf: record.value)
+        }
+    }
+
+    private mutating func appendEntry(
+        _ topic: String, _ placement: ProducerRecord.Placement, _ headers: HeaderSet, hasKey: Bool, _ writeKey: (inout [UInt8]) -> Void,
+        _ writeValue: (inout [UInt8]) -> Void
+    ) {
         let keyStart = bytes.count
-        if let key = record.key { bytes.append(contentsOf: key) }
+        writeKey(&bytes)
         let valueStart = bytes.count
-        bytes.append(contentsOf: record.value)
+        writeValue(&bytes)
         entries.append(
             Entry(
-                topic: record.topic, partition: record.placement.partition, key: record.key == nil ? nil : keyStart..<valueStart,
-                value: valueStart..<bytes.count, headers: headerSet(from: headerStart).range))
+                topic: topic, partition: placement.partition, key: hasKey ? keyStart..<valueStart : nil, value: valueStart..<bytes.count,
+                headers: headers.range))
     }
 
     /// The current end, to roll back to.

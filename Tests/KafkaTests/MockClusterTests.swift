@@ -226,19 +226,7 @@ struct MockClusterTests {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds, failing after `timeout`.
-func waitUntil(timeout: Duration = .seconds(60), _ condition: @Sendable () -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within \(timeout)")
-            throw CancellationError()
-        }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}
-
-/// `waitUntil` for a condition that must ask the broker.
+/// Polls `condition` every 20 ms until it holds, failing after `timeout`. The condition may ask the broker.
 func waitUntil(timeout: Duration = .seconds(60), _ condition: @Sendable () async -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while await !condition() {
