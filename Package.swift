@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "cohortsync-sandbox", targets: ["Sandbox"]),
         .executable(name: "cohortsync-ingest", targets: ["Ingest"]),
         .executable(name: "cohortsync-normalize", targets: ["Normalize"]),
+        .executable(name: "cohortsync-batcher", targets: ["Batcher"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Runtime", targets: ["Runtime"]),
@@ -64,6 +65,12 @@ let package = Package(
         .executableTarget(
             name: "Normalize", dependencies: ["NormalizeCore", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Normalize",
             exclude: ["Core"], swiftSettings: strict),
+        .target(
+            name: "BatcherCore", dependencies: ["Stage", "Config", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Batcher/Core",
+            swiftSettings: strict),
+        .executableTarget(
+            name: "Batcher", dependencies: ["BatcherCore", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Batcher",
+            exclude: ["Core"], swiftSettings: strict),
         .executableTarget(
             name: "Sandbox", dependencies: ["Observability", "Runtime", "Destinations", "Wire"], path: "Services/Sandbox", swiftSettings: strict),
 
@@ -105,6 +112,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "IdentityTests", dependencies: ["Identity", "Hashing", "Wire"], resources: [.copy("identity-vectors.tsv")], swiftSettings: strict),
+        .testTarget(
+            name: "BatcherTests", dependencies: ["BatcherCore", "Batcher", "Ingest", "Normalize", "Config", "Kafka", "Observability", "Stage", "Wire", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Observability", "Runtime", "TestSupport", "Wire"], swiftSettings: strict),
     ]
 )

@@ -76,6 +76,18 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Sends `records` and returns once the broker acknowledged every one of them: for a stateful stage that
+    /// may write its changelog only after what the changelog describes is stored.
+    /// - Throws: `KafkaError` `.delivery` for the first record not stored, or what `send` throws.
+    public func deliver(_ records: OutgoingRecords) async throws(KafkaError) {
+        guard !records.isEmpty else { return }
+        let waiter = DeliveryWaiter()
+        let completion = BatchCompletion { waiter.finish($0) }
+        try await send(records, completion: completion)
+        completion.release()
+        try await waiter.wait().get()
+    }
+
     /// Enqueues one record; the returned delivery completes when the broker acknowledged it. For tools and
     /// tests: a stage sends its outputs in batches.
     /// - Throws: `KafkaError` when the record cannot be enqueued at all (unknown partition, oversized record).
@@ -129,7 +141,7 @@ public final class KafkaProducer: Sendable {
                 let error = cohortsync_rd_kafka_produce(
                     client.handle, entry.topic, entry.partition,
                     entry.key.map { base + $0.lowerBound }, entry.key?.count ?? 0,
-                    base + entry.value.lowerBound, entry.value.count, headers, context)
+                    entry.value.map { base + $0.lowerBound }, entry.value?.count ?? 0, headers, context)
                 guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
                     Unmanaged<AnyObject>.fromOpaque(context).release()
                     if let headers { rd_kafka_headers_destroy(headers) }

@@ -9,7 +9,8 @@ public struct OutgoingRecords: Sendable {
         var topic: String
         var partition: Int32
         var key: Range<Int>?
-        var value: Range<Int>
+        /// nil: a tombstone (null value), which deletes the key from a compacted topic.
+        var value: Range<Int>?
         var headers: Range<Int>
     }
 
@@ -112,6 +113,13 @@ public struct OutgoingRecords: Sendable {
         }
     }
 
+    /// Appends a tombstone: `key` with a null value, which removes the key from a compacted topic.
+    public mutating func appendTombstone(topic: String, placement: ProducerRecord.Placement = .byKey, key writeKey: (inout [UInt8]) -> Void) {
+        let keyStart = bytes.count
+        writeKey(&bytes)
+        entries.append(Entry(topic: topic, partition: placement.partition, key: keyStart..<bytes.count, value: nil, headers: 0..<0))
+    }
+
     private mutating func appendEntry(
         _ topic: String, _ placement: ProducerRecord.Placement, _ headers: HeaderSet, hasKey: Bool, _ writeKey: (inout [UInt8]) -> Void,
         _ writeValue: (inout [UInt8]) -> Void
@@ -141,15 +149,18 @@ public struct OutgoingRecords: Sendable {
         let entry = entries[index]
         let headers = headerEntries[entry.headers]
         return Shape(
-            topic: entry.topic, keyBytes: entry.key?.count ?? 0, valueBytes: entry.value.count, headerCount: headers.count,
+            topic: entry.topic, keyBytes: entry.key?.count ?? 0, valueBytes: entry.value?.count ?? 0, headerCount: headers.count,
             headerBytes: headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) })
     }
 
-    /// Copies of the records, for inspection.
+    /// Whether the record at `index` is a tombstone.
+    public func isTombstone(at index: Int) -> Bool { entries[index].value == nil }
+
+    /// Copies of the records, for inspection (a tombstone's value is empty: ask `isTombstone(at:)`).
     public var records: [ProducerRecord] {
         entries.map { entry in
             ProducerRecord(
-                topic: entry.topic, key: entry.key.map { Array(bytes[$0]) }, value: Array(bytes[entry.value]),
+                topic: entry.topic, key: entry.key.map { Array(bytes[$0]) }, value: entry.value.map { Array(bytes[$0]) } ?? [],
                 headers: headerEntries[entry.headers].map { KafkaHeader(name: $0.name, value: $0.value.map { Array(bytes[$0]) }) },
                 placement: entry.partition == ProducerRecord.Placement.byKey.partition ? .byKey : .partition(entry.partition))
         }

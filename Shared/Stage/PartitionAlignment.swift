@@ -10,4 +10,12 @@ public enum PartitionAlignment {
         return "\(TopicNames.members) has \(members) partitions but \(TopicNames.hashed) has \(hashed); they must match so markers stay in order. "
             + "Recreate \(TopicNames.hashed) with \(members) partitions (cohortsync topics check shows the layout)."
     }
+
+    /// nil when aligned; otherwise why the batcher refuses to start: each input partition's state lives at
+    /// the same index of the changelog.
+    public static func mismatch(hashed: Int32, batcherState: Int32) -> String? {
+        guard hashed != batcherState else { return nil }
+        return "\(TopicNames.hashed) has \(hashed) partitions but \(TopicNames.batcherState) has \(batcherState); each partition's state lives at "
+            + "the same index. Recreate \(TopicNames.batcherState) with \(hashed) partitions (cohortsync topics check shows the layout)."
+    }
 }

@@ -28,15 +28,22 @@ public final class ProcessingLoop: Sendable {
     public struct PartitionHooks: Sendable {
         /// Runs before any record of the newly assigned partitions is handled (the batcher restores its state here).
         public var assigned: @Sendable ([TopicPartition]) async throws -> Void
+        /// Runs when partitions are about to go, once their handlers returned and before the loop waits for
+        /// their completions: at a revocation with its partitions (not a lost one), at a clean stop with nil
+        /// (every partition). A stage that holds completions open on purpose (the batcher, until its flush)
+        /// starts finishing them here; the loop then waits for them within its limits.
+        public var releasing: @Sendable ([TopicPartition]?) async -> Void
         /// Runs after the revoked partitions' work is finished and their offsets stored, before they are released;
         /// not when the loop is stopping before that work finished (the partitions are released unfinished).
         public var revoked: @Sendable ([TopicPartition]) async -> Void
 
         public init(
             assigned: @escaping @Sendable ([TopicPartition]) async throws -> Void = { _ in },
+            releasing: @escaping @Sendable ([TopicPartition]?) async -> Void = { _ in },
             revoked: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in }
         ) {
             self.assigned = assigned
+            self.releasing = releasing
             self.revoked = revoked
         }
     }
@@ -183,6 +190,7 @@ public final class ProcessingLoop: Sendable {
                     throw error
                 }
                 if !revocation.lost && !ended {
+                    await hooks.releasing(revocation.partitions)
                     await waitUntilFinished(revocation.partitions, until: .now + limits.revocationTimeout, orEnd: true)
                 }
                 if ended {
@@ -218,6 +226,7 @@ public final class ProcessingLoop: Sendable {
                 }
             }
         }
+        if failure.withLock({ $0 == nil }) && consumer.endError == nil { await hooks.releasing(nil) }
         await waitUntilFinished(nil, until: deadline, orEnd: false)
         // Commit and leave the group before the task group waits for its children: a cancelled handler
         // that is slow to notice must not hold up the commit.

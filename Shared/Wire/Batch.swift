@@ -37,11 +37,14 @@ public struct Batch: ProtoMessage, Hashable {
     public var operation = BatchOperation.unspecified
     public var users: [BatchUser] = []
     public var createdAtMilliseconds: Int64 = 0
+    /// The identifier type of the destination audience when the connection names one audience per type;
+    /// `unspecified` for one audience.
+    public var scope = IdentifierType.unspecified
 
     public init(
         batchID: String = "", connectionID: String = "", audienceID: String = "", audienceName: String = "",
         destination: Destination = .unspecified, operation: BatchOperation = .unspecified, users: [BatchUser] = [],
-        createdAtMilliseconds: Int64 = 0
+        createdAtMilliseconds: Int64 = 0, scope: IdentifierType = .unspecified
     ) {
         self.batchID = batchID
         self.connectionID = connectionID
@@ -51,6 +54,7 @@ public struct Batch: ProtoMessage, Hashable {
         self.operation = operation
         self.users = users
         self.createdAtMilliseconds = createdAtMilliseconds
+        self.scope = scope
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
@@ -65,6 +69,7 @@ public struct Batch: ProtoMessage, Hashable {
             case 6: operation = try reader.enumeration(field, "operation")
             case 7: users.append(try reader.message(field, "users"))
             case 8: createdAtMilliseconds = try reader.int64(field, "created_at_ms")
+            case 9: scope = try reader.enumeration(field, "scope")
             default: try reader.skip(field)
             }
         }
@@ -79,5 +84,6 @@ public struct Batch: ProtoMessage, Hashable {
         writer.enumeration(6, operation)
         writer.messages(7, users)
         writer.int64(8, createdAtMilliseconds)
+        writer.enumeration(9, scope)
     }
 }

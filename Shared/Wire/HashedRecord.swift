@@ -83,6 +83,8 @@ public enum HashedRecord: ProtoMessage, Hashable {
     case member(HashedMember)
     case snapshot(SnapshotMarker)
     case lifecycle(AudienceLifecycle)
+    /// An operator's decision on a held removal, for the batcher.
+    case hold(HoldDecision)
 
     public init(from reader: inout ProtoReader) throws(WireError) {
         var body: HashedRecord?
@@ -91,10 +93,11 @@ public enum HashedRecord: ProtoMessage, Hashable {
             case 1: body = .member(try reader.message(field, "member"))
             case 2: body = .snapshot(try reader.message(field, "snapshot"))
             case 3: body = .lifecycle(try reader.message(field, "lifecycle"))
+            case 4: body = .hold(try reader.message(field, "hold"))
             default: try reader.skip(field)
             }
         }
-        guard let body else { throw WireError(code: .missingBody, message: "\(Self.protoName) has no member, snapshot or lifecycle") }
+        guard let body else { throw WireError(code: .missingBody, message: "\(Self.protoName) has no member, snapshot, lifecycle or hold") }
         self = body
     }
 
@@ -103,6 +106,7 @@ public enum HashedRecord: ProtoMessage, Hashable {
         case .member(let member): writer.message(1, member)
         case .snapshot(let marker): writer.message(2, marker)
         case .lifecycle(let lifecycle): writer.message(3, lifecycle)
+        case .hold(let decision): writer.message(4, decision)
         }
     }
 }

@@ -1,5 +1,5 @@
-/// What the destination holds for one user of one audience, on the compacted `cohortsync.batcher-state.v1`.
-/// A tombstone (null value) means the user holds nothing there.
+/// What the destination holds for one user of one audience (a `BatcherState` body on the compacted
+/// `cohortsync.batcher-state.v1`). A tombstone (null value) means the user holds nothing there.
 public struct MemberState: ProtoMessage, Hashable {
     public static let protoName = "cohortsync.v1.MemberState"
     public var connectionID = ""
@@ -7,12 +7,17 @@ public struct MemberState: ProtoMessage, Hashable {
     public var userKey = ""
     /// The hashed identifiers last added at the destination: exactly what an exit must remove.
     public var sent: [HashedIdentifier] = []
+    /// Unused (field kept on the wire): snapshot presence is `seenSequence`.
     public var lastSnapshotID = ""
+    /// When `sent` was last added at the destination: X expires memberships after 13 months.
     public var updatedAtMilliseconds: Int64 = 0
+    /// The audience's snapshot sequence when the user was last seen: a complete snapshot removes those
+    /// not seen since it began.
+    public var seenSequence: Int64 = 0
 
     public init(
         connectionID: String = "", audienceID: String = "", userKey: String = "", sent: [HashedIdentifier] = [],
-        lastSnapshotID: String = "", updatedAtMilliseconds: Int64 = 0
+        lastSnapshotID: String = "", updatedAtMilliseconds: Int64 = 0, seenSequence: Int64 = 0
     ) {
         self.connectionID = connectionID
         self.audienceID = audienceID
@@ -20,6 +25,7 @@ public struct MemberState: ProtoMessage, Hashable {
         self.sent = sent
         self.lastSnapshotID = lastSnapshotID
         self.updatedAtMilliseconds = updatedAtMilliseconds
+        self.seenSequence = seenSequence
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
@@ -32,6 +38,7 @@ public struct MemberState: ProtoMessage, Hashable {
             case 4: sent.append(try reader.message(field, "sent"))
             case 5: lastSnapshotID = try reader.string(field, "last_snapshot_id")
             case 6: updatedAtMilliseconds = try reader.int64(field, "updated_at_ms")
+            case 7: seenSequence = try reader.int64(field, "seen_sequence")
             default: try reader.skip(field)
             }
         }
@@ -44,5 +51,6 @@ public struct MemberState: ProtoMessage, Hashable {
         writer.messages(4, sent)
         writer.string(5, lastSnapshotID)
         writer.int64(6, updatedAtMilliseconds)
+        writer.int64(7, seenSequence)
     }
 }

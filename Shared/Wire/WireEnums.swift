@@ -68,7 +68,13 @@ public enum BatchOperation: Int32, ProtoEnum {
     case unspecified = 0, add, remove, deleteAudience
 }
 
+/// What an operator decided about a held removal.
+public enum HoldAction: Int32, ProtoEnum {
+    case unspecified = 0, confirm, discard
+}
+
 /// How a batch ended at the destination.
+
 public enum BatchStatus: Int32, ProtoEnum {
     case unspecified = 0, succeeded, partial, failed
 }

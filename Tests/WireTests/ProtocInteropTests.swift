@@ -79,6 +79,9 @@ struct ProtocInteropTests {
         #expect(try throughProtoc(WireSamples.deadLetter) == WireSamples.deadLetter)
         #expect(try throughProtoc(WireSamples.mapping) == WireSamples.mapping)
         #expect(try throughProtoc(WireSamples.state) == WireSamples.state)
+        #expect(try throughProtoc(HashedRecord.hold(WireSamples.hold)) == .hold(WireSamples.hold))
+        #expect(try throughProtoc(BatcherState.member(WireSamples.state)) == .member(WireSamples.state))
+        #expect(try throughProtoc(BatcherState.audience(WireSamples.audienceState)) == .audience(WireSamples.audienceState))
         #expect(try throughProtoc(WireSamples.source) == WireSamples.source)
     }
 

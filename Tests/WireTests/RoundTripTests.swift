@@ -25,6 +25,9 @@ struct RoundTripTests {
         #expect(try roundTrip(WireSamples.result) == WireSamples.result)
         #expect(try roundTrip(WireSamples.deadLetter) == WireSamples.deadLetter)
         #expect(try roundTrip(WireSamples.mapping) == WireSamples.mapping)
+        #expect(try roundTrip(HashedRecord.hold(WireSamples.hold)) == .hold(WireSamples.hold))
+        #expect(try roundTrip(BatcherState.member(WireSamples.state)) == .member(WireSamples.state))
+        #expect(try roundTrip(BatcherState.audience(WireSamples.audienceState)) == .audience(WireSamples.audienceState))
         #expect(try roundTrip(WireSamples.state) == WireSamples.state)
     }
 

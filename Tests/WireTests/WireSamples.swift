@@ -22,7 +22,7 @@ enum WireSamples {
     static let batch = Batch(
         batchID: "b-1", connectionID: "x-main", audienceID: "aud_42", audienceName: "High value buyers", destination: .tiktok,
         operation: .remove, users: [BatchUser(userKey: "u_1", identifiers: hashedIdentifiers), BatchUser(userKey: "u_2", identifiers: [])],
-        createdAtMilliseconds: 1_795_460_400_123)
+        createdAtMilliseconds: 1_795_460_400_123, scope: .phone)
     static let result = BatchResult(
         batchID: "b-1", connectionID: "x-main", audienceID: "aud_42", destinationAudienceID: "1nmth", operation: .add,
         status: .partial, attempted: 2_500, succeeded: 2_498,
@@ -36,5 +36,9 @@ enum WireSamples {
         name: "High value buyers (email)", createdAtMilliseconds: 11, deleted: true)
     static let state = MemberState(
         connectionID: "x-main", audienceID: "aud_42", userKey: "u_1", sent: hashedIdentifiers, lastSnapshotID: "s-20261123",
-        updatedAtMilliseconds: 13)
+        updatedAtMilliseconds: 13, seenSequence: 4)
+    static let audienceState = AudienceState(
+        connectionID: "x-main", audienceID: "aud_42", name: "High value buyers", snapshotSequence: 7, openSnapshotID: "s-2",
+        deleted: true, onceApplied: true, heldSequence: 6, heldSnapshotID: "s-1", heldRemovals: 1_234)
+    static let hold = HoldDecision(connectionID: "x-main", audienceID: "aud_42", action: .discard, snapshotID: "s-1", decidedAtMilliseconds: 17)
 }

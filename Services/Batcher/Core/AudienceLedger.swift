@@ -1,0 +1,366 @@
+import Config
+import Kafka
+import Wire
+
+/// One sync (an upstream audience to one connection) within one partition: what the destination holds
+/// for each member, the changes not yet flushed, and the bookkeeping a snapshot, a hold or a deletion needs.
+///
+/// Changes are coalesced until the flush: each pending member carries only the identifiers it should hold
+/// then, and the flush sends the difference from what it holds now. A user who enters and leaves within one
+/// window costs nothing; a repeated enter or exit changes nothing.
+struct AudienceLedger {
+    enum PendingChange: Equatable {
+        /// Hold exactly these identifiers (canonical order; empty: hold nothing).
+        case hold([HashedIdentifier])
+        /// Send the held identifiers again (X expires memberships after 13 months).
+        case refresh
+    }
+
+    /// Why a record changed nothing here.
+    enum Ignored: String, CaseIterable {
+        case audienceDeleted = "audience-deleted"
+        case onceApplied = "once-applied"
+        case unknownSnapshot = "unknown-snapshot"
+        case unknownHold = "unknown-hold"
+    }
+
+    let connection: CohortSyncConfig.Connection
+    let sync: CohortSyncConfig.Sync
+    private(set) var state: AudienceState
+    private(set) var table = MemberTable()
+    private(set) var pending: [Int32: PendingChange] = [:]
+    /// Slots whose changelog record is out of date (the `MemberTable.dirty` flag set).
+    private var dirty: [Int32] = []
+    private var stateDirty = false
+    private var deleteRequested = false
+    private var flushRequested = false
+    /// When the oldest unflushed work arrived (milliseconds since the epoch).
+    private(set) var workSince: Int64?
+    private var waiting: [BatchCompletion] = []
+    private var trace = SourcePosition()
+
+    init(connection: CohortSyncConfig.Connection, sync: CohortSyncConfig.Sync) {
+        self.connection = connection
+        self.sync = sync
+        state = AudienceState(connectionID: connection.id, audienceID: sync.audienceID)
+    }
+
+    var perIdentifier: Bool { connection.audienceNaming == .perIdentifier }
+    var pendingCount: Int { pending.count }
+    var memberCount: Int { table.liveCount }
+    var isHolding: Bool { state.heldSequence != 0 }
+    var hasWork: Bool { !pending.isEmpty || !dirty.isEmpty || stateDirty || deleteRequested || !waiting.isEmpty }
+
+    // MARK: Records
+
+    /// Applies one member record; returns why it was ignored, or nil when it was taken into account.
+    mutating func apply(_ member: HashedMember, now: Int64) -> Ignored? {
+        if state.deleted { return .audienceDeleted }
+        if sync.cadence == .once && state.onceApplied { return .onceApplied }
+        switch member.action {
+        case .enter, .snapshotMember, .unspecified:
+            let slot = table.findOrInsert(member.userKey)
+            if table.setSeen(slot, UInt32(truncatingIfNeeded: state.snapshotSequence)) { markDirty(slot, now: now) }
+            desire(slot, IdentifierSet.canonical(member.identifiers, forwarded: connection.forward).identifiers, now: now)
+        case .exit, .consentWithdrawn:
+            guard let slot = table.find(member.userKey) else { return nil }
+            desire(slot, [], now: now)
+        }
+        return nil
+    }
+
+    mutating func beginSnapshot(_ marker: SnapshotMarker, now: Int64) -> Ignored? {
+        if state.deleted { return .audienceDeleted }
+        if sync.cadence == .once && state.onceApplied { return .onceApplied }
+        state.snapshotSequence += 1
+        state.openSnapshotID = marker.snapshotID
+        markState(now: now)
+        return nil
+    }
+
+    /// What a snapshot end did here.
+    enum SnapshotEnd: Equatable {
+        case applied(removals: Int)
+        case incomplete
+        case held(removals: Int, members: Int)
+        case ignored(Ignored)
+    }
+
+    /// Ends the open snapshot: when complete, every member not seen since it began is to be removed, unless
+    /// that is more than the sync's `maxRemovalFraction` of the audience (then it is held for an operator).
+    mutating func endSnapshot(_ marker: SnapshotMarker, now: Int64) -> SnapshotEnd {
+        if state.deleted { return .ignored(.audienceDeleted) }
+        if sync.cadence == .once && state.onceApplied { return .ignored(.onceApplied) }
+        guard !state.openSnapshotID.isEmpty, marker.snapshotID == state.openSnapshotID else { return .ignored(.unknownSnapshot) }
+        state.openSnapshotID = ""
+        markState(now: now)
+        guard marker.complete else { return .incomplete }
+        let sequence = UInt32(truncatingIfNeeded: state.snapshotSequence)
+        let (leavers, members) = unseen(since: sequence)
+        if sync.cadence == .once {
+            state.onceApplied = true
+            flushRequested = true
+        }
+        if members > 0, Double(leavers.count) > sync.maxRemovalFraction * Double(members) {
+            state.heldSequence = state.snapshotSequence
+            state.heldSnapshotID = marker.snapshotID
+            state.heldRemovals = Int64(leavers.count)
+            return .held(removals: leavers.count, members: members)
+        }
+        clearHold()
+        for slot in leavers { desire(slot, [], now: now) }
+        return .applied(removals: leavers.count)
+    }
+
+    /// Applies an operator's decision on the held removal; ignored when nothing or another snapshot is held.
+    mutating func decide(_ decision: HoldDecision, now: Int64) -> (removals: Int, ignored: Ignored?) {
+        guard isHolding, decision.snapshotID.isEmpty || decision.snapshotID == state.heldSnapshotID else { return (0, .unknownHold) }
+        var removals = 0
+        if decision.action == .confirm {
+            let leavers = unseen(since: UInt32(truncatingIfNeeded: state.heldSequence)).leavers
+            for slot in leavers { desire(slot, [], now: now) }
+            removals = leavers.count
+        }
+        clearHold()
+        markState(now: now)
+        flushRequested = true
+        return (removals, nil)
+    }
+
+    mutating func lifecycle(_ event: AudienceLifecycle, now: Int64) {
+        switch event.event {
+        case .created, .renamed, .unspecified:
+            if !event.name.isEmpty { state.name = event.name }
+            if event.event == .created { state.deleted = false }
+        case .deleted:
+            // Nothing pending goes out any more and every member is gone: the audience itself is deleted.
+            pending.removeAll()
+            for slot in table.allSlots where table.holds(slot) || table.has(slot, flag: MemberTable.persisted) {
+                table.setDigests(slot, [])
+                markDirty(slot, now: now)
+            }
+            state.deleted = true
+            state.openSnapshotID = ""
+            clearHold()
+            deleteRequested = sync.deleteOnUpstreamDelete
+            flushRequested = true
+        }
+        markState(now: now)
+    }
+
+    /// Registers `completion` as covered by this audience's next flush (once per input batch).
+    mutating func cover(_ completion: BatchCompletion?, trace position: SourcePosition) {
+        trace = position
+        guard let completion, waiting.last !== completion else { return }
+        completion.hold()
+        waiting.append(completion)
+    }
+
+    // MARK: Sweeps
+
+    /// Queues a re-add of every member whose digests were sent before `cutoff` (X's 13-month expiry).
+    mutating func refresh(sentBefore cutoff: Int64, now: Int64) -> Int {
+        let cutoffMinutes = UInt32(clamping: max(cutoff, 0) / 60_000)
+        var count = 0
+        for slot in table.allSlots where table.holds(slot) && pending[slot] == nil && table.sentAtMinutes(slot) < cutoffMinutes {
+            pending[slot] = .refresh
+            count += 1
+        }
+        if count > 0 { workSince = workSince ?? now }
+        return count
+    }
+
+    /// Removes the digests of kinds the connection no longer forwards (its configuration changed): those
+    /// members are sent again with what is left.
+    mutating func dropUnforwarded(now: Int64) -> Int {
+        var count = 0
+        for slot in table.allSlots where table.holds(slot) && pending[slot] == nil {
+            let held = table.digests(slot)
+            let kept = IdentifierSet.canonical(held, forwarded: connection.forward).identifiers
+            if kept != held {
+                desire(slot, kept, now: now)
+                count += 1
+            }
+        }
+        return count
+    }
+
+    // MARK: Flushing
+
+    /// Whether the work here is due: at the destination's batch size, at the cadence boundary (realtime:
+    /// `maxDelaySeconds` after the oldest change), or at once for deletions, decisions and `once` snapshots.
+    func isDue(now: Int64, limits: DestinationLimits) -> Bool {
+        guard hasWork, let since = workSince else { return false }
+        if flushRequested || deleteRequested || pending.count >= limits.maxUsers || dirty.count >= Self.maxDirty { return true }
+        switch sync.cadence {
+        case .realtime: return now - since >= Int64(sync.maxDelaySeconds) * 1_000
+        case .hourly: return now / 3_600_000 > since / 3_600_000
+        case .daily: return now / 86_400_000 > since / 86_400_000
+        case .once: return false
+        }
+    }
+
+    /// Changelog records waiting before a flush is due whatever the cadence: a re-sync of a large audience
+    /// changes no membership but every member's snapshot sequence.
+    static let maxDirty = 100_000
+
+    /// Turns everything pending into batches and changelog records and takes the covered completions.
+    mutating func flush(now: Int64, limits: DestinationLimits, nextBatchID: () -> String) -> FlushPlan {
+        var plan = FlushPlan(connectionID: connection.id, audienceID: sync.audienceID, destination: connection.destination)
+        plan.trace = trace
+        var removals: [IdentifierType: [BatchUser]] = [:]
+        var additions: [IdentifierType: [BatchUser]] = [:]
+        let nowMinutes = UInt32(clamping: max(now, 0) / 60_000)
+        for slot in pending.keys.sorted() {
+            let held = table.digests(slot)
+            let change = pending[slot]!
+            let wanted: [HashedIdentifier]
+            switch change {
+            case .hold(let identifiers): wanted = identifiers
+            case .refresh: wanted = held
+            }
+            let key = table.userKey(slot)
+            let heldByScope = IdentifierSet.byScope(held, perIdentifier: perIdentifier)
+            let wantedByScope = IdentifierSet.byScope(wanted, perIdentifier: perIdentifier)
+            var addedScopes = 0
+            for scope in Set(heldByScope.keys).union(wantedByScope.keys).sorted(by: { $0.rawValue < $1.rawValue }) {
+                let before = heldByScope[scope] ?? []
+                let after = wantedByScope[scope] ?? []
+                guard change == .refresh || before != after else { continue }
+                // A removal deletes the whole matched user, so a change is a removal then a complete add.
+                if !before.isEmpty && change != .refresh { removals[scope, default: []].append(BatchUser(userKey: key, identifiers: before)) }
+                if !after.isEmpty {
+                    additions[scope, default: []].append(BatchUser(userKey: key, identifiers: after))
+                    addedScopes += 1
+                }
+            }
+            if wanted != held { table.setDigests(slot, wanted) }
+            // The expiry clock restarts only when everything held was added again (one scope may be untouched).
+            if !wanted.isEmpty && addedScopes == wantedByScope.count { table.setSentAt(slot, minutes: nowMinutes) }
+            markDirty(slot, now: now)
+        }
+        pending.removeAll(keepingCapacity: true)
+        if deleteRequested {
+            let scopes = perIdentifier ? connection.forward.sorted { $0.rawValue < $1.rawValue } : [.unspecified]
+            for scope in scopes {
+                plan.batches.append(batch(.deleteAudience, scope: scope, users: [], now: now, id: nextBatchID()))
+            }
+        }
+        let limits = limits
+        for scope in Set(removals.keys).union(additions.keys).sorted(by: { $0.rawValue < $1.rawValue }) {
+            for chunk in limits.chunks(removals[scope] ?? []) {
+                plan.batches.append(batch(.remove, scope: scope, users: Array(chunk), now: now, id: nextBatchID()))
+            }
+            for chunk in limits.chunks(additions[scope] ?? []) {
+                plan.batches.append(batch(.add, scope: scope, users: Array(chunk), now: now, id: nextBatchID()))
+            }
+        }
+        plan.changelog = changelogRecords(now: now)
+        plan.completions = waiting
+        waiting.removeAll()
+        deleteRequested = false
+        flushRequested = false
+        workSince = nil
+        if table.wantsCompaction { table.compact() }
+        return plan
+    }
+
+    // MARK: Restore
+
+    mutating func restore(_ member: MemberState) {
+        let slot = table.findOrInsert(member.userKey)
+        table.setDigests(slot, IdentifierSet.canonical(member.sent, forwarded: Set(IdentifierType.specified)).identifiers)
+        _ = table.setSeen(slot, UInt32(truncatingIfNeeded: member.seenSequence))
+        table.setSentAt(slot, minutes: UInt32(clamping: max(member.updatedAtMilliseconds, 0) / 60_000))
+        table.set(slot, flag: MemberTable.persisted, true)
+    }
+
+    mutating func restoreTombstone(userKey: String) {
+        guard let slot = table.find(userKey) else { return }
+        table.setDigests(slot, [])
+        table.set(slot, flag: MemberTable.persisted, false)
+    }
+
+    mutating func restore(_ audience: AudienceState) {
+        state = audience
+    }
+
+    // MARK: Helpers
+
+    private mutating func desire(_ slot: Int32, _ identifiers: [HashedIdentifier], now: Int64) {
+        if table.holds(slot, exactly: identifiers) {
+            pending[slot] = nil
+        } else {
+            pending[slot] = .hold(identifiers)
+            workSince = workSince ?? now
+        }
+    }
+
+    /// Members holding something (after what is pending) and, of those, the ones not seen since `sequence`.
+    private func unseen(since sequence: UInt32) -> (leavers: [Int32], members: Int) {
+        var leavers: [Int32] = []
+        var members = 0
+        for slot in table.allSlots {
+            let holds: Bool
+            switch pending[slot] {
+            case .hold(let identifiers)?: holds = !identifiers.isEmpty
+            case .refresh?, nil: holds = table.holds(slot)
+            }
+            guard holds else { continue }
+            members += 1
+            if table.seen(slot) < sequence { leavers.append(slot) }
+        }
+        return (leavers, members)
+    }
+
+    private mutating func clearHold() {
+        state.heldSequence = 0
+        state.heldSnapshotID = ""
+        state.heldRemovals = 0
+    }
+
+    private mutating func markDirty(_ slot: Int32, now: Int64) {
+        if !table.set(slot, flag: MemberTable.dirty, true) { dirty.append(slot) }
+        workSince = workSince ?? now
+    }
+
+    private mutating func markState(now: Int64) {
+        stateDirty = true
+        workSince = workSince ?? now
+    }
+
+    private func batch(_ operation: BatchOperation, scope: IdentifierType, users: [BatchUser], now: Int64, id: String) -> Batch {
+        Batch(
+            batchID: id, connectionID: connection.id, audienceID: sync.audienceID, audienceName: state.name.isEmpty ? sync.audienceID : state.name,
+            destination: connection.destination, operation: operation, users: users, createdAtMilliseconds: now, scope: scope)
+    }
+
+    /// The changelog records of every dirty member and of the audience's state; clears the dirty marks.
+    private mutating func changelogRecords(now: Int64) -> [ChangelogRecord] {
+        var records: [ChangelogRecord] = []
+        records.reserveCapacity(dirty.count + 1)
+        for slot in dirty {
+            table.set(slot, flag: MemberTable.dirty, false)
+            var key: [UInt8] = []
+            let userKey = table.userKey(slot)
+            BatcherState.memberKey(connectionID: connection.id, audienceID: sync.audienceID, userKey: userKey, into: &key)
+            if table.holds(slot) {
+                table.set(slot, flag: MemberTable.persisted, true)
+                let member = MemberState(
+                    connectionID: connection.id, audienceID: sync.audienceID, userKey: userKey, sent: table.digests(slot),
+                    updatedAtMilliseconds: Int64(table.sentAtMinutes(slot)) * 60_000, seenSequence: Int64(table.seen(slot)))
+                records.append(ChangelogRecord(key: key, state: .member(member)))
+            } else if table.set(slot, flag: MemberTable.persisted, false) {
+                records.append(ChangelogRecord(key: key, state: nil))
+            }
+        }
+        dirty.removeAll(keepingCapacity: true)
+        if stateDirty {
+            var key: [UInt8] = []
+            BatcherState.audienceKey(connectionID: connection.id, audienceID: sync.audienceID, into: &key)
+            records.append(ChangelogRecord(key: key, state: .audience(state)))
+            stateDirty = false
+        }
+        return records
+    }
+}

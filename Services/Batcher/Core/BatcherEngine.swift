@@ -1,0 +1,227 @@
+import Config
+import Foundation
+import Kafka
+import Observability
+import Stage
+import Synchronization
+import Wire
+
+/// The batcher stage (DESIGN §3): keeps each owned partition's ledger, restores it from the changelog when
+/// the partition is assigned, applies the hashed records, and flushes batches and changelog records when
+/// they are due, when a partition goes and when the stage stops.
+///
+/// Input batches stay unfinished until every flush covering their records is acknowledged, so their offsets
+/// are stored only then; a replica that takes a partition over restores the changelog and reads on from the
+/// last stored offset, which lands it exactly where the previous owner's acknowledged work ended.
+public final class BatcherEngine: Sendable {
+    public struct Settings: Sendable {
+        /// The largest record the stage writes (`--max-record-bytes`).
+        public var recordBytes: Int
+        /// How often due flushes are looked for.
+        public var tickInterval: Duration
+        /// X memberships sent longer ago than this are added again (X expires them after 13 months).
+        public var refreshAfter: Duration
+        /// How often the store is swept for X memberships to refresh.
+        public var refreshSweepInterval: Duration
+
+        public init(
+            recordBytes: Int = RecordSizeLimit.defaultBytes, tickInterval: Duration = .milliseconds(250), refreshAfter: Duration = .seconds(365 * 86_400),
+            refreshSweepInterval: Duration = .seconds(3_600)
+        ) {
+            self.recordBytes = recordBytes
+            self.tickInterval = tickInterval
+            self.refreshAfter = refreshAfter
+            self.refreshSweepInterval = refreshSweepInterval
+        }
+    }
+
+    private let config: CohortSyncConfig
+    private let settings: Settings
+    private let producer: KafkaProducer
+    private let kafka: KafkaConfiguration
+    private let logger: Logger
+    private let metrics: BatcherMetrics
+    private let clock: @Sendable () -> Int64
+    private let workers = Mutex<[Int32: PartitionWorker]>([:])
+    private let lastTick = Mutex(ContinuousClock.now)
+    private let lastSweep = Mutex<Int64?>(nil)
+
+    /// - Parameter clock: milliseconds since the epoch; tests move it to cross cadence boundaries and expiries.
+    public init(
+        config: CohortSyncConfig, settings: Settings, producer: KafkaProducer, kafka: KafkaConfiguration, logger: Logger, metrics: BatcherMetrics,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }
+    ) {
+        self.config = config
+        self.settings = settings
+        self.producer = producer
+        self.kafka = kafka
+        self.logger = logger
+        self.metrics = metrics
+        self.clock = clock
+    }
+
+    // MARK: Partition hooks
+
+    /// Restores each newly assigned partition's ledger from its changelog partition before any of its records.
+    public func assigned(_ partitions: [TopicPartition]) async throws {
+        for input in partitions {
+            let started = ContinuousClock.now
+            let worker = PartitionWorker(
+                ledger: PartitionLedger(
+                    partition: input.partition, config: config, recordBytes: settings.recordBytes, batchPrefix: "\(input.partition)-\(clock())"))
+            let changelog = TopicPartition(topic: TopicNames.batcherState, partition: input.partition)
+            let records = try await PartitionReader.readAll(changelog, configuration: kafka, logger: logger) { entry in
+                try worker.ledger.withLock { ledger throws(WireError) in try ledger.restore(entry) }
+            }
+            let now = clock()
+            let reconciled = worker.ledger.withLock { $0.reconcileForwardedKinds(now: now) }
+            workers.withLock { $0[input.partition] = worker }
+            let seconds = (ContinuousClock.now - started).inSeconds
+            metrics.restored(records: records, seconds: seconds)
+            let members = worker.ledger.withLock { $0.members.reduce(0) { $0 + $1.count } }
+            logger.info(
+                "partition state restored",
+                [("partition", .integer(Int(input.partition))), ("changelog_records", .integer(records)), ("members", .integer(members)),
+                 ("seconds", .double(seconds)), ("members_with_unforwarded_kinds", .integer(reconciled))])
+        }
+    }
+
+    /// Flushes what the partitions (nil: all) hold, so the loop can finish their input batches before they go.
+    public func releasing(_ partitions: [TopicPartition]?) async {
+        let now = clock()
+        for worker in selected(partitions) {
+            worker.flush({ $0.flushAll(now: now) }, execute: execute(on: worker.partition))
+        }
+    }
+
+    /// Forgets revoked partitions; their next owner restores them from the changelog.
+    public func revoked(_ partitions: [TopicPartition]) async {
+        let gone = workers.withLock { workers in partitions.compactMap { workers.removeValue(forKey: $0.partition) } }
+        for worker in gone { worker.cancel() }
+        publishGauges()
+    }
+
+    // MARK: Records
+
+    /// Applies one partition's batch: its records go into the ledger, and whatever is due is flushed.
+    /// `completion` stays unfinished until the flushes covering these records are acknowledged.
+    public func handle(_ batch: ConsumerBatch, _ completion: BatchCompletion) async throws {
+        guard let first = batch.first else { return }
+        guard let worker = workers.withLock({ $0[first.partition] }) else {
+            throw KafkaError(code: .consumer, message: "records of \(first.topic)[\(first.partition)] arrived before its state was restored")
+        }
+        let now = clock()
+        var letters = OutgoingRecords()
+        var counts = PartitionLedger.Counts()
+        worker.flush(
+            { ledger in
+                for record in batch {
+                    let trace = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
+                    do throws(WireError) {
+                        ledger.apply(try HashedRecord(serializedBytes: record.value), trace: trace, completion: completion, now: now)
+                    } catch {
+                        letters.append(
+                            DeadLetter(
+                                stage: "batcher", reason: "undecodable", source: trace, detail: error.message, occurredAtMilliseconds: now,
+                                payloadType: HashedRecord.protoName, payload: record.value))
+                    }
+                }
+                counts = ledger.takeCounts()
+                return ledger.dueFlushes(now: now)
+            }, execute: execute(on: worker.partition))
+        metrics.count(counts)
+        if !letters.isEmpty {
+            metrics.deadLettered(letters.count)
+            logger.warning("records that do not decode as HashedRecord were dead-lettered", [("records", .integer(letters.count))])
+            try await producer.send(letters, completion: completion)
+        }
+    }
+
+    // MARK: Timer
+
+    /// Flushes what is due in every owned partition, sweeps for X memberships to refresh when it is time,
+    /// and updates the gauges.
+    public func tick() {
+        let now = clock()
+        lastTick.withLock { $0 = ContinuousClock.now }
+        let sweep = lastSweep.withLock { last -> Bool in
+            guard last.map({ now - $0 >= Self.milliseconds(settings.refreshSweepInterval) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        let cutoff = now - Self.milliseconds(settings.refreshAfter)
+        for worker in selected(nil) {
+            var refreshed = 0
+            worker.flush(
+                { ledger in
+                    if sweep { refreshed = ledger.refreshX(sentBefore: cutoff, now: now) }
+                    return ledger.dueFlushes(now: now)
+                }, execute: execute(on: worker.partition))
+            metrics.refreshedMembers(refreshed)
+        }
+        publishGauges()
+    }
+
+    /// Whether the timer ran within `limit`: the liveness of a stage that holds input open on purpose.
+    public func timerRan(within limit: Duration) -> Bool {
+        ContinuousClock.now - lastTick.withLock { $0 } < limit
+    }
+
+    /// Waits until every flush queued so far has run (tests, benchmarks).
+    public func drained() async {
+        for worker in selected(nil) { await worker.drained() }
+    }
+
+    /// Held snapshot removals in the owned partitions.
+    public var holds: [AudienceState] { selected(nil).flatMap { worker in worker.ledger.withLock { $0.holds } } }
+
+    // MARK: Helpers
+
+    /// Whole milliseconds of `duration`, without `inMilliseconds`'s 32-bit range (a year overflows it).
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    private func selected(_ partitions: [TopicPartition]?) -> [PartitionWorker] {
+        workers.withLock { workers in
+            guard let partitions else { return Array(workers.values) }
+            return partitions.compactMap { workers[$0.partition] }
+        }
+    }
+
+    private func publishGauges() {
+        let owned = selected(nil)
+        var members: [(connectionID: String, audienceID: String, count: Int)] = []
+        var holds: [AudienceState] = []
+        var pending = 0
+        for worker in owned {
+            worker.ledger.withLock { ledger in
+                members += ledger.members
+                holds += ledger.holds
+                pending += ledger.pendingCount
+            }
+        }
+        metrics.update(members: members, holds: holds, pending: pending)
+    }
+
+    /// Writes the plans' batches, then (acknowledged) their changelog records, then finishes the input
+    /// batches they covered; a failed write fails those input batches, which stops the stage unstored.
+    private func execute(on partition: Int32) -> @Sendable ([FlushPlan]) async -> Void {
+        { [producer, logger, metrics] plans in
+            var out = OutgoingRecords()
+            for plan in plans { plan.encodeBatches(into: &out) }
+            do throws(KafkaError) {
+                try await producer.deliver(out)
+                out.removeAll()
+                for plan in plans { plan.encodeChangelog(into: &out, partition: partition) }
+                try await producer.deliver(out)
+            } catch {
+                logger.error("a flush was not acknowledged; its input records will be processed again", [("partition", .integer(Int(partition))), ("error", .string(error.description))])
+                for plan in plans { for completion in plan.completions { completion.fail(error) } }
+                return
+            }
+            metrics.flushed(plans)
+            for plan in plans { for completion in plan.completions { completion.release() } }
+        }
+    }
+}

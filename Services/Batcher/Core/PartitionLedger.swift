@@ -1,0 +1,186 @@
+import Config
+import Kafka
+import Wire
+
+/// The batcher's state for one input partition: a ledger per configured sync, fed in record order.
+///
+/// Not thread-safe: one partition's records arrive one batch at a time, and the engine keeps each
+/// partition's ledger behind a lock shared with its flush timer.
+public struct PartitionLedger: Sendable {
+    /// What the records did, since the engine last took the counts for its metrics.
+    public struct Counts: Sendable, Equatable {
+        public var ignored: [String: Int] = [:]
+        public var snapshots: [String: Int] = [:]
+        public var heldRemovals = 0
+        public var decided = 0
+    }
+
+    struct SyncKey: Hashable {
+        let connectionID: String
+        let audienceID: String
+    }
+
+    public let partition: Int32
+    private var ledgers: [AudienceLedger] = []
+    private var bySync: [SyncKey: Int] = [:]
+    private var byAudience: [String: [Int]] = [:]
+    private var limits: [Destination: DestinationLimits] = [:]
+    private let batchPrefix: String
+    private var batchSequence = 0
+    private var counts = Counts()
+
+    /// - Parameters:
+    ///   - recordBytes: the largest record the stage may write (`--max-record-bytes`).
+    ///   - batchPrefix: makes batch ids unique across partitions and restarts (partition and start time).
+    public init(partition: Int32, config: CohortSyncConfig, recordBytes: Int, batchPrefix: String) {
+        self.partition = partition
+        self.batchPrefix = batchPrefix
+        for sync in config.syncs {
+            guard let connection = config.connection(sync.connectionID) else { continue }
+            let key = SyncKey(connectionID: connection.id, audienceID: sync.audienceID)
+            guard bySync[key] == nil else { continue }
+            bySync[key] = ledgers.count
+            byAudience[sync.audienceID, default: []].append(ledgers.count)
+            ledgers.append(AudienceLedger(connection: connection, sync: sync))
+            limits[connection.destination] = DestinationLimits(destination: connection.destination, recordBytes: recordBytes)
+        }
+    }
+
+    // MARK: Records
+
+    /// Applies one record of this partition; the ledgers it changes register `completion`, which is then
+    /// finished by their flushes.
+    public mutating func apply(_ record: HashedRecord, trace: SourcePosition, completion: BatchCompletion?, now: Int64) {
+        switch record {
+        case .member(let member):
+            guard let index = bySync[SyncKey(connectionID: member.connectionID, audienceID: member.audienceID)] else {
+                return ignore("no-sync")
+            }
+            if let ignored = ledgers[index].apply(member, now: now) { return ignore(ignored.rawValue) }
+            ledgers[index].cover(completion, trace: trace)
+        case .snapshot(let marker):
+            for index in byAudience[marker.audienceID] ?? [] {
+                switch marker.phase {
+                case .begin:
+                    if let ignored = ledgers[index].beginSnapshot(marker, now: now) {
+                        ignore(ignored.rawValue)
+                        continue
+                    }
+                    counts.snapshots["begun", default: 0] += 1
+                case .end:
+                    switch ledgers[index].endSnapshot(marker, now: now) {
+                    case .applied: counts.snapshots["applied", default: 0] += 1
+                    case .incomplete: counts.snapshots["incomplete", default: 0] += 1
+                    case .held(let removals, _):
+                        counts.snapshots["held", default: 0] += 1
+                        counts.heldRemovals += removals
+                    case .ignored(let reason):
+                        ignore(reason.rawValue)
+                        continue
+                    }
+                case .unspecified:
+                    ignore("unknown-snapshot-phase")
+                    continue
+                }
+                ledgers[index].cover(completion, trace: trace)
+            }
+        case .lifecycle(let event):
+            for index in byAudience[event.audienceID] ?? [] {
+                ledgers[index].lifecycle(event, now: now)
+                ledgers[index].cover(completion, trace: trace)
+            }
+        case .hold(let decision):
+            guard let index = bySync[SyncKey(connectionID: decision.connectionID, audienceID: decision.audienceID)] else {
+                return ignore("no-sync")
+            }
+            if let ignored = ledgers[index].decide(decision, now: now).ignored { return ignore(ignored.rawValue) }
+            counts.decided += 1
+            ledgers[index].cover(completion, trace: trace)
+        }
+    }
+
+    private mutating func ignore(_ reason: String) {
+        counts.ignored[reason, default: 0] += 1
+    }
+
+    /// The counts since the last call.
+    public mutating func takeCounts() -> Counts {
+        defer { counts = Counts() }
+        return counts
+    }
+
+    // MARK: Restore
+
+    /// Applies one changelog record read back on assignment, in changelog order.
+    /// - Throws: `WireError` when a value does not decode (the changelog is this stage's own writing).
+    public mutating func restore(_ entry: PartitionEntry) throws(WireError) {
+        guard let keyBytes = entry.key, let key = BatcherState.parseKey(keyBytes) else {
+            return ignore("unreadable-state-key")
+        }
+        switch key {
+        case .member(let connectionID, let audienceID, let userKey):
+            guard let index = bySync[SyncKey(connectionID: connectionID, audienceID: audienceID)] else { return ignore("state-of-no-sync") }
+            guard let value = entry.value else { return ledgers[index].restoreTombstone(userKey: userKey) }
+            guard case .member(let member) = try BatcherState(serializedBytes: value) else { return ignore("unreadable-state-key") }
+            ledgers[index].restore(member)
+        case .audience(let connectionID, let audienceID):
+            guard let index = bySync[SyncKey(connectionID: connectionID, audienceID: audienceID)] else { return ignore("state-of-no-sync") }
+            guard let value = entry.value, case .audience(let state) = try BatcherState(serializedBytes: value) else { return }
+            ledgers[index].restore(state)
+        }
+    }
+
+    /// After a restore: queues the removal of digests of kinds a connection no longer forwards.
+    /// Returns the members affected.
+    public mutating func reconcileForwardedKinds(now: Int64) -> Int {
+        ledgers.indices.reduce(0) { $0 + ledgers[$1].dropUnforwarded(now: now) }
+    }
+
+    /// Queues a re-add of X memberships sent before `cutoff`, ahead of X's 13-month default expiry.
+    /// Returns the members queued.
+    public mutating func refreshX(sentBefore cutoff: Int64, now: Int64) -> Int {
+        ledgers.indices.reduce(0) { total, index in
+            ledgers[index].connection.destination == .x ? total + ledgers[index].refresh(sentBefore: cutoff, now: now) : total
+        }
+    }
+
+    // MARK: Flushing
+
+    /// Flushes the ledgers whose work is due.
+    public mutating func dueFlushes(now: Int64) -> [FlushPlan] {
+        flush(now: now) { ledger, limits in ledger.isDue(now: now, limits: limits) }
+    }
+
+    /// Flushes everything (the partition is about to go, or the stage stops).
+    public mutating func flushAll(now: Int64) -> [FlushPlan] {
+        flush(now: now) { ledger, _ in ledger.hasWork }
+    }
+
+    private mutating func flush(now: Int64, when: (AudienceLedger, DestinationLimits) -> Bool) -> [FlushPlan] {
+        var plans: [FlushPlan] = []
+        for index in ledgers.indices {
+            let limit = limits[ledgers[index].connection.destination]!
+            guard when(ledgers[index], limit) else { continue }
+            var sequence = batchSequence
+            plans.append(ledgers[index].flush(now: now, limits: limit) { [batchPrefix] in
+                sequence += 1
+                return "\(batchPrefix)-\(sequence)"
+            })
+            batchSequence = sequence
+        }
+        return plans
+    }
+
+    // MARK: Inspection
+
+    /// Members holding something at the destination, per (connection, audience).
+    public var members: [(connectionID: String, audienceID: String, count: Int)] {
+        ledgers.map { ($0.connection.id, $0.sync.audienceID, $0.memberCount) }
+    }
+
+    /// Member changes waiting for a flush.
+    public var pendingCount: Int { ledgers.reduce(0) { $0 + $1.pendingCount } }
+
+    /// Syncs whose snapshot removal waits for an operator, with the held snapshot and removal count.
+    public var holds: [AudienceState] { ledgers.filter(\.isHolding).map(\.state) }
+}

@@ -1,0 +1,153 @@
+/// The batcher's bookkeeping for one audience of one connection in one partition.
+public struct AudienceState: ProtoMessage, Hashable {
+    public static let protoName = "cohortsync.v1.AudienceState"
+    public var connectionID = ""
+    public var audienceID = ""
+    /// The display name destination audiences are created with.
+    public var name = ""
+    /// Snapshots begun so far; members remember the value when they were last seen.
+    public var snapshotSequence: Int64 = 0
+    /// The snapshot begun and not yet ended; empty when none is open.
+    public var openSnapshotID = ""
+    /// Deleted upstream: nothing is emitted for the audience until it is created again.
+    public var deleted = false
+    /// A `once` sync applied its snapshot: later records are ignored.
+    public var onceApplied = false
+    /// A held removal: the members not seen since this snapshot sequence began; 0 when nothing is held.
+    public var heldSequence: Int64 = 0
+    public var heldSnapshotID = ""
+    public var heldRemovals: Int64 = 0
+
+    public init(
+        connectionID: String = "", audienceID: String = "", name: String = "", snapshotSequence: Int64 = 0, openSnapshotID: String = "",
+        deleted: Bool = false, onceApplied: Bool = false, heldSequence: Int64 = 0, heldSnapshotID: String = "", heldRemovals: Int64 = 0
+    ) {
+        self.connectionID = connectionID
+        self.audienceID = audienceID
+        self.name = name
+        self.snapshotSequence = snapshotSequence
+        self.openSnapshotID = openSnapshotID
+        self.deleted = deleted
+        self.onceApplied = onceApplied
+        self.heldSequence = heldSequence
+        self.heldSnapshotID = heldSnapshotID
+        self.heldRemovals = heldRemovals
+    }
+
+    public init(from reader: inout ProtoReader) throws(WireError) {
+        self.init()
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1: connectionID = try reader.string(field, "connection_id")
+            case 2: audienceID = try reader.string(field, "audience_id")
+            case 3: name = try reader.string(field, "name")
+            case 4: snapshotSequence = try reader.int64(field, "snapshot_sequence")
+            case 5: openSnapshotID = try reader.string(field, "open_snapshot_id")
+            case 6: deleted = try reader.bool(field, "deleted")
+            case 7: onceApplied = try reader.bool(field, "once_applied")
+            case 8: heldSequence = try reader.int64(field, "held_sequence")
+            case 9: heldSnapshotID = try reader.string(field, "held_snapshot_id")
+            case 10: heldRemovals = try reader.int64(field, "held_removals")
+            default: try reader.skip(field)
+            }
+        }
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        writer.string(1, connectionID)
+        writer.string(2, audienceID)
+        writer.string(3, name)
+        writer.int64(4, snapshotSequence)
+        writer.string(5, openSnapshotID)
+        writer.bool(6, deleted)
+        writer.bool(7, onceApplied)
+        writer.int64(8, heldSequence)
+        writer.string(9, heldSnapshotID)
+        writer.int64(10, heldRemovals)
+    }
+}
+
+/// The value of a `cohortsync.batcher-state.v1` record: a member's or an audience's state. A tombstone
+/// (null value) deletes the key.
+public enum BatcherState: ProtoMessage, Hashable {
+    public static let protoName = "cohortsync.v1.BatcherState"
+    case member(MemberState)
+    case audience(AudienceState)
+
+    public init(from reader: inout ProtoReader) throws(WireError) {
+        var body: BatcherState?
+        while let field = try reader.nextField() {
+            switch field.number {
+            case 1: body = .member(try reader.message(field, "member"))
+            case 2: body = .audience(try reader.message(field, "audience"))
+            default: try reader.skip(field)
+            }
+        }
+        guard let body else { throw WireError(code: .missingBody, message: "\(Self.protoName) has no member or audience") }
+        self = body
+    }
+
+    public func encode(to writer: inout ProtoWriter) {
+        switch self {
+        case .member(let member): writer.message(1, member)
+        case .audience(let audience): writer.message(2, audience)
+        }
+    }
+
+    /// The changelog key of a member: `m`, then connection, audience and user key, each length-prefixed so
+    /// no id can be confused with another whatever characters it holds.
+    public static func memberKey(connectionID: String, audienceID: String, userKey: String, into key: inout [UInt8]) {
+        key.append(UInt8(ascii: "m"))
+        appendPart(connectionID, to: &key)
+        appendPart(audienceID, to: &key)
+        appendPart(userKey, to: &key)
+    }
+
+    /// The changelog key of an audience's bookkeeping: `a`, then connection and audience, length-prefixed.
+    public static func audienceKey(connectionID: String, audienceID: String, into key: inout [UInt8]) {
+        key.append(UInt8(ascii: "a"))
+        appendPart(connectionID, to: &key)
+        appendPart(audienceID, to: &key)
+    }
+
+    /// What a changelog key names.
+    public enum Key: Hashable, Sendable {
+        case member(connectionID: String, audienceID: String, userKey: String)
+        case audience(connectionID: String, audienceID: String)
+    }
+
+    /// The parts of a key written by `memberKey` or `audienceKey`; nil for anything else.
+    public static func parseKey(_ key: [UInt8]) -> Key? {
+        guard let kind = key.first else { return nil }
+        var position = 1
+        var parts: [String] = []
+        while position < key.count {
+            var length = 0
+            var shift = 0
+            while true {
+                guard position < key.count, shift < 35 else { return nil }
+                let byte = key[position]
+                position += 1
+                length |= Int(byte & 0x7f) << shift
+                shift += 7
+                if byte < 0x80 { break }
+            }
+            guard length <= key.count - position else { return nil }
+            parts.append(String(decoding: key[position..<position + length], as: UTF8.self))
+            position += length
+        }
+        switch (kind, parts.count) {
+        case (UInt8(ascii: "m"), 3): return .member(connectionID: parts[0], audienceID: parts[1], userKey: parts[2])
+        case (UInt8(ascii: "a"), 2): return .audience(connectionID: parts[0], audienceID: parts[1])
+        default: return nil
+        }
+    }
+
+    /// The part's UTF-8 length as a varint, then its bytes.
+    private static func appendPart(_ part: String, to key: inout [UInt8]) {
+        var writer = ProtoWriter(taking: &key)
+        writer.varint(UInt64(part.utf8.count))
+        writer.give(to: &key)
+        key.append(contentsOf: part.utf8)
+    }
+}

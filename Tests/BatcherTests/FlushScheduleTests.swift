@@ -1,0 +1,156 @@
+import BatcherCore
+import Kafka
+import Synchronization
+import Testing
+import Wire
+
+/// When batches go out and how big they are: destination limits, cadences, `once`, completions, the X
+/// refresh before expiry, and the changelog a takeover restores.
+@Suite("Batcher flushes, cadences and state")
+struct FlushScheduleTests {
+    @Test("X batches hold at most 2,500 operations and TikTok batches 10,000 ids; a full audience flushes without waiting")
+    func destinationLimits() throws {
+        var x = try LedgerHarness(LedgerConfigs.x(cadence: "daily"))
+        for user in 0..<2_499 { x.member(.enter, "u\(user)", [(.email, 1)]) }
+        #expect(x.due().isEmpty, "below the limit a daily sync waits")
+        x.member(.enter, "u2499", [(.email, 1)])
+        x.member(.enter, "u2500", [(.email, 1)])
+        let xBatches = x.due()
+        #expect(xBatches.map(\.users.count) == [2_500, 1])
+
+        var tiktok = try LedgerHarness(LedgerConfigs.tiktok)
+        for user in 0..<10_001 { tiktok.member(.enter, "u\(user)", [(.email, 1)], connection: "tt") }
+        #expect(tiktok.due().map(\.users.count) == [10_000, 1])
+    }
+
+    @Test("a batch also fits the record size limit of the batches topic")
+    func recordSizeLimit() throws {
+        var run = try LedgerHarness(LedgerConfigs.tiktok, recordBytes: 64 << 10)
+        for user in 0..<2_000 { run.member(.enter, "user-\(user)", [(.email, 1), (.phone, 2), (.idfa, 3)], connection: "tt") }
+        let batches = run.flush()
+        #expect(batches.count > 1)
+        #expect(batches.reduce(0) { $0 + $1.users.count } == 2_000)
+        for batch in batches { #expect(batch.serializedBytes().count <= (64 << 10) - 4_096) }
+    }
+
+    @Test("hourly and daily syncs flush at the cadence boundary, not before")
+    func cadenceBoundaries() throws {
+        for (cadence, period) in [("hourly", Int64(3_600)), ("daily", Int64(86_400))] {
+            var run = try LedgerHarness(LedgerConfigs.x(cadence: cadence))
+            // Start just after a boundary, so the whole window lies ahead.
+            run.now = (run.now / (period * 1_000) + 1) * period * 1_000 + 1_000
+            run.member(.enter, "u1", [(.email, 1)])
+            run.advance(seconds: period - 2)
+            run.member(.exit, "u1")
+            run.member(.enter, "u2", [(.email, 2)])
+            #expect(run.due().isEmpty, "\(cadence): flushed inside the window")
+            run.advance(seconds: 1)
+            #expect(LedgerHarness.lines(run.due()) == ["add u2 email:02"], "\(cadence)")
+        }
+    }
+
+    @Test("a once sync applies its first complete snapshot, then ignores later records")
+    func onceSync() throws {
+        var run = try LedgerHarness(LedgerConfigs.x(cadence: "once"))
+        run.snapshot(.begin, "s1")
+        run.member(.snapshotMember, "u1", [(.email, 1)], snapshot: "s1")
+        #expect(run.due().isEmpty)
+        run.snapshot(.end, "s1")
+        #expect(LedgerHarness.lines(run.due()) == ["add u1 email:01"])
+        run.member(.enter, "u2", [(.email, 2)])
+        run.snapshot(.begin, "s2")
+        run.snapshot(.end, "s2")
+        #expect(run.flush().isEmpty)
+    }
+
+    @Test("an input batch is finished only when every flush covering its records is released")
+    func completionsWaitForFlush() throws {
+        var run = try LedgerHarness(LedgerConfigs.both)
+        let finished = Atomic(false)
+        let completion = BatchCompletion { result in finished.store((try? result.get()) != nil, ordering: .releasing) }
+        run.member(.enter, "u1", [(.email, 1)], connection: "x-main", completion: completion)
+        run.member(.enter, "u1", [(.email, 1)], connection: "tt", completion: completion)
+        run.member(.enter, "u1", [(.email, 1)], connection: "tt", completion: completion)
+        completion.release()
+        #expect(!completion.isFinished, "finished before any flush")
+        let plans = run.flushPlans()
+        #expect(plans.count == 2)
+        #expect(plans.allSatisfy { $0.completions.count == 1 && $0.completions[0] === completion })
+        plans[0].completions[0].release()
+        #expect(!completion.isFinished, "finished before the second audience's flush")
+        plans[1].completions[0].release()
+        #expect(completion.isFinished && finished.load(ordering: .acquiring))
+    }
+
+    @Test("X memberships sent over a year ago are added again; TikTok's and recent ones are not")
+    func xRefreshBeforeExpiry() throws {
+        var run = try LedgerHarness(LedgerConfigs.both)
+        run.member(.enter, "old", [(.email, 1)], connection: "x-main")
+        run.member(.enter, "old", [(.email, 1)], connection: "tt")
+        _ = run.flush()
+        run.advance(seconds: 200 * 86_400)
+        run.member(.enter, "recent", [(.email, 2)], connection: "x-main")
+        _ = run.flush()
+        run.advance(seconds: 166 * 86_400)
+        let year: Int64 = 365 * 86_400_000
+        #expect(run.ledger.refreshX(sentBefore: run.now - year, now: run.now) == 1)
+        #expect(LedgerHarness.lines(run.flush()) == ["add old email:01"])
+        // Sent again just now: not due again for a year.
+        #expect(run.ledger.refreshX(sentBefore: run.now - year, now: run.now) == 0)
+        run.advance(seconds: 200 * 86_400)
+        #expect(run.ledger.refreshX(sentBefore: run.now - year, now: run.now) == 1, "the recent member is due now")
+        #expect(LedgerHarness.lines(run.flush()) == ["add recent email:02"])
+    }
+
+    @Test("a restored ledger continues exactly where the changelog says: no repeat, exact removals, snapshot presence kept")
+    func restoreFromChangelog() throws {
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.enter, "a", [(.email, 1), (.phone, 2)])
+        run.member(.enter, "b", [(.email, 3)])
+        run.member(.enter, "c", [(.email, 4)])
+        _ = run.flush()
+        run.member(.exit, "c")
+        run.snapshot(.begin, "s1")
+        run.member(.snapshotMember, "a", [(.email, 1), (.phone, 2)], snapshot: "s1")
+        _ = run.flush()
+        #expect(run.changelog.contains { $0.state == nil }, "c's removal writes a tombstone")
+
+        var restored = try run.restored()
+        restored.member(.enter, "a", [(.email, 1), (.phone, 2)])
+        restored.member(.exit, "c")
+        #expect(restored.flush().isEmpty, "the restored state already holds a and not c")
+        restored.snapshot(.end, "s1")
+        #expect(LedgerHarness.lines(restored.flush()) == ["remove b email:03"], "a was seen in s1 before the takeover, b was not")
+    }
+
+    @Test("digests of kinds a connection stops forwarding are removed, and the member is added with what is left")
+    func forwardedKindsChange() throws {
+        var run = try LedgerHarness(LedgerConfigs.x(forward: #""email", "phone""#))
+        run.member(.enter, "u1", [(.email, 1), (.phone, 2)])
+        run.member(.enter, "u2", [(.phone, 3)])
+        run.member(.enter, "u3", [(.email, 4)])
+        _ = run.flush()
+        var restored = try run.restored(LedgerConfigs.x(forward: #""email""#))
+        #expect(restored.ledger.reconcileForwardedKinds(now: restored.now) == 2)
+        #expect(LedgerHarness.lines(restored.flush()) == ["remove u1 email:01 phone:02", "remove u2 phone:03", "add u1 email:01"])
+        // A kind forwarded from now on is added with the member's next record.
+        var widened = try run.restored(LedgerConfigs.x(forward: #""email", "phone", "idfa""#))
+        #expect(widened.ledger.reconcileForwardedKinds(now: widened.now) == 0)
+        widened.member(.enter, "u3", [(.email, 4), (.idfa, 5)])
+        #expect(LedgerHarness.lines(widened.flush()) == ["remove u3 email:04", "add u3 email:04 idfa:05"])
+    }
+
+    @Test("changelog keys are length-prefixed: ids containing the separator of another cannot collide")
+    func changelogKeys() {
+        var first: [UInt8] = []
+        var second: [UInt8] = []
+        BatcherState.memberKey(connectionID: "a", audienceID: "b/c", userKey: "d", into: &first)
+        BatcherState.memberKey(connectionID: "a/b", audienceID: "c", userKey: "d", into: &second)
+        #expect(first != second)
+        #expect(BatcherState.parseKey(first) == .member(connectionID: "a", audienceID: "b/c", userKey: "d"))
+        var audience: [UInt8] = []
+        BatcherState.audienceKey(connectionID: "", audienceID: "x", into: &audience)
+        #expect(BatcherState.parseKey(audience) == .audience(connectionID: "", audienceID: "x"))
+        #expect(BatcherState.parseKey([UInt8(ascii: "m"), 9, 1]) == nil)
+    }
+}

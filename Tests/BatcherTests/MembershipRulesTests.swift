@@ -1,0 +1,181 @@
+import BatcherCore
+import Kafka
+import Testing
+import Wire
+
+/// Intent → minimal operations (DESIGN §3): each scenario feeds records to one partition's ledger and checks
+/// the exact operations its flushes emit.
+@Suite("Batcher membership rules")
+struct MembershipRulesTests {
+    @Test("an enter adds every identifier; a repeated enter adds nothing; an exit removes exactly what was added; a repeated exit nothing")
+    func enterAndExit() throws {
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.enter, "u1", [(.email, 1), (.phone, 2)])
+        #expect(LedgerHarness.lines(run.flush()) == ["add u1 email:01 phone:02"])
+        run.member(.enter, "u1", [(.phone, 2), (.email, 1)])
+        #expect(run.flush().isEmpty)
+        run.member(.exit, "u1")
+        #expect(LedgerHarness.lines(run.flush()) == ["remove u1 email:01 phone:02"])
+        run.member(.exit, "u1")
+        run.member(.exit, "never-seen")
+        #expect(run.flush().isEmpty)
+    }
+
+    @Test("an identifier change removes the old set and adds the complete new one, removals first within the flush")
+    func identifierChange() throws {
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.enter, "u1", [(.email, 1), (.phone, 2)])
+        run.member(.enter, "u2", [(.email, 5)])
+        _ = run.flush()
+        run.member(.enter, "u2", [(.email, 6)])
+        run.member(.enter, "u1", [(.email, 1), (.phone, 3)])
+        run.member(.enter, "u3", [(.idfa, 7)])
+        let batches = run.flush()
+        #expect(batches.map(\.operation) == [.remove, .add])
+        #expect(LedgerHarness.lines(batches) == [
+            "remove u1 email:01 phone:02", "remove u2 email:05",
+            "add u1 email:01 phone:03", "add u2 email:06", "add u3 idfa:07",
+        ])
+    }
+
+    @Test("a member whose latest record has no usable identifier is withdrawn: what was sent is removed")
+    func noIdentifierWithdraws() throws {
+        var run = try LedgerHarness(LedgerConfigs.x(forward: #""email""#))
+        run.member(.enter, "u1", [(.email, 1)])
+        _ = run.flush()
+        // Only kinds the connection does not forward, or none at all: both mean nothing usable.
+        run.member(.enter, "u1", [(.phone, 2)])
+        #expect(LedgerHarness.lines(run.flush()) == ["remove u1 email:01"])
+        run.member(.enter, "u2", [])
+        #expect(run.flush().isEmpty)
+    }
+
+    @Test("consent withdrawn removes the user; the audience's other members stay")
+    func consentWithdrawn() throws {
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.enter, "u1", [(.email, 1)])
+        run.member(.enter, "u2", [(.email, 2)])
+        _ = run.flush()
+        run.member(.consentWithdrawn, "u1")
+        #expect(LedgerHarness.lines(run.flush()) == ["remove u1 email:01"])
+    }
+
+    @Test("a user who enters and leaves inside one window costs nothing; changes within a window collapse to the last")
+    func coalescing() throws {
+        var run = try LedgerHarness(LedgerConfigs.x(maxDelaySeconds: 5))
+        run.member(.enter, "u1", [(.email, 1)])
+        run.member(.exit, "u1")
+        run.member(.enter, "u2", [(.email, 2)])
+        run.member(.enter, "u2", [(.email, 3)])
+        run.member(.enter, "u2", [(.email, 4)])
+        #expect(run.due().isEmpty, "flushed before maxDelaySeconds")
+        run.advance(seconds: 5)
+        #expect(LedgerHarness.lines(run.due()) == ["add u2 email:04"])
+        #expect(run.due().isEmpty)
+    }
+
+    @Test("a complete snapshot removes the members not seen since it began; a realtime enter during it counts as seen")
+    func completeSnapshot() throws {
+        var run = try LedgerHarness(LedgerConfigs.x())
+        for user in ["a", "b", "c", "d"] { run.member(.enter, user, [(.email, UInt8(user.utf8.first!))]) }
+        _ = run.flush()
+        run.snapshot(.begin, "s1")
+        run.member(.snapshotMember, "a", [(.email, 0x61)], snapshot: "s1")
+        run.member(.snapshotMember, "b", [(.email, 0x62)], snapshot: "s1")
+        run.member(.enter, "e", [(.email, 0x65)])
+        run.snapshot(.end, "s1")
+        #expect(LedgerHarness.lines(run.flush()) == ["remove c email:63", "remove d email:64", "add e email:65"])
+    }
+
+    @Test("an incomplete snapshot removes nobody, and its members are still applied")
+    func incompleteSnapshot() throws {
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.enter, "a", [(.email, 1)])
+        run.member(.enter, "b", [(.email, 2)])
+        _ = run.flush()
+        run.snapshot(.begin, "s1")
+        run.member(.snapshotMember, "c", [(.email, 3)], snapshot: "s1")
+        run.snapshot(.end, "s1", complete: false)
+        #expect(LedgerHarness.lines(run.flush()) == ["add c email:03"])
+        // An end for a snapshot that is not open changes nothing either.
+        run.snapshot(.end, "s-unknown")
+        #expect(run.flush().isEmpty)
+    }
+
+    @Test("a removal above maxRemovalFraction is held; an operator's confirm applies it, a discard drops it")
+    func heldRemoval() throws {
+        for action in [HoldAction.confirm, .discard] {
+            var run = try LedgerHarness(LedgerConfigs.x(maxRemovalFraction: 0.5))
+            for user in 1...10 { run.member(.enter, "u\(user)", [(.email, UInt8(user))]) }
+            _ = run.flush()
+            run.snapshot(.begin, "s1")
+            for user in 1...4 { run.member(.snapshotMember, "u\(user)", [(.email, UInt8(user))], snapshot: "s1") }
+            run.snapshot(.end, "s1")
+            #expect(run.flush().isEmpty, "6 of 10 removed is over 0.5: held")
+            let held = try #require(run.ledger.holds.first)
+            #expect(run.ledger.holds.count == 1 && held.heldRemovals == 6 && held.heldSnapshotID == "s1")
+            // A decision about another snapshot is ignored.
+            run.apply(.hold(HoldDecision(connectionID: "x-main", audienceID: "aud", action: action, snapshotID: "s0")))
+            #expect(run.flush().isEmpty && run.ledger.holds.count == 1)
+            // A member who came back after the hold is kept even when the hold is confirmed.
+            run.member(.enter, "u5", [(.email, 5)])
+            run.apply(.hold(HoldDecision(connectionID: "x-main", audienceID: "aud", action: action, snapshotID: "s1")))
+            let expected = action == .confirm ? ["remove u6 email:06", "remove u7 email:07", "remove u8 email:08", "remove u9 email:09", "remove u10 email:0a"] : []
+            #expect(LedgerHarness.lines(run.flush()) == expected, "\(action)")
+            #expect(run.ledger.holds.isEmpty)
+        }
+    }
+
+    @Test("an upstream deletion emits delete-audience, drops pending operations, ignores later records until the audience is created again")
+    func audienceDeletion() throws {
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.enter, "u1", [(.email, 1)])
+        _ = run.flush()
+        run.member(.enter, "u2", [(.email, 2)])
+        run.lifecycle(.deleted)
+        #expect(LedgerHarness.lines(run.flush()) == ["delete-audience x-main/aud"])
+        run.member(.enter, "u3", [(.email, 3)])
+        #expect(run.flush().isEmpty)
+        run.lifecycle(.created, name: "Buyers again")
+        run.member(.enter, "u1", [(.email, 1)])
+        let batches = run.flush()
+        #expect(LedgerHarness.lines(batches) == ["add u1 email:01"], "u1 was deleted with the audience, so it is added anew")
+        #expect(batches.first?.audienceName == "Buyers again")
+
+        var keep = try LedgerHarness(LedgerConfigs.x(deleteOnUpstreamDelete: false))
+        keep.member(.enter, "u1", [(.email, 1)])
+        _ = keep.flush()
+        keep.lifecycle(.deleted)
+        keep.member(.enter, "u2", [(.email, 2)])
+        #expect(keep.flush().isEmpty, "deleteOnUpstreamDelete false: no delete, and still nothing more for the audience")
+    }
+
+    @Test("a connection naming one audience per identifier type gets batches per type, and a change touches only its type")
+    func perIdentifierScopes() throws {
+        var run = try LedgerHarness(LedgerConfigs.x(naming: "perIdentifier"))
+        run.member(.enter, "u1", [(.email, 1), (.phone, 2)])
+        let first = run.flush()
+        #expect(LedgerHarness.lines(first) == ["[email] add u1 email:01", "[phone] add u1 phone:02"])
+        #expect(first.map(\.scope) == [.email, .phone])
+        run.member(.enter, "u1", [(.email, 9), (.phone, 2)])
+        #expect(LedgerHarness.lines(run.flush()) == ["[email] remove u1 email:01", "[email] add u1 email:09"])
+        run.lifecycle(.deleted)
+        #expect(LedgerHarness.lines(run.flush()) == [
+            "[email] delete-audience x-main/aud", "[phone] delete-audience x-main/aud", "[idfa] delete-audience x-main/aud",
+            "[x_handle] delete-audience x-main/aud",
+        ])
+    }
+
+    @Test("records of one audience reach each of its connections' ledgers; another audience's stay apart")
+    func twoConnections() throws {
+        var run = try LedgerHarness(LedgerConfigs.both)
+        run.member(.enter, "u1", [(.email, 1)], connection: "x-main")
+        run.member(.enter, "u1", [(.email, 1)], connection: "tt")
+        run.member(.enter, "u2", [(.email, 2)], connection: "x-main", audience: "other")
+        run.member(.enter, "u3", [(.email, 3)], connection: "tt", audience: "other")
+        let batches = run.flush()
+        #expect(batches.map { "\($0.destination.name) \($0.connectionID)/\($0.audienceID) \($0.users.count)" } == [
+            "x x-main/aud 1", "tiktok tt/aud 1", "x x-main/other 1",
+        ])
+    }
+}
