@@ -17,10 +17,14 @@ public struct AudienceState: ProtoMessage, Hashable {
     public var heldSequence: Int64 = 0
     public var heldSnapshotID = ""
     public var heldRemovals: Int64 = 0
+    /// The last flush whose batches the broker acknowledged: members written by a later flush may not have
+    /// reached the destination.
+    public var confirmedFlush: Int64 = 0
 
     public init(
         connectionID: String = "", audienceID: String = "", name: String = "", snapshotSequence: Int64 = 0, openSnapshotID: String = "",
-        deleted: Bool = false, onceApplied: Bool = false, heldSequence: Int64 = 0, heldSnapshotID: String = "", heldRemovals: Int64 = 0
+        deleted: Bool = false, onceApplied: Bool = false, heldSequence: Int64 = 0, heldSnapshotID: String = "", heldRemovals: Int64 = 0,
+        confirmedFlush: Int64 = 0
     ) {
         self.connectionID = connectionID
         self.audienceID = audienceID
@@ -32,6 +36,7 @@ public struct AudienceState: ProtoMessage, Hashable {
         self.heldSequence = heldSequence
         self.heldSnapshotID = heldSnapshotID
         self.heldRemovals = heldRemovals
+        self.confirmedFlush = confirmedFlush
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
@@ -48,6 +53,7 @@ public struct AudienceState: ProtoMessage, Hashable {
             case 8: heldSequence = try reader.int64(field, "held_sequence")
             case 9: heldSnapshotID = try reader.string(field, "held_snapshot_id")
             case 10: heldRemovals = try reader.int64(field, "held_removals")
+            case 11: confirmedFlush = try reader.int64(field, "confirmed_flush")
             default: try reader.skip(field)
             }
         }
@@ -64,6 +70,7 @@ public struct AudienceState: ProtoMessage, Hashable {
         writer.int64(8, heldSequence)
         writer.string(9, heldSnapshotID)
         writer.int64(10, heldRemovals)
+        writer.int64(11, confirmedFlush)
     }
 }
 

@@ -14,10 +14,15 @@ public struct MemberState: ProtoMessage, Hashable {
     /// The audience's snapshot sequence when the user was last seen: a complete snapshot removes those
     /// not seen since it began.
     public var seenSequence: Int64 = 0
+    /// The audience's flush that last changed `sent` (0: none). Written before that flush's batches; until
+    /// the audience's `confirmedFlush` reaches it, the destination may hold `sent` or `previous`.
+    public var flush: Int64 = 0
+    /// What `sent` was before that flush.
+    public var previous: [HashedIdentifier] = []
 
     public init(
         connectionID: String = "", audienceID: String = "", userKey: String = "", sent: [HashedIdentifier] = [],
-        lastSnapshotID: String = "", updatedAtMilliseconds: Int64 = 0, seenSequence: Int64 = 0
+        lastSnapshotID: String = "", updatedAtMilliseconds: Int64 = 0, seenSequence: Int64 = 0, flush: Int64 = 0, previous: [HashedIdentifier] = []
     ) {
         self.connectionID = connectionID
         self.audienceID = audienceID
@@ -26,6 +31,8 @@ public struct MemberState: ProtoMessage, Hashable {
         self.lastSnapshotID = lastSnapshotID
         self.updatedAtMilliseconds = updatedAtMilliseconds
         self.seenSequence = seenSequence
+        self.flush = flush
+        self.previous = previous
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
@@ -39,6 +46,8 @@ public struct MemberState: ProtoMessage, Hashable {
             case 5: lastSnapshotID = try reader.string(field, "last_snapshot_id")
             case 6: updatedAtMilliseconds = try reader.int64(field, "updated_at_ms")
             case 7: seenSequence = try reader.int64(field, "seen_sequence")
+            case 8: flush = try reader.int64(field, "flush")
+            case 9: previous.append(try reader.message(field, "previous"))
             default: try reader.skip(field)
             }
         }
@@ -52,5 +61,7 @@ public struct MemberState: ProtoMessage, Hashable {
         writer.string(5, lastSnapshotID)
         writer.int64(6, updatedAtMilliseconds)
         writer.int64(7, seenSequence)
+        writer.int64(8, flush)
+        writer.messages(9, previous)
     }
 }

@@ -51,10 +51,11 @@ struct MemberNormalizerTests {
         #expect(result.derived.first?.member.identifiers.map(\.type) == [.email])
     }
 
-    @Test("a user with no usable identifier is refused no-identifier; an exit needs none")
+    @Test("a user with no usable identifier is refused no-identifier yet forwarded with none, so the batcher withdraws it; an exit needs none")
     func noIdentifier() {
         let enter = normalizer.normalize(MemberChange(audienceID: "aud_tiktok", userKey: "u", action: .enter, identifiers: RawIdentifiers(xHandle: "@ada")))
-        #expect(enter.refusal == "no-identifier" && enter.derived.isEmpty)
+        #expect(enter.refusal == "no-identifier")
+        #expect(enter.derived.map(\.member) == [HashedMember(connectionID: "tiktok-eu", audienceID: "aud_tiktok", userKey: "u", action: .enter)])
         let exit = normalizer.normalize(MemberChange(audienceID: "aud_tiktok", userKey: "u", action: .exit))
         #expect(exit.refusal == nil && exit.derived.first?.member.action == .exit)
     }

@@ -100,6 +100,7 @@ struct IngestNormalizeTests {
         }
         var checkedDigests = 0
         var duplicates = 0
+        var withdrawals = 0
         for (index, entry) in corpus.entries.enumerated() {
             guard case .member(let x, let tiktok, let denied) = entry.expected else { continue }
             let members = hashedByInput[index] ?? []
@@ -111,7 +112,9 @@ struct IngestNormalizeTests {
             for (connection, expected) in [("x-main", x), ("tiktok-eu", tiktok)] {
                 let got = members.filter { $0.connectionID == connection }
                 guard let expected else {
-                    #expect(got.isEmpty, "record \(index): \(connection) should get nothing")
+                    // Not synced: nothing. Synced with nothing usable: the member with no identifier (a withdrawal).
+                    #expect(got.allSatisfy { $0.identifiers.isEmpty }, "record \(index): \(connection) should get no identifier")
+                    withdrawals += got.isEmpty ? 0 : 1
                     continue
                 }
                 // At least once: a record may be written twice after a redelivery, never zero times, always the same.
@@ -125,6 +128,7 @@ struct IngestNormalizeTests {
             }
         }
         #expect(checkedDigests > 5_000)
+        #expect(withdrawals > 100, "members with no usable identifier are forwarded with none")
         let letters = written.deadLetters.reduce(into: [String: Set<SourcePosition>]()) { $0[$1.reason, default: []].insert($1.source) }
         #expect(letters.mapValues(\.count) == expectedDLQ)
 

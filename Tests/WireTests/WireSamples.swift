@@ -36,9 +36,10 @@ enum WireSamples {
         name: "High value buyers (email)", createdAtMilliseconds: 11, deleted: true)
     static let state = MemberState(
         connectionID: "x-main", audienceID: "aud_42", userKey: "u_1", sent: hashedIdentifiers, lastSnapshotID: "s-20261123",
-        updatedAtMilliseconds: 13, seenSequence: 4)
+        updatedAtMilliseconds: 13, seenSequence: 4, flush: 9,
+        previous: [HashedIdentifier(type: .phone, sha256: otherDigest)])
     static let audienceState = AudienceState(
         connectionID: "x-main", audienceID: "aud_42", name: "High value buyers", snapshotSequence: 7, openSnapshotID: "s-2",
-        deleted: true, onceApplied: true, heldSequence: 6, heldSnapshotID: "s-1", heldRemovals: 1_234)
+        deleted: true, onceApplied: true, heldSequence: 6, heldSnapshotID: "s-1", heldRemovals: 1_234, confirmedFlush: 8)
     static let hold = HoldDecision(connectionID: "x-main", audienceID: "aud_42", action: .discard, snapshotID: "s-1", decidedAtMilliseconds: 17)
 }

@@ -29,6 +29,11 @@ struct AudienceLedger {
     private(set) var state: AudienceState
     private(set) var table = MemberTable()
     private(set) var pending: [Int32: PendingChange] = [:]
+    /// Members restored from an unconfirmed flush, with what the destination may hold besides their digests:
+    /// their next flush removes both before adding what they should hold.
+    private var unconfirmed: [Int32: [HashedIdentifier]] = [:]
+    /// While restoring: what members held before their last flush, until it is known whether it was confirmed.
+    private var restoredPrevious: [Int32: [HashedIdentifier]] = [:]
     /// Slots whose changelog record is out of date (the `MemberTable.dirty` flag set).
     private var dirty: [Int32] = []
     private var stateDirty = false
@@ -148,12 +153,14 @@ struct AudienceLedger {
         markState(now: now)
     }
 
-    /// Registers `completion` as covered by this audience's next flush (once per input batch).
-    mutating func cover(_ completion: BatchCompletion?, trace position: SourcePosition) {
+    /// Registers `completion` as covered by this audience's next flush (once per input batch), which is
+    /// then due by the cadence like any change.
+    mutating func cover(_ completion: BatchCompletion?, trace position: SourcePosition, now: Int64) {
         trace = position
         guard let completion, waiting.last !== completion else { return }
         completion.hold()
         waiting.append(completion)
+        workSince = workSince ?? now
     }
 
     // MARK: Sweeps
@@ -204,12 +211,16 @@ struct AudienceLedger {
     /// changes no membership but every member's snapshot sequence.
     static let maxDirty = 100_000
 
-    /// Turns everything pending into batches and changelog records and takes the covered completions.
+    /// Turns everything pending into batches and changelog records (see `FlushPlan` for their order) and
+    /// takes the covered completions.
     mutating func flush(now: Int64, limits: DestinationLimits, nextBatchID: () -> String) -> FlushPlan {
         var plan = FlushPlan(connectionID: connection.id, audienceID: sync.audienceID, destination: connection.destination)
         plan.trace = trace
+        state.confirmedFlush += 1
         var removals: [IdentifierType: [BatchUser]] = [:]
         var additions: [IdentifierType: [BatchUser]] = [:]
+        /// What each member whose digests this flush sends held before (or may have held, if unconfirmed).
+        var before: [Int32: [HashedIdentifier]] = [:]
         let nowMinutes = UInt32(clamping: max(now, 0) / 60_000)
         for slot in pending.keys.sorted() {
             let held = table.digests(slot)
@@ -219,21 +230,25 @@ struct AudienceLedger {
             case .hold(let identifiers): wanted = identifiers
             case .refresh: wanted = held
             }
+            // After an unconfirmed flush the destination may hold the old digests or the new: remove both.
+            let doubt = unconfirmed.removeValue(forKey: slot)
+            let possiblyHeld = doubt.map { IdentifierSet.canonical(held + $0, forwarded: Set(IdentifierType.specified)).identifiers } ?? held
             let key = table.userKey(slot)
-            let heldByScope = IdentifierSet.byScope(held, perIdentifier: perIdentifier)
+            let heldByScope = IdentifierSet.byScope(possiblyHeld, perIdentifier: perIdentifier)
             let wantedByScope = IdentifierSet.byScope(wanted, perIdentifier: perIdentifier)
             var addedScopes = 0
             for scope in Set(heldByScope.keys).union(wantedByScope.keys).sorted(by: { $0.rawValue < $1.rawValue }) {
-                let before = heldByScope[scope] ?? []
-                let after = wantedByScope[scope] ?? []
-                guard change == .refresh || before != after else { continue }
+                let old = heldByScope[scope] ?? []
+                let new = wantedByScope[scope] ?? []
+                guard doubt != nil || change == .refresh || old != new else { continue }
                 // A removal deletes the whole matched user, so a change is a removal then a complete add.
-                if !before.isEmpty && change != .refresh { removals[scope, default: []].append(BatchUser(userKey: key, identifiers: before)) }
-                if !after.isEmpty {
-                    additions[scope, default: []].append(BatchUser(userKey: key, identifiers: after))
+                if !old.isEmpty && (change != .refresh || doubt != nil) { removals[scope, default: []].append(BatchUser(userKey: key, identifiers: old)) }
+                if !new.isEmpty {
+                    additions[scope, default: []].append(BatchUser(userKey: key, identifiers: new))
                     addedScopes += 1
                 }
             }
+            if wanted != held || doubt != nil || change == .refresh { before[slot] = possiblyHeld }
             if wanted != held { table.setDigests(slot, wanted) }
             // The expiry clock restarts only when everything held was added again (one scope may be untouched).
             if !wanted.isEmpty && addedScopes == wantedByScope.count { table.setSentAt(slot, minutes: nowMinutes) }
@@ -246,7 +261,6 @@ struct AudienceLedger {
                 plan.batches.append(batch(.deleteAudience, scope: scope, users: [], now: now, id: nextBatchID()))
             }
         }
-        let limits = limits
         for scope in Set(removals.keys).union(additions.keys).sorted(by: { $0.rawValue < $1.rawValue }) {
             for chunk in limits.chunks(removals[scope] ?? []) {
                 plan.batches.append(batch(.remove, scope: scope, users: Array(chunk), now: now, id: nextBatchID()))
@@ -255,13 +269,14 @@ struct AudienceLedger {
                 plan.batches.append(batch(.add, scope: scope, users: Array(chunk), now: now, id: nextBatchID()))
             }
         }
-        plan.changelog = changelogRecords(now: now)
+        (plan.intent, plan.settle) = changelogRecords(before: before)
         plan.completions = waiting
         waiting.removeAll()
         deleteRequested = false
         flushRequested = false
+        stateDirty = false
         workSince = nil
-        if table.wantsCompaction { table.compact() }
+        if table.wantsCompaction && unconfirmed.isEmpty { table.compact() }
         return plan
     }
 
@@ -272,13 +287,31 @@ struct AudienceLedger {
         table.setDigests(slot, IdentifierSet.canonical(member.sent, forwarded: Set(IdentifierType.specified)).identifiers)
         _ = table.setSeen(slot, UInt32(truncatingIfNeeded: member.seenSequence))
         table.setSentAt(slot, minutes: UInt32(clamping: max(member.updatedAtMilliseconds, 0) / 60_000))
+        table.setFlush(slot, UInt32(truncatingIfNeeded: member.flush))
         table.set(slot, flag: MemberTable.persisted, true)
+        restoredPrevious[slot] = member.previous.isEmpty ? nil : member.previous
     }
 
     mutating func restoreTombstone(userKey: String) {
         guard let slot = table.find(userKey) else { return }
         table.setDigests(slot, [])
+        table.setFlush(slot, 0)
         table.set(slot, flag: MemberTable.persisted, false)
+        restoredPrevious[slot] = nil
+    }
+
+    /// After a restore: members written by a flush the changelog does not confirm are sent again.
+    mutating func resendUnconfirmed(now: Int64) -> Int {
+        defer { restoredPrevious = [:] }
+        let confirmed = UInt32(truncatingIfNeeded: state.confirmedFlush)
+        var count = 0
+        for slot in table.allSlots where table.flush(slot) > confirmed {
+            unconfirmed[slot] = restoredPrevious[slot] ?? []
+            pending[slot] = .hold(table.digests(slot))
+            count += 1
+        }
+        if count > 0 { workSince = workSince ?? now }
+        return count
     }
 
     mutating func restore(_ audience: AudienceState) {
@@ -288,7 +321,7 @@ struct AudienceLedger {
     // MARK: Helpers
 
     private mutating func desire(_ slot: Int32, _ identifiers: [HashedIdentifier], now: Int64) {
-        if table.holds(slot, exactly: identifiers) {
+        if table.holds(slot, exactly: identifiers) && unconfirmed[slot] == nil {
             pending[slot] = nil
         } else {
             pending[slot] = .hold(identifiers)
@@ -335,32 +368,39 @@ struct AudienceLedger {
             destination: connection.destination, operation: operation, users: users, createdAtMilliseconds: now, scope: scope)
     }
 
-    /// The changelog records of every dirty member and of the audience's state; clears the dirty marks.
-    private mutating func changelogRecords(now: Int64) -> [ChangelogRecord] {
-        var records: [ChangelogRecord] = []
-        records.reserveCapacity(dirty.count + 1)
+    /// The changelog records of the flush: intent (dirty members, those it sends marked with the flush and
+    /// what they held before) and settle (tombstones of the members it removed, then the audience's state,
+    /// which confirms the flush). Clears the dirty marks.
+    private mutating func changelogRecords(before: [Int32: [HashedIdentifier]]) -> (intent: [ChangelogRecord], settle: [ChangelogRecord]) {
+        var intent: [ChangelogRecord] = []
+        var settle: [ChangelogRecord] = []
+        intent.reserveCapacity(dirty.count)
+        let flush = state.confirmedFlush
         for slot in dirty {
             table.set(slot, flag: MemberTable.dirty, false)
             var key: [UInt8] = []
             let userKey = table.userKey(slot)
             BatcherState.memberKey(connectionID: connection.id, audienceID: sync.audienceID, userKey: userKey, into: &key)
-            if table.holds(slot) {
+            let previous = before[slot]
+            if table.holds(slot) || previous?.isEmpty == false {
                 table.set(slot, flag: MemberTable.persisted, true)
                 let member = MemberState(
                     connectionID: connection.id, audienceID: sync.audienceID, userKey: userKey, sent: table.digests(slot),
-                    updatedAtMilliseconds: Int64(table.sentAtMinutes(slot)) * 60_000, seenSequence: Int64(table.seen(slot)))
-                records.append(ChangelogRecord(key: key, state: .member(member)))
+                    updatedAtMilliseconds: Int64(table.sentAtMinutes(slot)) * 60_000, seenSequence: Int64(table.seen(slot)),
+                    flush: previous == nil ? 0 : flush, previous: previous ?? [])
+                intent.append(ChangelogRecord(key: key, state: .member(member)))
+                if !table.holds(slot) {
+                    settle.append(ChangelogRecord(key: key, state: nil))
+                    table.set(slot, flag: MemberTable.persisted, false)
+                }
             } else if table.set(slot, flag: MemberTable.persisted, false) {
-                records.append(ChangelogRecord(key: key, state: nil))
+                intent.append(ChangelogRecord(key: key, state: nil))
             }
         }
         dirty.removeAll(keepingCapacity: true)
-        if stateDirty {
-            var key: [UInt8] = []
-            BatcherState.audienceKey(connectionID: connection.id, audienceID: sync.audienceID, into: &key)
-            records.append(ChangelogRecord(key: key, state: .audience(state)))
-            stateDirty = false
-        }
-        return records
+        var key: [UInt8] = []
+        BatcherState.audienceKey(connectionID: connection.id, audienceID: sync.audienceID, into: &key)
+        settle.append(ChangelogRecord(key: key, state: .audience(state)))
+        return (intent, settle)
     }
 }

@@ -74,7 +74,7 @@ public final class BatcherEngine: Sendable {
                 try worker.ledger.withLock { ledger throws(WireError) in try ledger.restore(entry) }
             }
             let now = clock()
-            let reconciled = worker.ledger.withLock { $0.reconcileForwardedKinds(now: now) }
+            let reconciled = worker.ledger.withLock { $0.reconcileAfterRestore(now: now) }
             workers.withLock { $0[input.partition] = worker }
             let seconds = (ContinuousClock.now - started).inSeconds
             metrics.restored(records: records, seconds: seconds)
@@ -82,7 +82,8 @@ public final class BatcherEngine: Sendable {
             logger.info(
                 "partition state restored",
                 [("partition", .integer(Int(input.partition))), ("changelog_records", .integer(records)), ("members", .integer(members)),
-                 ("seconds", .double(seconds)), ("members_with_unforwarded_kinds", .integer(reconciled))])
+                 ("seconds", .double(seconds)), ("members_unconfirmed", .integer(reconciled.unconfirmed)),
+                 ("members_with_unforwarded_kinds", .integer(reconciled.unforwarded))])
         }
     }
 
@@ -204,16 +205,20 @@ public final class BatcherEngine: Sendable {
         metrics.update(members: members, holds: holds, pending: pending)
     }
 
-    /// Writes the plans' batches, then (acknowledged) their changelog records, then finishes the input
-    /// batches they covered; a failed write fails those input batches, which stops the stage unstored.
+    /// Writes the plans' intent records, batches and settling records, each step acknowledged before the
+    /// next (see `FlushPlan`), then finishes the input batches they covered; a failed write fails those
+    /// input batches, which stops the stage without storing their offsets.
     private func execute(on partition: Int32) -> @Sendable ([FlushPlan]) async -> Void {
         { [producer, logger, metrics] plans in
             var out = OutgoingRecords()
-            for plan in plans { plan.encodeBatches(into: &out) }
             do throws(KafkaError) {
+                for plan in plans { plan.encode(plan.intent, into: &out, partition: partition) }
                 try await producer.deliver(out)
                 out.removeAll()
-                for plan in plans { plan.encodeChangelog(into: &out, partition: partition) }
+                for plan in plans { plan.encodeBatches(into: &out) }
+                try await producer.deliver(out)
+                out.removeAll()
+                for plan in plans { plan.encode(plan.settle, into: &out, partition: partition) }
                 try await producer.deliver(out)
             } catch {
                 logger.error("a flush was not acknowledged; its input records will be processed again", [("partition", .integer(Int(partition))), ("error", .string(error.description))])

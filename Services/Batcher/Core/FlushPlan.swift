@@ -8,19 +8,23 @@ public struct ChangelogRecord: Sendable, Equatable {
     public let state: BatcherState?
 }
 
-/// What one flush of one audience writes, in this order: its batches (within a scope, removals before
-/// adds), then, once the broker has them, the changelog records describing the state they lead to; then
-/// the input batches it covered are finished, so their offsets can be stored.
+/// What one flush of one audience writes, in three steps, each acknowledged before the next:
+/// 1. `intent`: the changelog records of the members it changes, each marked with the flush's number and
+///    what it held before (and of members whose snapshot presence alone changed);
+/// 2. `batches`: the operations (within a scope, removals before adds);
+/// 3. `settle`: tombstones of the members it removed, then the audience's state confirming the flush.
+/// Then the input batches it covered are finished, so their offsets can be stored.
 ///
-/// Batches before changelog: a crash between the two replays the inputs against the old state and sends
-/// the same operations again (harmless at the destination), never a state that claims operations the
-/// destination did not get.
+/// A crash anywhere leaves a changelog from which a restore knows, member by member, whether the
+/// destination may hold the old identifiers or the new (an unconfirmed flush): those members are sent
+/// again as a removal of both and an add of what they should hold, which is right in every case.
 public struct FlushPlan: Sendable {
     public let connectionID: String
     public let audienceID: String
     public let destination: Destination
+    public internal(set) var intent: [ChangelogRecord] = []
     public internal(set) var batches: [Batch] = []
-    public internal(set) var changelog: [ChangelogRecord] = []
+    public internal(set) var settle: [ChangelogRecord] = []
     /// Input batches whose records this flush covers; each holds one count for it.
     public internal(set) var completions: [BatchCompletion] = []
     /// The last input record the flush covers, for the `cohortsync-trace` header.
@@ -30,6 +34,9 @@ public struct FlushPlan: Sendable {
     public var operations: [BatchOperation: Int] {
         batches.reduce(into: [:]) { $0[$1.operation, default: 0] += max($1.users.count, $1.operation == .deleteAudience ? 1 : 0) }
     }
+
+    /// Every changelog record in the order written (intent, then settle).
+    public var changelog: [ChangelogRecord] { intent + settle }
 
     /// Appends the batches to `out`, keyed `connection/audience` so one audience's batches stay in order on
     /// one partition of the destination's batches topic.
@@ -43,11 +50,12 @@ public struct FlushPlan: Sendable {
         }
     }
 
-    /// Appends the changelog records to `out`, on the changelog partition with the input partition's index.
-    public func encodeChangelog(into out: inout OutgoingRecords, partition: Int32) {
-        guard !changelog.isEmpty else { return }
+    /// Appends `records` (this plan's `intent` or `settle`) to `out`, on the changelog partition with the
+    /// input partition's index.
+    public func encode(_ records: [ChangelogRecord], into out: inout OutgoingRecords, partition: Int32) {
+        guard !records.isEmpty else { return }
         let headers = out.standardHeaders(for: BatcherState.self, trace: trace)
-        for record in changelog {
+        for record in records {
             if let state = record.state {
                 out.append(state, topic: TopicNames.batcherState, placement: .partition(partition), headers: headers, key: record.key)
             } else {

@@ -3,7 +3,7 @@ import Wire
 /// The members of one audience of one connection in one partition, in flat storage: what the destination
 /// holds for each (the digests last sent), when they were last sent and last seen by a snapshot.
 ///
-/// No object per member: a 20-byte slot, the user key's bytes in one arena, the digests in another and an
+/// No object per member: a 24-byte slot, the user key's bytes in one arena, the digests in another and an
 /// open-addressing index of slot numbers, so millions of members cost tens of bytes each beyond their
 /// digests. A member that leaves keeps its slot (and key) until `compact()`, so it is found again by key;
 /// compaction renumbers slots and therefore runs only when no slot number is held elsewhere.
@@ -15,6 +15,8 @@ struct MemberTable {
         var seen: UInt32
         /// Minutes since the epoch when the digests were last added at the destination.
         var sentAtMinutes: UInt32
+        /// The audience's flush that last changed the digests, as restored (see `FlushPlan`).
+        var flush: UInt32
         var keyLength: UInt16
         var digestCount: UInt8
         var flags: UInt8
@@ -60,7 +62,7 @@ struct MemberTable {
         let utf8 = key.utf8
         slots.append(
             Slot(
-                keyStart: UInt32(keyBytes.count), digestStart: 0, seen: 0, sentAtMinutes: 0,
+                keyStart: UInt32(keyBytes.count), digestStart: 0, seen: 0, sentAtMinutes: 0, flush: 0,
                 keyLength: UInt16(min(utf8.count, Self.maximumKeyLength)), digestCount: 0, flags: 0))
         keyBytes.append(contentsOf: utf8.prefix(Self.maximumKeyLength))
         place(number, hash: Self.hash(key))
@@ -128,6 +130,10 @@ struct MemberTable {
 
     func sentAtMinutes(_ slot: Int32) -> UInt32 { slots[Int(slot)].sentAtMinutes }
 
+    func flush(_ slot: Int32) -> UInt32 { slots[Int(slot)].flush }
+
+    mutating func setFlush(_ slot: Int32, _ flush: UInt32) { slots[Int(slot)].flush = flush }
+
     mutating func setSentAt(_ slot: Int32, minutes: UInt32) { slots[Int(slot)].sentAtMinutes = minutes }
 
     func has(_ slot: Int32, flag: UInt8) -> Bool { slots[Int(slot)].flags & flag != 0 }
@@ -159,6 +165,7 @@ struct MemberTable {
             kept.setDigests(copy, digests(slot))
             kept.slots[Int(copy)].seen = slots[number].seen
             kept.slots[Int(copy)].sentAtMinutes = slots[number].sentAtMinutes
+            kept.slots[Int(copy)].flush = slots[number].flush
             kept.slots[Int(copy)].flags = slots[number].flags
         }
         self = kept

@@ -57,7 +57,7 @@ public struct PartitionLedger: Sendable {
                 return ignore("no-sync")
             }
             if let ignored = ledgers[index].apply(member, now: now) { return ignore(ignored.rawValue) }
-            ledgers[index].cover(completion, trace: trace)
+            ledgers[index].cover(completion, trace: trace, now: now)
         case .snapshot(let marker):
             for index in byAudience[marker.audienceID] ?? [] {
                 switch marker.phase {
@@ -82,12 +82,12 @@ public struct PartitionLedger: Sendable {
                     ignore("unknown-snapshot-phase")
                     continue
                 }
-                ledgers[index].cover(completion, trace: trace)
+                ledgers[index].cover(completion, trace: trace, now: now)
             }
         case .lifecycle(let event):
             for index in byAudience[event.audienceID] ?? [] {
                 ledgers[index].lifecycle(event, now: now)
-                ledgers[index].cover(completion, trace: trace)
+                ledgers[index].cover(completion, trace: trace, now: now)
             }
         case .hold(let decision):
             guard let index = bySync[SyncKey(connectionID: decision.connectionID, audienceID: decision.audienceID)] else {
@@ -95,7 +95,7 @@ public struct PartitionLedger: Sendable {
             }
             if let ignored = ledgers[index].decide(decision, now: now).ignored { return ignore(ignored.rawValue) }
             counts.decided += 1
-            ledgers[index].cover(completion, trace: trace)
+            ledgers[index].cover(completion, trace: trace, now: now)
         }
     }
 
@@ -130,10 +130,16 @@ public struct PartitionLedger: Sendable {
         }
     }
 
-    /// After a restore: queues the removal of digests of kinds a connection no longer forwards.
-    /// Returns the members affected.
-    public mutating func reconcileForwardedKinds(now: Int64) -> Int {
-        ledgers.indices.reduce(0) { $0 + ledgers[$1].dropUnforwarded(now: now) }
+    /// After a restore: queues members of unconfirmed flushes to be sent again (a removal of what the
+    /// destination may hold, then an add of what it should), and the removal of digests of kinds a
+    /// connection no longer forwards. Returns the members of each kind.
+    public mutating func reconcileAfterRestore(now: Int64) -> (unconfirmed: Int, unforwarded: Int) {
+        var counts = (unconfirmed: 0, unforwarded: 0)
+        for index in ledgers.indices {
+            counts.unconfirmed += ledgers[index].resendUnconfirmed(now: now)
+            counts.unforwarded += ledgers[index].dropUnforwarded(now: now)
+        }
+        return counts
     }
 
     /// Queues a re-add of X memberships sent before `cutoff`, ahead of X's 13-month default expiry.

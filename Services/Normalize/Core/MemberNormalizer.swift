@@ -80,11 +80,13 @@ struct MemberNormalizer: Sendable {
                 }
             }
             // An exit removes what was added, which the batcher knows by user key: it needs no identifier.
-            guard !hashed.isEmpty || change.action == .exit else {
+            // A member with nothing usable is refused, yet still forwarded with no identifiers: those are its
+            // identifiers now, so the batcher withdraws whatever it had sent for it.
+            if hashed.isEmpty && change.action != .exit {
                 refusals.insert("no-identifier")
-                continue
+            } else {
+                delivered = true
             }
-            delivered = true
             result.derived.append(Derived(
                 member: HashedMember(
                     connectionID: connectionID, audienceID: change.audienceID, userKey: change.userKey, action: change.action,
