@@ -154,4 +154,130 @@ struct BatcherPipelineTests {
         print("two replicas, one killed: \(model.batches) batches, \(expected.values.reduce(0) { $0 + $1.count }) digests expected")
         await reader.close()
     }
+
+    /// What the CDP says, kept by the simplest rules: per audience, each present user's email and IDFA.
+    struct Truth {
+        var members: [String: [String: [String]]] = [:]
+        var deleted: Set<String> = []
+
+        /// Per (connection, audience): the digests both connections should hold (they forward the same kinds
+        /// and normalize these lowercase values the same way).
+        func expected(_ run: BatcherHarness) -> [String: Set<String>] {
+            var expected: [String: Set<String>] = [:]
+            for (audience, users) in members where !deleted.contains(audience) && !users.isEmpty {
+                let digests = Set(users.values.flatMap { $0 }.map { ModelDestination.hex(ModelDestination.digest($0)) })
+                for connection in [run.xConnection, run.tiktokConnection] { expected["\(connection)/\(audience)"] = digests }
+            }
+            return expected
+        }
+    }
+
+    @Test("ingest, normalize and the batcher as processes: snapshots, churn, consent withdrawals, a second snapshot and a deletion end as a simple model says")
+    func modelCheckThroughThreeStages() async throws {
+        let run = try await BatcherHarness(audiences: ["a", "b"], maxRemovalFraction: 0.5, logger: logger)
+        let (a, b) = (run.audience("a"), run.audience("b"))
+        let admin = try KafkaAdmin(configuration: run.kafka, logger: logger)
+        let upstream = TestBroker.uniqueName("cdp")
+        #expect(try admin.createTopic(TopicSpecification(name: upstream, partitions: 2)) == .created)
+        let normalizeGroup = TestBroker.uniqueName("normalize")
+        try await TopicEnds.startGroup(normalizeGroup, atEndOf: TopicNames.members, kafka: run.kafka, logger: logger)
+        let reader = try await BatchReader(connections: [run.xConnection, run.tiktokConnection], kafka: run.kafka, logger: logger)
+        let normalize = try ChildProcess(
+            try BuildProducts.executable("cohortsync-normalize"), ["--group", normalizeGroup, "--http-host", "127.0.0.1", "--http-port", "0"],
+            environment: run.environment)
+        defer { normalize.stop() }
+        let ingest = try ChildProcess(
+            try BuildProducts.executable("cohortsync-ingest"),
+            ["--topics", upstream, "--group", TestBroker.uniqueName("ingest"), "--http-host", "127.0.0.1", "--http-port", "0"], environment: run.environment)
+        defer { ingest.stop() }
+        let batcher = try await run.start()
+        defer { batcher.process.stop() }
+
+        var random = SeededRandom(seed: 11)
+        var truth = Truth()
+        func identifiers(_ user: Int, version: Int) -> (json: String, values: [String]) {
+            let email = Self.email("u\(user)", version)
+            guard user % 3 == 0 else { return (#""email":"\#(email)""#, [email]) }
+            let idfa = String(format: "%08x-%04x-4%03x-8%03x-%012llx", user, version, user % 4096, version % 4096, UInt64(user) * 7919 + 1)
+            return (#""email":"\#(email)","idfa":"\#(idfa)""#, [email, idfa])
+        }
+        func send(_ lines: [(audience: String, json: String)]) async throws {
+            let producer = try KafkaProducer(configuration: run.kafka, logger: logger)
+            var out = OutgoingRecords()
+            for line in lines { out.append(ProducerRecord(topic: upstream, key: Array(line.audience.utf8), value: Array(line.json.utf8))) }
+            try await producer.deliver(out)
+            try await producer.shutdown()
+        }
+        func snapshot(_ audience: String, _ id: String, users: [Int: Int]) -> [(audience: String, json: String)] {
+            var lines = [(audience, #"{"type":"snapshot_begin","audience":{"id":"\#(audience)","name":"Audience \#(audience)"},"snapshot":"\#(id)"}"#)]
+            for (user, version) in users.sorted(by: { $0.key < $1.key }) {
+                lines.append((audience, #"{"type":"snapshot_member","audience":{"id":"\#(audience)"},"snapshot":"\#(id)","user":{"id":"u\#(user)",\#(identifiers(user, version: version).json)}}"#))
+            }
+            lines.append((audience, #"{"type":"snapshot_end","audience":{"id":"\#(audience)"},"snapshot":"\#(id)","members":\#(users.count)}"#))
+            return lines
+        }
+        func waitForModel(_ what: String) async throws {
+            let expected = truth.expected(run)
+            do {
+                try await reader.wait(for: what, timeout: .seconds(180)) { model, _ in model.audiences == expected }
+            } catch {
+                Issue.record("\(what): \(ModelDestination(try await reader.settled()).difference(from: expected))")
+                throw error
+            }
+        }
+
+        // 1. A snapshot of each audience; the users in both are the ones whose consent is withdrawn later.
+        var versions: [String: [Int: Int]] = [a: [:], b: [:]]
+        for user in 0..<200 { versions[a]![user] = 0 }
+        for user in 100..<300 { versions[b]![user] = 0 }
+        try await send(snapshot(a, "s1", users: versions[a]!) + snapshot(b, "s1", users: versions[b]!))
+        for audience in [a, b] { truth.members[audience] = versions[audience]!.reduce(into: [:]) { $0["u\($1.key)"] = identifiers($1.key, version: $1.value).values } }
+        try await waitForModel("the first snapshots")
+
+        // 2. Real-time churn: enters (often with a changed email), exits, and consent withdrawn for users of both audiences.
+        var churn: [(audience: String, json: String)] = []
+        let withdrawn = Array(stride(from: 100, to: 200, by: 5))
+        for user in withdrawn {
+            churn.append((a, #"{"type":"membership","audience":{"id":"\#(a)"},"action":"enter","user":{"id":"u\#(user)",\#(identifiers(user, version: 0).json)},"consent":{"ads":false}}"#))
+            for audience in [a, b] { truth.members[audience]!["u\(user)"] = nil }
+        }
+        for _ in 0..<400 {
+            var user = Int(random.next() % 350)
+            if withdrawn.contains(user) { user += 1 }
+            let audience = random.next() % 2 == 0 ? a : b
+            if random.next() % 3 == 0 {
+                churn.append((audience, #"{"type":"membership","audience":{"id":"\#(audience)"},"action":"exit","user":{"id":"u\#(user)"}}"#))
+                truth.members[audience]!["u\(user)"] = nil
+            } else {
+                let version = Int(random.next() % 4)
+                let ids = identifiers(user, version: version)
+                churn.append((audience, #"{"type":"membership","audience":{"id":"\#(audience)"},"action":"enter","user":{"id":"u\#(user)",\#(ids.json)}}"#))
+                truth.members[audience]!["u\(user)"] = ids.values
+                versions[audience]![user] = version
+            }
+        }
+        try await send(churn)
+        try await waitForModel("the churn")
+
+        // 3. A second snapshot of `a` without about 15 % of its members, and `b` deleted upstream.
+        let present = truth.members[a]!.keys.compactMap { Int($0.dropFirst()) }.sorted()
+        let kept = present.filter { $0 % 7 != 3 }
+        #expect(present.count - kept.count > present.count / 10, "the second snapshot removes members")
+        try await send(snapshot(a, "s2", users: Dictionary(uniqueKeysWithValues: kept.map { ($0, versions[a]![$0] ?? 0) }))
+            + [(b, #"{"type":"audience","audience":{"id":"\#(b)"},"action":"deleted"}"#)])
+        truth.members[a] = truth.members[a]!.filter { kept.contains(Int($0.key.dropFirst())!) }
+        truth.deleted.insert(b)
+        try await waitForModel("the second snapshot and the deletion")
+
+        for process in [ingest, normalize, batcher.process] {
+            process.send(SIGTERM)
+            #expect(await process.waitForExit(timeout: .seconds(20)) == 0, "a stage did not exit cleanly:\n\(process.stderr.suffix(2000))")
+        }
+        let model = ModelDestination(try await reader.settled())
+        #expect(model.audiences == truth.expected(run), "still exact once every batch is read: \(model.difference(from: truth.expected(run)))")
+        #expect(model.deleted == ["\(run.xConnection)/\(b)", "\(run.tiktokConnection)/\(b)"])
+        #expect(model.operationsAfterDelete == 0, "nothing is sent for a deleted audience")
+        print("three stages: \(model.batches) batches; \(truth.expected(run).values.reduce(0) { $0 + $1.count }) digests expected")
+        await reader.close()
+    }
 }
