@@ -17,6 +17,10 @@ let spec = CommandLineSpec(
           identify --destination x|tiktok --type TYPE [--default-region US] VALUE
                           print the normalized form and SHA-256 a destination receives, or why the value is refused;
                           TYPE: email, phone, idfa, gaid, android_id, x_handle, x_id
+          holds list      show snapshot removals the batcher held (over a sync's maxRemovalFraction)
+          holds confirm --connection ID --audience ID [--snapshot ID]
+          holds discard --connection ID --audience ID [--snapshot ID]
+                          apply or drop a held removal; without --snapshot, whichever snapshot is held
 
         Kafka connection: KAFKA_BROKERS (default 127.0.0.1:9092) and any KAFKA_<librdkafka property>.
         """,
@@ -27,9 +31,12 @@ let spec = CommandLineSpec(
         OptionSpec("destination", help: "identify: x or tiktok."),
         OptionSpec("type", help: "identify: the identifier type."),
         OptionSpec("default-region", help: "identify: ISO region for national phone numbers, for example US."),
+        OptionSpec("connection", help: "holds confirm|discard: the connection id of the held removal."),
+        OptionSpec("audience", help: "holds confirm|discard: the upstream audience id of the held removal."),
+        OptionSpec("snapshot", help: "holds confirm|discard: the held snapshot id (as `holds list` shows it)."),
         OptionSpec("log-level", environment: "LOG_LEVEL", default: "warning", help: "debug, info, warning or error."),
     ],
-    positionalUsage: "topics create|check | identify VALUE")
+    positionalUsage: "topics create|check | identify VALUE | holds list|confirm|discard")
 
 let options = CommandLineEntry.parse(spec)
 let logger = Logger(stage: "cli", minimumLevel: LogLevel(name: options.string("log-level") ?? "warning") ?? .warning)
@@ -64,6 +71,17 @@ do {
         let result = IdentifyCommand(destination: destination, kind: kind, defaultRegion: options.string("default-region")).run(arguments[1])
         result.lines.forEach(say)
         exit(result.sent ? 0 : 2)
+    case ["holds", "list"]:
+        let command = HoldsCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
+        HoldsCommand.render(try await command.list()).forEach(say)
+    case ["holds", "confirm"], ["holds", "discard"]:
+        guard let connection = options.string("connection"), let audience = options.string("audience") else {
+            CommandLineEntry.fail("cohortsync", "holds \(options.positionals[1]) needs --connection and --audience (see cohortsync holds list)", status: 64)
+        }
+        let action: HoldAction = options.positionals[1] == "confirm" ? .confirm : .discard
+        let command = HoldsCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
+        let partitions = try await command.decide(action, connectionID: connection, audienceID: audience, snapshotID: options.string("snapshot") ?? "")
+        say("\(options.positionals[1]) for \(connection)/\(audience) written to \(partitions) partitions of \(TopicNames.hashed); each batcher partition applies it in order")
     case []:
         CommandLineEntry.fail("cohortsync", "no command given; run cohortsync --help for the commands", status: 64)
     default:

@@ -280,4 +280,44 @@ struct BatcherPipelineTests {
         print("three stages: \(model.batches) batches; \(truth.expected(run).values.reduce(0) { $0 + $1.count }) digests expected")
         await reader.close()
     }
+
+    @Test("a removal over maxRemovalFraction is held and shown by `cohortsync holds list`; `holds confirm` reaches the batcher as a record and applies it")
+    func heldRemovalConfirmedWithTheCommandLine() async throws {
+        let run = try await BatcherHarness(audiences: ["aud"], maxRemovalFraction: 0.5, logger: logger)
+        let reader = try await BatchReader(connections: [run.xConnection], kafka: run.kafka, logger: logger)
+        let batcher = try await run.start()
+        defer { batcher.process.stop() }
+        // All members on partition 0, the snapshot markers on every partition, as normalize writes them.
+        func onPartitionZero(_ record: (partition: Int32, record: HashedRecord)) -> (partition: Int32, record: HashedRecord) { (0, record.record) }
+        try await run.write((0..<10).map { onPartitionZero(Self.member(run, .enter, "u\($0)", audience: "aud", emails: [Self.email("u\($0)")])) })
+        try await reader.wait(for: "ten adds") { model, _ in model.audiences.values.first?.count == 10 }
+        let audience = run.audience("aud")
+        let marker = { (phase: SnapshotPhase) in (0..<BatcherHarness.partitions).map { (Int32($0), HashedRecord.snapshot(SnapshotMarker(audienceID: audience, snapshotID: "s1", phase: phase, complete: true))) } }
+        try await run.write(marker(.begin) + (0..<4).map { onPartitionZero(Self.member(run, .snapshotMember, "u\($0)", audience: "aud", emails: [Self.email("u\($0)")])) } + marker(.end))
+        try await waitFor("the hold to show in /metrics", timeout: .seconds(60)) {
+            await BatcherHarness.metric("cohortsync_batcher_holds", labels: "audience=\"\(audience)\"", port: batcher.port) == 1
+        }
+        let cli = try BuildProducts.executable("cohortsync")
+        var listed = ""
+        try await waitFor("`cohortsync holds list` to show the hold", timeout: .seconds(60)) {
+            guard let list = try? ChildProcess(cli, ["holds", "list"], environment: run.environment),
+                await list.waitForExit(timeout: .seconds(60)) == 0
+            else { return false }
+            listed = list.stdout
+            return listed.contains(audience)
+        }
+        let row = listed.split(separator: "\n").first { $0.contains(audience) }
+        #expect(row.map(String.init) == "\(run.xConnection)\t\(audience)\ts1\t1\t6", "holds list: \(listed)")
+        // Nothing is removed while held.
+        #expect(ModelDestination(try await reader.settled()).audiences.values.first?.count == 10)
+
+        let confirm = try ChildProcess(cli, ["holds", "confirm", "--connection", run.xConnection, "--audience", audience, "--snapshot", "s1"], environment: run.environment)
+        #expect(await confirm.waitForExit(timeout: .seconds(60)) == 0, "\(confirm.stderr)")
+        let expected = Set((0..<4).map { ModelDestination.hex(ModelDestination.digest(Self.email("u\($0)"))) })
+        try await reader.wait(for: "the confirmed removal") { model, _ in model.audiences.values.first == expected }
+        try await waitFor("the hold to clear", timeout: .seconds(30)) {
+            await BatcherHarness.metric("cohortsync_batcher_holds", labels: "audience=\"\(audience)\"", port: batcher.port) == 0
+        }
+        await reader.close()
+    }
 }

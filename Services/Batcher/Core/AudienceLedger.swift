@@ -110,6 +110,8 @@ struct AudienceLedger {
             state.heldSequence = state.snapshotSequence
             state.heldSnapshotID = marker.snapshotID
             state.heldRemovals = Int64(leavers.count)
+            // Written to the changelog at once: `cohortsync holds list` reads it there.
+            flushRequested = true
             return .held(removals: leavers.count, members: members)
         }
         clearHold()

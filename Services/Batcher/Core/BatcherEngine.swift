@@ -131,6 +131,12 @@ public final class BatcherEngine: Sendable {
                 return ledger.dueFlushes(now: now)
             }, execute: execute(on: worker.partition))
         metrics.count(counts)
+        for hold in counts.held {
+            logger.warning(
+                "a snapshot would remove more than the sync's maxRemovalFraction; the removal is held until `cohortsync holds confirm` or `discard`",
+                [("connection", .string(hold.connectionID)), ("audience", .string(hold.audienceID)), ("snapshot", .string(hold.heldSnapshotID)),
+                 ("partition", .integer(Int(first.partition))), ("removals", .integer(Int(hold.heldRemovals)))])
+        }
         if !letters.isEmpty {
             metrics.deadLettered(letters.count)
             logger.warning("records that do not decode as HashedRecord were dead-lettered", [("records", .integer(letters.count))])

@@ -13,6 +13,8 @@ public struct PartitionLedger: Sendable {
         public var snapshots: [String: Int] = [:]
         public var heldRemovals = 0
         public var decided = 0
+        /// The audiences whose snapshot removal was held, for the log.
+        public var held: [AudienceState] = []
     }
 
     struct SyncKey: Hashable {
@@ -74,6 +76,7 @@ public struct PartitionLedger: Sendable {
                     case .held(let removals, _):
                         counts.snapshots["held", default: 0] += 1
                         counts.heldRemovals += removals
+                        counts.held.append(ledgers[index].state)
                     case .ignored(let reason):
                         ignore(reason.rawValue)
                         continue
