@@ -84,6 +84,10 @@ let package = Package(
             path: "Benchmarks/StageBench", swiftSettings: strict),
 
         .executableTarget(
+            name: "BatcherBench", dependencies: ["BatcherCore", "Config", "Kafka", "Runtime", "Wire"], path: "Benchmarks/BatcherBench",
+            swiftSettings: strict),
+
+        .executableTarget(
             name: "IdentityBench", dependencies: ["Identity", "Hashing", "Observability", "Runtime", "Wire"], path: "Benchmarks/IdentityBench", swiftSettings: strict),
 
         // A consumer-group member driven by the Kafka integration tests (a separate process, so it can be SIGKILLed).

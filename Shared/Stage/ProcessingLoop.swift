@@ -29,22 +29,27 @@ public final class ProcessingLoop: Sendable {
         /// Runs before any record of the newly assigned partitions is handled (the batcher restores its state here).
         public var assigned: @Sendable ([TopicPartition]) async throws -> Void
         /// Runs when partitions are about to go, once their handlers returned and before the loop waits for
-        /// their completions: at a revocation with its partitions (not a lost one), at a clean stop with nil
-        /// (every partition). A stage that holds completions open on purpose (the batcher, until its flush)
-        /// starts finishing them here; the loop then waits for them within its limits.
-        public var releasing: @Sendable ([TopicPartition]?) async -> Void
+        /// their completions: at a revocation with its partitions (not a lost one), at a clean stop with the
+        /// partitions still assigned. A stage that holds completions open on purpose (the batcher, until its
+        /// flush) starts finishing them here; the loop then waits for them within its limits.
+        public var releasing: @Sendable ([TopicPartition]) async -> Void
         /// Runs after the revoked partitions' work is finished and their offsets stored, before they are released;
-        /// not when the loop is stopping before that work finished (the partitions are released unfinished).
+        /// not when the loop is stopping before that work finished (then `abandoned` runs).
         public var revoked: @Sendable ([TopicPartition]) async -> Void
+        /// Runs when partitions go with their work unfinished (a revocation while the loop stops): the stage
+        /// must forget them and write nothing more for them; their next owner reads their records again.
+        public var abandoned: @Sendable ([TopicPartition]) async -> Void
 
         public init(
             assigned: @escaping @Sendable ([TopicPartition]) async throws -> Void = { _ in },
-            releasing: @escaping @Sendable ([TopicPartition]?) async -> Void = { _ in },
-            revoked: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in }
+            releasing: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in },
+            revoked: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in },
+            abandoned: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in }
         ) {
             self.assigned = assigned
             self.releasing = releasing
             self.revoked = revoked
+            self.abandoned = abandoned
         }
     }
 
@@ -195,7 +200,8 @@ public final class ProcessingLoop: Sendable {
                 }
                 if ended {
                     // Stopping with the partitions' work unfinished: they go now, and their records are read
-                    // again by their next owner; the hook (for finished work) does not run.
+                    // again by their next owner; the stage forgets them.
+                    await hooks.abandoned(revocation.partitions)
                     revocation.complete()
                     continue events
                 }
@@ -226,7 +232,7 @@ public final class ProcessingLoop: Sendable {
                 }
             }
         }
-        if failure.withLock({ $0 == nil }) && consumer.endError == nil { await hooks.releasing(nil) }
+        if failure.withLock({ $0 == nil }) && consumer.endError == nil { await hooks.releasing(consumer.assignment) }
         await waitUntilFinished(nil, until: deadline, orEnd: false)
         // Commit and leave the group before the task group waits for its children: a cancelled handler
         // that is slow to notice must not hold up the commit.

@@ -93,9 +93,12 @@ struct BatcherHarness {
 }
 
 /// An in-memory destination that applies batches in the order read, the way X and TikTok treat them: an
-/// add inserts a user's digests, a removal deletes them, a delete-audience drops the audience.
+/// add creates a user from its digests (merging any user it matches on one of them), a removal deletes every
+/// user it matches on any digest (the whole user, not only the digests named), a delete-audience drops the
+/// audience. So a change sent in the wrong order (the add before the removal) loses the user here too.
 struct ModelDestination {
-    var audiences: [String: Set<String>] = [:]
+    /// Per audience: its users, each the digests added together.
+    private(set) var users: [String: [Set<String>]] = [:]
     var deleted: Set<String> = []
     var operationsAfterDelete = 0
     var batches = 0
@@ -104,22 +107,28 @@ struct ModelDestination {
         for batch in batches { apply(batch) }
     }
 
+    /// Per audience: every digest it holds.
+    var audiences: [String: Set<String>] {
+        users.compactMapValues { users in users.isEmpty ? nil : users.reduce(into: Set<String>()) { $0.formUnion($1) } }
+    }
+
     mutating func apply(_ batch: Batch) {
         batches += 1
         let key = "\(batch.connectionID)/\(batch.audienceID)"
         switch batch.operation {
         case .deleteAudience:
-            audiences[key] = nil
+            users[key] = nil
             deleted.insert(key)
         case .add, .remove, .unspecified:
             if deleted.contains(key) { operationsAfterDelete += 1 }
             for user in batch.users {
-                for identifier in user.identifiers {
-                    let digest = ModelDestination.hex(identifier.sha256)
-                    if batch.operation == .add { audiences[key, default: []].insert(digest) } else { audiences[key]?.remove(digest) }
-                }
+                let digests = Set(user.identifiers.map { ModelDestination.hex($0.sha256) })
+                var audience = users[key] ?? []
+                let matched = audience.filter { !$0.isDisjoint(with: digests) }
+                audience.removeAll { !$0.isDisjoint(with: digests) }
+                if batch.operation == .add { audience.append(matched.reduce(digests) { $0.union($1) }) }
+                users[key] = audience
             }
-            if audiences[key]?.isEmpty == true { audiences[key] = nil }
         }
     }
 

@@ -43,6 +43,9 @@ public final class BatcherEngine: Sendable {
     private let metrics: BatcherMetrics
     private let clock: @Sendable () -> Int64
     private let workers = Mutex<[Int32: PartitionWorker]>([:])
+    /// The first flush that failed: every later flush fails its input batches instead of writing, so no later
+    /// audience state can confirm what the failed one wrote (the stage stops on that failure anyway).
+    private let failure = Mutex<KafkaError?>(nil)
     private let lastTick = Mutex(ContinuousClock.now)
     private let lastSweep = Mutex<Int64?>(nil)
 
@@ -62,9 +65,14 @@ public final class BatcherEngine: Sendable {
 
     // MARK: Partition hooks
 
+    /// Flushes queued per partition beyond which the handler waits for them (back-pressure on a slow broker).
+    static let maxQueuedFlushes = 4
+
     /// Restores each newly assigned partition's ledger from its changelog partition before any of its records.
     public func assigned(_ partitions: [TopicPartition]) async throws {
         for input in partitions {
+            // A worker still there (a partition given back without its revocation reaching us) writes no more.
+            workers.withLock { $0.removeValue(forKey: input.partition) }?.cancel()
             let started = ContinuousClock.now
             let worker = PartitionWorker(
                 ledger: PartitionLedger(
@@ -87,18 +95,22 @@ public final class BatcherEngine: Sendable {
         }
     }
 
-    /// Flushes what the partitions (nil: all) hold, so the loop can finish their input batches before they go.
-    public func releasing(_ partitions: [TopicPartition]?) async {
+    /// Flushes what the partitions hold, so the loop can finish their input batches before they go; the
+    /// timer plans nothing more for them.
+    public func releasing(_ partitions: [TopicPartition]) async {
         let now = clock()
         for worker in selected(partitions) {
-            worker.flush({ $0.flushAll(now: now) }, execute: execute(on: worker.partition))
+            worker.flush(by: .release, { $0.flushAll(now: now) }, execute: execute)
         }
     }
 
-    /// Forgets revoked partitions; their next owner restores them from the changelog.
+    /// Forgets revoked or abandoned partitions, stopping what they still have queued or running between its
+    /// steps; their next owner restores them from the changelog.
     public func revoked(_ partitions: [TopicPartition]) async {
         let gone = workers.withLock { workers in partitions.compactMap { workers.removeValue(forKey: $0.partition) } }
         for worker in gone { worker.cancel() }
+        // A step already sent finishes before the partition goes, so the next owner's restore reads after it.
+        for worker in gone { await worker.drained() }
         publishGauges()
     }
 
@@ -115,6 +127,7 @@ public final class BatcherEngine: Sendable {
         var letters = OutgoingRecords()
         var counts = PartitionLedger.Counts()
         worker.flush(
+            by: .records,
             { ledger in
                 for record in batch {
                     let trace = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
@@ -129,7 +142,7 @@ public final class BatcherEngine: Sendable {
                 }
                 counts = ledger.takeCounts()
                 return ledger.dueFlushes(now: now)
-            }, execute: execute(on: worker.partition))
+            }, execute: execute)
         metrics.count(counts)
         for hold in counts.held {
             logger.warning(
@@ -142,6 +155,8 @@ public final class BatcherEngine: Sendable {
             logger.warning("records that do not decode as HashedRecord were dead-lettered", [("records", .integer(letters.count))])
             try await producer.send(letters, completion: completion)
         }
+        // A broker slower than the records: the next batch waits for the flushes queued so far.
+        if worker.queuedFlushes > Self.maxQueuedFlushes { await worker.drained() }
     }
 
     // MARK: Timer
@@ -151,6 +166,8 @@ public final class BatcherEngine: Sendable {
     public func tick() {
         let now = clock()
         lastTick.withLock { $0 = ContinuousClock.now }
+        // After a failed flush nothing more is planned: the stage is stopping on it.
+        guard failure.withLock({ $0 == nil }) else { return }
         let sweep = lastSweep.withLock { last -> Bool in
             guard last.map({ now - $0 >= Self.milliseconds(settings.refreshSweepInterval) }) ?? true else { return false }
             last = now
@@ -160,10 +177,11 @@ public final class BatcherEngine: Sendable {
         for worker in selected(nil) {
             var refreshed = 0
             worker.flush(
+                by: .timer,
                 { ledger in
                     if sweep { refreshed = ledger.refreshX(sentBefore: cutoff, now: now) }
                     return ledger.dueFlushes(now: now)
-                }, execute: execute(on: worker.partition))
+                }, execute: execute)
             metrics.refreshedMembers(refreshed)
         }
         publishGauges()
@@ -212,27 +230,38 @@ public final class BatcherEngine: Sendable {
     }
 
     /// Writes the plans' intent records, batches and settling records, each step acknowledged before the
-    /// next (see `FlushPlan`), then finishes the input batches they covered; a failed write fails those
-    /// input batches, which stops the stage without storing their offsets.
-    private func execute(on partition: Int32) -> @Sendable ([FlushPlan]) async -> Void {
-        { [producer, logger, metrics] plans in
-            var out = OutgoingRecords()
-            do throws(KafkaError) {
-                for plan in plans { plan.encode(plan.intent, into: &out, partition: partition) }
-                try await producer.deliver(out)
-                out.removeAll()
-                for plan in plans { plan.encodeBatches(into: &out) }
-                try await producer.deliver(out)
-                out.removeAll()
-                for plan in plans { plan.encode(plan.settle, into: &out, partition: partition) }
-                try await producer.deliver(out)
-            } catch {
-                logger.error("a flush was not acknowledged; its input records will be processed again", [("partition", .integer(Int(partition))), ("error", .string(error.description))])
-                for plan in plans { for completion in plan.completions { completion.fail(error) } }
-                return
-            }
-            metrics.flushed(plans)
-            for plan in plans { for completion in plan.completions { completion.release() } }
+    /// next (see `FlushPlan`), then finishes the input batches they covered. A failed write fails those input
+    /// batches, which stops the stage without storing their offsets, and every later flush fails likewise.
+    /// A partition given up stops between steps and finishes nothing: the loop forgot its batches.
+    private func execute(_ plans: [FlushPlan], on worker: PartitionWorker) async {
+        if let failed = failure.withLock({ $0 }) {
+            for plan in plans { for completion in plan.completions { completion.fail(failed) } }
+            return
         }
+        var out = OutgoingRecords()
+        do throws(KafkaError) {
+            for step in 0..<3 {
+                guard !worker.isCancelled else { return }
+                out.removeAll()
+                for plan in plans {
+                    switch step {
+                    case 0: plan.encode(plan.intent, into: &out, partition: worker.partition)
+                    case 1: plan.encodeBatches(into: &out)
+                    default: plan.encode(plan.settle, into: &out, partition: worker.partition)
+                    }
+                }
+                try await producer.deliver(out)
+            }
+        } catch {
+            failure.withLock { $0 = $0 ?? error }
+            logger.error(
+                "a flush was not acknowledged; its input records will be processed again",
+                [("partition", .integer(Int(worker.partition))), ("error", .string(error.description))])
+            guard !worker.isCancelled else { return }
+            for plan in plans { for completion in plan.completions { completion.fail(error) } }
+            return
+        }
+        metrics.flushed(plans)
+        for plan in plans { for completion in plan.completions { completion.release() } }
     }
 }

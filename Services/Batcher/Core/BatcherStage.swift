@@ -32,7 +32,8 @@ extension StageStartup {
                     health.setReady(true)
                 },
                 releasing: { await engine.releasing($0) },
-                revoked: { await engine.revoked($0) })
+                revoked: { await engine.revoked($0) },
+                abandoned: { await engine.revoked($0) })
             let service = ProcessingService(name: "batcher", loop: loop, hooks: hooks) { batch, completion in
                 try await engine.handle(batch, completion)
             }
