@@ -158,7 +158,7 @@ struct FlushScheduleTests {
         // next changes arrive in a later window (the changed user leaves, the new one changes).
         var restored = try LedgerHarness(run.configJSON)
         for (index, record) in written.enumerated() {
-            try restored.ledger.restore(PartitionEntry(offset: Int64(index), key: record.key, value: record.state?.serializedBytes()))
+            restored.ledger.restore(PartitionEntry(offset: Int64(index), key: record.key, value: record.state?.serializedBytes()))
         }
         _ = restored.ledger.reconcileAfterRestore(now: restored.now)
         for member in window { restored.apply(.member(member)) }
@@ -190,6 +190,27 @@ struct FlushScheduleTests {
         #expect(widened.ledger.reconcileAfterRestore(now: widened.now).unforwarded == 0)
         widened.member(.enter, "u3", [(.email, 4), (.idfa, 5)])
         #expect(LedgerHarness.lines(widened.flush()) == ["remove u3 email:04", "add u3 email:04 idfa:05"])
+    }
+
+    @Test("a changelog record that cannot be read is skipped and counted; the rest restores")
+    func unreadableChangelogRecord() throws {
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.enter, "a", [(.email, 1)])
+        run.member(.enter, "b", [(.email, 2)])
+        _ = run.flush()
+        var restored = try LedgerHarness(run.configJSON)
+        var key: [UInt8] = []
+        BatcherState.memberKey(connectionID: "x-main", audienceID: "aud", userKey: "c", into: &key)
+        let damaged = restored.ledger.restore(PartitionEntry(offset: 0, key: key, value: [0x6d, 0x37, 0xff, 0xff, 0xff, 0xff]))
+        let badKey = restored.ledger.restore(PartitionEntry(offset: 1, key: [1, 2, 3], value: []))
+        #expect(!damaged && !badKey)
+        var readable = 0
+        for (index, record) in run.changelog.enumerated() {
+            readable += restored.ledger.restore(PartitionEntry(offset: Int64(index + 2), key: record.key, value: record.state?.serializedBytes())) ? 1 : 0
+        }
+        #expect(readable == run.changelog.count && readable > 0)
+        #expect(restored.ledger.takeCounts().ignored == ["unreadable-state": 2])
+        #expect(restored.ledger.members.map(\.count) == [2])
     }
 
     @Test("changelog keys are length-prefixed: ids containing the separator of another cannot collide")

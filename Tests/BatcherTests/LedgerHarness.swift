@@ -76,7 +76,7 @@ struct LedgerHarness {
     func restored(_ configJSON: String? = nil) throws -> LedgerHarness {
         var copy = try LedgerHarness(configJSON ?? self.configJSON)
         for (index, record) in changelog.enumerated() {
-            try copy.ledger.restore(PartitionEntry(offset: Int64(index), key: record.key, value: record.state?.serializedBytes()))
+            copy.ledger.restore(PartitionEntry(offset: Int64(index), key: record.key, value: record.state?.serializedBytes()))
         }
         copy.now = now
         copy.changelog = changelog

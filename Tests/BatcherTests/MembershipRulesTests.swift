@@ -144,10 +144,52 @@ struct MembershipRulesTests {
 
         var keep = try LedgerHarness(LedgerConfigs.x(deleteOnUpstreamDelete: false))
         keep.member(.enter, "u1", [(.email, 1)])
-        _ = keep.flush()
-        keep.lifecycle(.deleted)
         keep.member(.enter, "u2", [(.email, 2)])
-        #expect(keep.flush().isEmpty, "deleteOnUpstreamDelete false: no delete, and still nothing more for the audience")
+        keep.member(.enter, "u3", [(.email, 3)])
+        _ = keep.flush()
+        keep.member(.exit, "u3")
+        keep.member(.enter, "u4", [(.email, 4)])
+        keep.lifecycle(.deleted)
+        keep.member(.enter, "u5", [(.email, 5)])
+        keep.member(.exit, "u2")
+        #expect(LedgerHarness.lines(keep.flush()) == ["remove u3 email:03"], "deleteOnUpstreamDelete false: no delete; only pending removals still go")
+        // The destination still holds u1 and u2: a consent withdrawal removes the user even now.
+        keep.member(.consentWithdrawn, "u1")
+        #expect(LedgerHarness.lines(keep.flush()) == ["remove u1 email:01"])
+        keep.lifecycle(.created)
+        keep.member(.exit, "u2")
+        #expect(LedgerHarness.lines(keep.flush()) == ["remove u2 email:02"], "after re-creation the kept members are still known")
+    }
+
+    @Test("a begin repeated for the snapshot already open changes nothing: members seen since the first still count")
+    func repeatedSnapshotBegin() throws {
+        var run = try LedgerHarness(LedgerConfigs.x(maxRemovalFraction: 0.9))
+        for user in 1...4 { run.member(.enter, "m\(user)", [(.email, UInt8(user))]) }
+        _ = run.flush()
+        run.snapshot(.begin, "s1")
+        run.member(.snapshotMember, "m1", [(.email, 1)], snapshot: "s1")
+        run.member(.snapshotMember, "m2", [(.email, 2)], snapshot: "s1")
+        run.snapshot(.begin, "s1")
+        run.member(.snapshotMember, "m3", [(.email, 3)], snapshot: "s1")
+        run.snapshot(.end, "s1")
+        #expect(LedgerHarness.lines(run.flush()) == ["remove m4 email:04"])
+    }
+
+    @Test("a member record with a malformed digest, an unknown type, an empty or huge key or too many identifiers is refused whole, never read as no identifiers")
+    func corruptMembersRefused() throws {
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.enter, "u1", [(.email, 1), (.phone, 2)])
+        _ = run.flush()
+        func refusal(_ member: HashedMember) -> String? {
+            run.ledger.apply(.member(member), trace: SourcePosition(), completion: nil, now: run.now)?.reason
+        }
+        let good = HashedIdentifier(type: .email, sha256: LedgerHarness.digest(9))
+        #expect(refusal(HashedMember(connectionID: "x-main", audienceID: "aud", userKey: "u1", action: .enter, identifiers: [HashedIdentifier(type: .email, sha256: [1, 2, 3])])) == "invalid-digest")
+        #expect(refusal(HashedMember(connectionID: "x-main", audienceID: "aud", userKey: "u1", action: .enter, identifiers: [HashedIdentifier(type: .unspecified, sha256: LedgerHarness.digest(9))])) == "invalid-identifier")
+        #expect(refusal(HashedMember(connectionID: "x-main", audienceID: "aud", userKey: "", action: .enter, identifiers: [good])) == "invalid-user-key")
+        #expect(refusal(HashedMember(connectionID: "x-main", audienceID: "aud", userKey: String(repeating: "k", count: 4_097), action: .enter, identifiers: [good])) == "invalid-user-key")
+        #expect(refusal(HashedMember(connectionID: "x-main", audienceID: "aud", userKey: "u1", action: .enter, identifiers: Array(repeating: good, count: 33))) == "too-many-identifiers")
+        #expect(run.flush().isEmpty, "u1 keeps what it holds")
     }
 
     @Test("a connection naming one audience per identifier type gets batches per type, and a change touches only its type")

@@ -22,6 +22,7 @@ struct AudienceLedger {
         case onceApplied = "once-applied"
         case unknownSnapshot = "unknown-snapshot"
         case unknownHold = "unknown-hold"
+        case repeatedBegin = "repeated-snapshot-begin"
     }
 
     let connection: CohortSyncConfig.Connection
@@ -60,7 +61,8 @@ struct AudienceLedger {
 
     /// Applies one member record; returns why it was ignored, or nil when it was taken into account.
     mutating func apply(_ member: HashedMember, now: Int64) -> Ignored? {
-        if state.deleted { return .audienceDeleted }
+        // An audience deleted upstream but kept at the destination still loses a user who withdrew consent.
+        if state.deleted && !(member.action == .consentWithdrawn && !sync.deleteOnUpstreamDelete) { return .audienceDeleted }
         if sync.cadence == .once && state.onceApplied { return .onceApplied }
         switch member.action {
         case .enter, .snapshotMember, .unspecified:
@@ -77,6 +79,8 @@ struct AudienceLedger {
     mutating func beginSnapshot(_ marker: SnapshotMarker, now: Int64) -> Ignored? {
         if state.deleted { return .audienceDeleted }
         if sync.cadence == .once && state.onceApplied { return .onceApplied }
+        // The begin of the snapshot already open, repeated: the members seen since the first still count.
+        if !state.openSnapshotID.isEmpty && state.openSnapshotID == marker.snapshotID { return .repeatedBegin }
         state.snapshotSequence += 1
         state.openSnapshotID = marker.snapshotID
         markState(now: now)
@@ -140,11 +144,17 @@ struct AudienceLedger {
             if !event.name.isEmpty { state.name = event.name }
             if event.event == .created { state.deleted = false }
         case .deleted:
-            // Nothing pending goes out any more and every member is gone: the audience itself is deleted.
-            pending.removeAll()
-            for slot in table.allSlots where table.holds(slot) || table.has(slot, flag: MemberTable.persisted) {
-                table.setDigests(slot, [])
-                markDirty(slot, now: now)
+            if sync.deleteOnUpstreamDelete {
+                // Nothing pending goes out any more and every member is gone: the audience itself is deleted.
+                pending.removeAll()
+                for slot in table.allSlots where table.holds(slot) || table.has(slot, flag: MemberTable.persisted) {
+                    table.setDigests(slot, [])
+                    markDirty(slot, now: now)
+                }
+            } else {
+                // The destination keeps the audience and its members: only pending removals still go out, and
+                // the members stay known, so a consent withdrawal or a later exit can still remove them.
+                pending = pending.filter { $0.value == .hold([]) }
             }
             state.deleted = true
             state.openSnapshotID = ""

@@ -65,8 +65,9 @@ public final class BatcherEngine: Sendable {
 
     // MARK: Partition hooks
 
-    /// Flushes queued per partition beyond which the handler waits for them (back-pressure on a slow broker).
-    static let maxQueuedFlushes = 4
+    /// Member changes pending in one partition beyond which the handler waits for the flush in flight
+    /// (back-pressure on a slow broker).
+    static let maxPendingPerPartition = 200_000
 
     /// Restores each newly assigned partition's ledger from its changelog partition before any of its records.
     public func assigned(_ partitions: [TopicPartition]) async throws {
@@ -76,10 +77,20 @@ public final class BatcherEngine: Sendable {
             let started = ContinuousClock.now
             let worker = PartitionWorker(
                 ledger: PartitionLedger(
-                    partition: input.partition, config: config, recordBytes: settings.recordBytes, batchPrefix: "\(input.partition)-\(clock())"))
+                    partition: input.partition, config: config, recordBytes: settings.recordBytes, batchPrefix: "\(input.partition)-\(clock())"),
+                clock: clock
+            ) { [weak self] plans, worker in await self?.execute(plans, on: worker) }
             let changelog = TopicPartition(topic: TopicNames.batcherState, partition: input.partition)
+            let unreadable = Mutex<[Int64]>([])
             let records = try await PartitionReader.readAll(changelog, configuration: kafka, logger: logger) { entry in
-                try worker.ledger.withLock { ledger throws(WireError) in try ledger.restore(entry) }
+                if !worker.ledger.withLock({ $0.restore(entry) }) { unreadable.withLock { $0.append(entry.offset) } }
+            }
+            let skipped = unreadable.withLock { $0 }
+            if !skipped.isEmpty {
+                logger.warning(
+                    "changelog records that cannot be read were skipped; their members are sent again at their next change",
+                    [("topic", .string(TopicNames.batcherState)), ("partition", .integer(Int(input.partition))), ("records", .integer(skipped.count)),
+                     ("offsets", .string(skipped.prefix(10).map(String.init).joined(separator: ",")))])
             }
             let now = clock()
             let reconciled = worker.ledger.withLock { $0.reconcileAfterRestore(now: now) }
@@ -98,10 +109,7 @@ public final class BatcherEngine: Sendable {
     /// Flushes what the partitions hold, so the loop can finish their input batches before they go; the
     /// timer plans nothing more for them.
     public func releasing(_ partitions: [TopicPartition]) async {
-        let now = clock()
-        for worker in selected(partitions) {
-            worker.flush(by: .release, { $0.flushAll(now: now) }, execute: execute)
-        }
+        for worker in selected(partitions) { worker.update(by: .release) { _ in } }
     }
 
     /// Forgets revoked or abandoned partitions, stopping what they still have queued or running between its
@@ -126,24 +134,22 @@ public final class BatcherEngine: Sendable {
         let now = clock()
         var letters = OutgoingRecords()
         var counts = PartitionLedger.Counts()
-        worker.flush(
-            by: .records,
-            { ledger in
-                for record in batch {
-                    let trace = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
-                    do throws(WireError) {
-                        ledger.apply(try HashedRecord(serializedBytes: record.value), trace: trace, completion: completion, now: now)
-                    } catch {
-                        letters.append(
-                            DeadLetter(
-                                stage: "batcher", reason: "undecodable", source: trace, detail: error.message, occurredAtMilliseconds: now,
-                                payloadType: HashedRecord.protoName, payload: record.value))
+        worker.update(by: .records) { ledger in
+            for record in batch {
+                let trace = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
+                // No payload in these letters: what does not decode as a hashed record may hold anything.
+                do throws(WireError) {
+                    if let refusal = ledger.apply(try HashedRecord(serializedBytes: record.value), trace: trace, completion: completion, now: now) {
+                        letters.append(DeadLetter(stage: "batcher", reason: refusal.reason, source: trace, detail: refusal.detail, occurredAtMilliseconds: now))
                     }
+                } catch {
+                    letters.append(DeadLetter(stage: "batcher", reason: "undecodable", source: trace, detail: error.message, occurredAtMilliseconds: now))
                 }
-                counts = ledger.takeCounts()
-                return ledger.dueFlushes(now: now)
-            }, execute: execute)
+            }
+            counts = ledger.takeCounts()
+        }
         metrics.count(counts)
+        metrics.took(records: batch.count)
         for hold in counts.held {
             logger.warning(
                 "a snapshot would remove more than the sync's maxRemovalFraction; the removal is held until `cohortsync holds confirm` or `discard`",
@@ -152,11 +158,13 @@ public final class BatcherEngine: Sendable {
         }
         if !letters.isEmpty {
             metrics.deadLettered(letters.count)
-            logger.warning("records that do not decode as HashedRecord were dead-lettered", [("records", .integer(letters.count))])
+            logger.warning(
+                "records that are not valid hashed records were dead-lettered (cohortsync.dlq.v1 names each one and why)",
+                [("partition", .integer(Int(first.partition))), ("records", .integer(letters.count))])
             try await producer.send(letters, completion: completion)
         }
-        // A broker slower than the records: the next batch waits for the flushes queued so far.
-        if worker.queuedFlushes > Self.maxQueuedFlushes { await worker.drained() }
+        // A broker slower than the records: the next batch waits for the flush in flight.
+        if worker.ledger.withLock({ $0.pendingCount }) > Self.maxPendingPerPartition { await worker.drained() }
     }
 
     // MARK: Timer
@@ -176,12 +184,9 @@ public final class BatcherEngine: Sendable {
         let cutoff = now - Self.milliseconds(settings.refreshAfter)
         for worker in selected(nil) {
             var refreshed = 0
-            worker.flush(
-                by: .timer,
-                { ledger in
-                    if sweep { refreshed = ledger.refreshX(sentBefore: cutoff, now: now) }
-                    return ledger.dueFlushes(now: now)
-                }, execute: execute)
+            worker.update(by: .timer) { ledger in
+                if sweep { refreshed = ledger.refreshX(sentBefore: cutoff, now: now) }
+            }
             metrics.refreshedMembers(refreshed)
         }
         publishGauges()

@@ -13,6 +13,7 @@ public final class BatcherMetrics: Sendable {
     private let deadLettered: Counter
     private let restoreSeconds: Histogram
     private let restoredRecords: Counter
+    private let records: Counter
     /// The (connection, audience) pairs a gauge was set for, so one that drops to zero is reported as zero.
     private let reported = Mutex<Set<[String]>>([])
 
@@ -27,7 +28,10 @@ public final class BatcherMetrics: Sendable {
             "cohortsync_batcher_restore_seconds", help: "Time to restore one partition's state from the changelog.",
             buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120])
         restoredRecords = registry.counter("cohortsync_batcher_restored_records_total", help: "Changelog records read back on assignment.")
+        records = registry.counter("cohortsync_batcher_records_total", help: "Input records taken from cohortsync.hashed.v1 (applied, ignored or dead-lettered).")
     }
+
+    func took(records count: Int) { records.increment(by: Int64(count)) }
 
     func count(_ counts: PartitionLedger.Counts) {
         for (reason, count) in counts.ignored {

@@ -50,15 +50,54 @@ public struct PartitionLedger: Sendable {
 
     // MARK: Records
 
+    /// Why a record cannot be applied: corrupt input normalize never writes, which the stage dead-letters
+    /// rather than read as "this user has no identifiers" (that would remove the user).
+    public struct Refusal: Error, Equatable, Sendable {
+        public let reason: String
+        public let detail: String
+    }
+
+    /// The longest user key taken: ingest bounds `user.id` at 1,024 bytes and derives shorter keys.
+    static let maxUserKeyBytes = 4_096
+    /// Normalize sends at most one digest per identifier kind and connection.
+    static let maxIdentifiers = 32
+
+    static func refusal(_ member: HashedMember) -> Refusal? {
+        let keyBytes = member.userKey.utf8.count
+        guard keyBytes > 0 && keyBytes <= maxUserKeyBytes else {
+            return Refusal(reason: "invalid-user-key", detail: "user_key has \(keyBytes) bytes; 1 to \(maxUserKeyBytes) expected")
+        }
+        guard member.identifiers.count <= maxIdentifiers else {
+            return Refusal(reason: "too-many-identifiers", detail: "\(member.identifiers.count) identifiers; at most \(maxIdentifiers) expected")
+        }
+        for (index, identifier) in member.identifiers.enumerated() {
+            guard identifier.type != .unspecified else {
+                return Refusal(reason: "invalid-identifier", detail: "identifiers[\(index)] has no known type")
+            }
+            guard identifier.sha256.count == MemberTable.digestLength else {
+                return Refusal(
+                    reason: "invalid-digest",
+                    detail: "identifiers[\(index)] (\(identifier.type.name)) has a \(identifier.sha256.count)-byte sha256; \(MemberTable.digestLength) expected")
+            }
+        }
+        return nil
+    }
+
     /// Applies one record of this partition; the ledgers it changes register `completion`, which is then
-    /// finished by their flushes.
-    public mutating func apply(_ record: HashedRecord, trace: SourcePosition, completion: BatchCompletion?, now: Int64) {
+    /// finished by their flushes. Returns why a member record was refused (nothing applied), or nil.
+    @discardableResult
+    public mutating func apply(_ record: HashedRecord, trace: SourcePosition, completion: BatchCompletion?, now: Int64) -> Refusal? {
         switch record {
         case .member(let member):
             guard let index = bySync[SyncKey(connectionID: member.connectionID, audienceID: member.audienceID)] else {
-                return ignore("no-sync")
+                ignore("no-sync")
+                return nil
             }
-            if let ignored = ledgers[index].apply(member, now: now) { return ignore(ignored.rawValue) }
+            if let refusal = Self.refusal(member) { return refusal }
+            if let ignored = ledgers[index].apply(member, now: now) {
+                ignore(ignored.rawValue)
+                return nil
+            }
             ledgers[index].cover(completion, trace: trace, now: now)
         case .snapshot(let marker):
             for index in byAudience[marker.audienceID] ?? [] {
@@ -94,12 +133,17 @@ public struct PartitionLedger: Sendable {
             }
         case .hold(let decision):
             guard let index = bySync[SyncKey(connectionID: decision.connectionID, audienceID: decision.audienceID)] else {
-                return ignore("no-sync")
+                ignore("no-sync")
+                return nil
             }
-            if let ignored = ledgers[index].decide(decision, now: now).ignored { return ignore(ignored.rawValue) }
+            if let ignored = ledgers[index].decide(decision, now: now).ignored {
+                ignore(ignored.rawValue)
+                return nil
+            }
             counts.decided += 1
             ledgers[index].cover(completion, trace: trace, now: now)
         }
+        return nil
     }
 
     private mutating func ignore(_ reason: String) {
@@ -114,23 +158,43 @@ public struct PartitionLedger: Sendable {
 
     // MARK: Restore
 
-    /// Applies one changelog record read back on assignment, in changelog order.
-    /// - Throws: `WireError` when a value does not decode (the changelog is this stage's own writing).
-    public mutating func restore(_ entry: PartitionEntry) throws(WireError) {
+    /// Applies one changelog record read back on assignment, in changelog order. Returns false for a record
+    /// that cannot be read (counted `unreadable-state` and skipped: one damaged record must not keep every
+    /// replica from starting; its member is sent again at its next change).
+    @discardableResult
+    public mutating func restore(_ entry: PartitionEntry) -> Bool {
         guard let keyBytes = entry.key, let key = BatcherState.parseKey(keyBytes) else {
-            return ignore("unreadable-state-key")
+            ignore("unreadable-state")
+            return false
         }
         switch key {
         case .member(let connectionID, let audienceID, let userKey):
-            guard let index = bySync[SyncKey(connectionID: connectionID, audienceID: audienceID)] else { return ignore("state-of-no-sync") }
-            guard let value = entry.value else { return ledgers[index].restoreTombstone(userKey: userKey) }
-            guard case .member(let member) = try BatcherState(serializedBytes: value) else { return ignore("unreadable-state-key") }
+            guard let index = bySync[SyncKey(connectionID: connectionID, audienceID: audienceID)] else {
+                ignore("state-of-no-sync")
+                return true
+            }
+            guard let value = entry.value else {
+                ledgers[index].restoreTombstone(userKey: userKey)
+                return true
+            }
+            guard case .member(let member)? = try? BatcherState(serializedBytes: value), member.userKey == userKey else {
+                ignore("unreadable-state")
+                return false
+            }
             ledgers[index].restore(member)
         case .audience(let connectionID, let audienceID):
-            guard let index = bySync[SyncKey(connectionID: connectionID, audienceID: audienceID)] else { return ignore("state-of-no-sync") }
-            guard let value = entry.value, case .audience(let state) = try BatcherState(serializedBytes: value) else { return }
+            guard let index = bySync[SyncKey(connectionID: connectionID, audienceID: audienceID)] else {
+                ignore("state-of-no-sync")
+                return true
+            }
+            guard let value = entry.value else { return true }
+            guard case .audience(let state)? = try? BatcherState(serializedBytes: value) else {
+                ignore("unreadable-state")
+                return false
+            }
             ledgers[index].restore(state)
         }
+        return true
     }
 
     /// After a restore: queues members of unconfirmed flushes to be sent again (a removal of what the

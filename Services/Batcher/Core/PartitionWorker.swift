@@ -1,71 +1,132 @@
 import Kafka
 import Synchronization
 
-/// One owned partition: its ledger, and its flushes executed one after another in the order they were
-/// planned, so batches and changelog records of one partition reach the broker in that order.
+/// One owned partition: its ledger, and at most one flush of it in flight.
+///
+/// Changes go into the ledger at once; a flush is planned from the ledger only when none is running, and when
+/// one finishes the next is planned from everything that became due meanwhile (group commit: the slower the
+/// broker, the more each flush carries, in as many round trips). One flush at a time per partition is also
+/// what the changelog needs: a flush's intent records are written only after the previous flush settled.
 final class PartitionWorker: Sendable {
-    /// Who asks for a flush.
-    enum Planner {
+    /// Who changes the ledger.
+    enum Planner: Sendable {
         /// The handler, with the records of a batch.
         case records
         /// The timer: due flushes and sweeps; nothing once the partition is being released.
         case timer
-        /// The partition is about to go: the last flush; the timer plans nothing after it.
+        /// The partition is about to go: everything is flushed; the timer changes nothing after it.
         case release
+    }
+
+    private struct Flow {
+        var running = false
+        /// A flush was asked for while one ran: plan again when it ends (everything, for a release).
+        var again = false
+        var releaseRequested = false
+        var released = false
+        var cancelled = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     let partition: Int32
     let ledger: Mutex<PartitionLedger>
-    private let tail = Mutex<Task<Void, Never>?>(nil)
-    private let queued = Atomic(0)
-    private let cancelled = Atomic(false)
-    private let released = Atomic(false)
+    private let flow = Mutex(Flow())
+    private let clock: @Sendable () -> Int64
+    private let execute: @Sendable ([FlushPlan], PartitionWorker) async -> Void
 
-    init(ledger: PartitionLedger) {
+    /// - Parameter execute: writes a group of plans (the engine's three steps) and finishes their inputs.
+    init(ledger: PartitionLedger, clock: @escaping @Sendable () -> Int64, execute: @escaping @Sendable ([FlushPlan], PartitionWorker) async -> Void) {
         partition = ledger.partition
         self.ledger = Mutex(ledger)
+        self.clock = clock
+        self.execute = execute
     }
 
-    /// Plans flushes with `plan` and queues their execution behind the ones planned before, under the
-    /// ledger's lock: planning order is execution order whoever plans.
-    func flush(
-        by planner: Planner, _ plan: (inout PartitionLedger) -> [FlushPlan], execute: @escaping @Sendable ([FlushPlan], PartitionWorker) async -> Void
-    ) {
+    /// Applies `change` to the ledger, then flushes what is due (everything, for a release) unless a flush is
+    /// running, in which case that flush's end plans the next.
+    func update(by planner: Planner, _ change: (inout PartitionLedger) -> Void) {
         ledger.withLock { ledger in
-            guard !isCancelled else { return }
-            switch planner {
-            case .records: break
-            case .timer: if released.load(ordering: .acquiring) { return }
-            case .release: released.store(true, ordering: .releasing)
-            }
-            let plans = plan(&ledger)
-            guard !plans.isEmpty else { return }
-            queued.add(1, ordering: .relaxed)
-            tail.withLock { tail in
-                let previous = tail
-                tail = Task { [self] in
-                    await previous?.value
-                    defer { queued.subtract(1, ordering: .relaxed) }
-                    // A partition given up writes nothing more: its next owner restores and redoes the work.
-                    guard !isCancelled else { return }
-                    await execute(plans, self)
+            let proceed = flow.withLock { flow -> Bool in
+                guard !flow.cancelled, !(planner == .timer && flow.released) else { return false }
+                if planner == .release {
+                    flow.released = true
+                    flow.releaseRequested = true
                 }
+                return true
             }
+            guard proceed else { return }
+            change(&ledger)
+            let start = flow.withLock { flow -> Bool in
+                if flow.running {
+                    flow.again = true
+                    return false
+                }
+                flow.running = true
+                return true
+            }
+            guard start else { return }
+            guard let plans = plan(&ledger) else { return }
+            Task { await drive(plans) }
         }
     }
 
-    /// Stops executing what is queued, and tells a running flush to stop between its steps: the partition is gone.
-    func cancel() {
-        cancelled.store(true, ordering: .releasing)
+    /// The next group under the ledger's lock, or nil (and not running any more) when nothing is due.
+    private func plan(_ ledger: inout PartitionLedger) -> [FlushPlan]? {
+        let everything = flow.withLock { flow -> Bool in
+            defer {
+                flow.releaseRequested = false
+                flow.again = false
+            }
+            return flow.releaseRequested
+        }
+        let plans = everything ? ledger.flushAll(now: clock()) : ledger.dueFlushes(now: clock())
+        guard plans.isEmpty else { return plans }
+        finishRunning()
+        return nil
     }
 
-    var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
+    private func drive(_ first: [FlushPlan]) async {
+        var plans = first
+        while true {
+            if !isCancelled { await execute(plans, self) }
+            let next = ledger.withLock { ledger -> [FlushPlan]? in
+                let proceed = flow.withLock { flow in !flow.cancelled && (flow.again || flow.releaseRequested) }
+                guard proceed else {
+                    finishRunning()
+                    return nil
+                }
+                return plan(&ledger)
+            }
+            guard let next else { return }
+            plans = next
+        }
+    }
 
-    /// Flushes queued and not yet finished.
-    var queuedFlushes: Int { queued.load(ordering: .relaxed) }
+    private func finishRunning() {
+        let waiters = flow.withLock { flow in
+            flow.running = false
+            defer { flow.waiters = [] }
+            return flow.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
 
-    /// Waits until every queued flush has run.
+    /// Stops planning and executing: the partition is gone. A flush in flight stops between its steps.
+    func cancel() {
+        flow.withLock { $0.cancelled = true }
+    }
+
+    var isCancelled: Bool { flow.withLock { $0.cancelled } }
+
+    /// Waits until no flush is running (returns at once when none is).
     func drained() async {
-        await tail.withLock { $0 }?.value
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = flow.withLock { flow -> Bool in
+                if !flow.running { return true }
+                flow.waiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
     }
 }
