@@ -36,8 +36,9 @@ public final class ProcessingLoop: Sendable {
         /// Runs after the revoked partitions' work is finished and their offsets stored, before they are released;
         /// not when the loop is stopping before that work finished (then `abandoned` runs).
         public var revoked: @Sendable ([TopicPartition]) async -> Void
-        /// Runs when partitions go with their work unfinished (a revocation while the loop stops): the stage
-        /// must forget them and write nothing more for them; their next owner reads their records again.
+        /// Runs when partitions go without a finished revocation: one that arrives while the loop stops, and
+        /// at a stop every partition still assigned, once the drain is over, before the consumer leaves. The
+        /// stage must write nothing more for them; their next owner reads their unfinished records again.
         public var abandoned: @Sendable ([TopicPartition]) async -> Void
 
         public init(
@@ -200,7 +201,8 @@ public final class ProcessingLoop: Sendable {
                 }
                 if ended {
                     // Stopping with the partitions' work unfinished: they go now, and their records are read
-                    // again by their next owner; the stage forgets them.
+                    // again by their next owner. Nothing of theirs is stored from now on, and the stage forgets them.
+                    tracker.withLock { $0.forget(revocation.partitions) }
                     await hooks.abandoned(revocation.partitions)
                     revocation.complete()
                     continue events
@@ -234,6 +236,11 @@ public final class ProcessingLoop: Sendable {
         }
         if failure.withLock({ $0 == nil }) && consumer.endError == nil { await hooks.releasing(consumer.assignment) }
         await waitUntilFinished(nil, until: deadline, orEnd: false)
+        // What is unfinished now stays so: nothing more is stored, and the stage writes nothing more for these
+        // partitions, whose next owner starts once this member has left.
+        let assignment = consumer.assignment
+        tracker.withLock { $0.forget(assignment) }
+        await hooks.abandoned(assignment)
         // Commit and leave the group before the task group waits for its children: a cancelled handler
         // that is slow to notice must not hold up the commit.
         await consumer.close(timeout: limits.closeTimeout)

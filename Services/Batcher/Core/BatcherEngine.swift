@@ -67,13 +67,16 @@ public final class BatcherEngine: Sendable {
 
     /// Member changes pending in one partition beyond which the handler waits for the flush in flight
     /// (back-pressure on a slow broker).
-    static let maxPendingPerPartition = 200_000
+    static let maxPendingPerPartition = 50_000
 
     /// Restores each newly assigned partition's ledger from its changelog partition before any of its records.
     public func assigned(_ partitions: [TopicPartition]) async throws {
         for input in partitions {
             // A worker still there (a partition given back without its revocation reaching us) writes no more.
-            workers.withLock { $0.removeValue(forKey: input.partition) }?.cancel()
+            if let stale = workers.withLock({ $0.removeValue(forKey: input.partition) }) {
+                stale.cancel()
+                _ = await Self.drained([stale], within: Self.stepLimit)
+            }
             let started = ContinuousClock.now
             let worker = PartitionWorker(
                 ledger: PartitionLedger(
@@ -117,8 +120,13 @@ public final class BatcherEngine: Sendable {
     public func revoked(_ partitions: [TopicPartition]) async {
         let gone = workers.withLock { workers in partitions.compactMap { workers.removeValue(forKey: $0.partition) } }
         for worker in gone { worker.cancel() }
-        // A step already sent finishes before the partition goes, so the next owner's restore reads after it.
-        for worker in gone { await worker.drained() }
+        // A step already sent finishes before the partition goes, so the next owner's restore reads after it
+        // (within a bound: a broker that stopped answering must not hold the rebalance for ever).
+        if !(await Self.drained(gone, within: Self.stepLimit)) {
+            logger.warning(
+                "a flush step was still unacknowledged when its partitions went; the next owner resends what it may not have confirmed",
+                [("partitions", .string(partitions.map(\.description).joined(separator: ",")))])
+        }
         publishGauges()
     }
 
@@ -206,6 +214,25 @@ public final class BatcherEngine: Sendable {
     public var holds: [AudienceState] { selected(nil).flatMap { worker in worker.ledger.withLock { $0.holds } } }
 
     // MARK: Helpers
+
+    /// How long a partition that goes waits for its flush step in flight.
+    static let stepLimit = Duration.seconds(10)
+
+    /// Waits until `workers` run no flush, or `limit` passed; returns whether they finished.
+    static func drained(_ workers: [PartitionWorker], within limit: Duration) async -> Bool {
+        let outcome = FirstOutcome()
+        return await withCheckedContinuation { continuation in
+            outcome.install(continuation)
+            Task {
+                for worker in workers { await worker.drained() }
+                outcome.resume(true)
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                outcome.resume(false)
+            }
+        }
+    }
 
     /// Whole milliseconds of `duration`, without `inMilliseconds`'s 32-bit range (a year overflows it).
     static func milliseconds(_ duration: Duration) -> Int64 {
