@@ -69,44 +69,49 @@ public final class BatcherEngine: Sendable {
     /// (back-pressure on a slow broker).
     static let maxPendingPerPartition = 50_000
 
-    /// Restores each newly assigned partition's ledger from its changelog partition before any of its records.
+    /// Restores each newly assigned partition's ledger from its changelog partition (all read at once)
+    /// before any of its records.
     public func assigned(_ partitions: [TopicPartition]) async throws {
+        // A worker still there (a partition given back without its revocation reaching us) writes no more.
+        let stale = workers.withLock { workers in partitions.compactMap { workers.removeValue(forKey: $0.partition) } }
+        for worker in stale { worker.cancel() }
+        _ = await Self.drained(stale, within: Self.stepLimit)
+        let started = ContinuousClock.now
+        var restoring: [Int32: PartitionWorker] = [:]
         for input in partitions {
-            // A worker still there (a partition given back without its revocation reaching us) writes no more.
-            if let stale = workers.withLock({ $0.removeValue(forKey: input.partition) }) {
-                stale.cancel()
-                _ = await Self.drained([stale], within: Self.stepLimit)
-            }
-            let started = ContinuousClock.now
-            let worker = PartitionWorker(
+            restoring[input.partition] = PartitionWorker(
                 ledger: PartitionLedger(
                     partition: input.partition, config: config, recordBytes: settings.recordBytes, batchPrefix: "\(input.partition)-\(clock())"),
                 clock: clock
             ) { [weak self] plans, worker in await self?.execute(plans, on: worker) }
-            let changelog = TopicPartition(topic: TopicNames.batcherState, partition: input.partition)
-            let unreadable = Mutex<[Int64]>([])
-            let records = try await PartitionReader.readAll(changelog, configuration: kafka, logger: logger) { entry in
-                if !worker.ledger.withLock({ $0.restore(entry) }) { unreadable.withLock { $0.append(entry.offset) } }
-            }
-            let skipped = unreadable.withLock { $0 }
-            if !skipped.isEmpty {
+        }
+        let targets = restoring
+        let unreadable = Mutex<[Int32: [Int64]]>([:])
+        let changelogs = partitions.map { TopicPartition(topic: TopicNames.batcherState, partition: $0.partition) }
+        let records = try await PartitionReader.readAll(changelogs, configuration: kafka, logger: logger) { changelog, entry in
+            guard let worker = targets[changelog.partition] else { return }
+            if !worker.ledger.withLock({ $0.restore(entry) }) { unreadable.withLock { $0[changelog.partition, default: []].append(entry.offset) } }
+        }
+        let seconds = (ContinuousClock.now - started).inSeconds
+        metrics.restored(records: records.values.reduce(0, +), seconds: seconds)
+        let now = clock()
+        for (partition, worker) in restoring.sorted(by: { $0.key < $1.key }) {
+            if let skipped = unreadable.withLock({ $0[partition] }) {
                 logger.warning(
                     "changelog records that cannot be read were skipped; their members are sent again at their next change",
-                    [("topic", .string(TopicNames.batcherState)), ("partition", .integer(Int(input.partition))), ("records", .integer(skipped.count)),
+                    [("topic", .string(TopicNames.batcherState)), ("partition", .integer(Int(partition))), ("records", .integer(skipped.count)),
                      ("offsets", .string(skipped.prefix(10).map(String.init).joined(separator: ",")))])
             }
-            let now = clock()
             let reconciled = worker.ledger.withLock { $0.reconcileAfterRestore(now: now) }
-            workers.withLock { $0[input.partition] = worker }
-            let seconds = (ContinuousClock.now - started).inSeconds
-            metrics.restored(records: records, seconds: seconds)
             let members = worker.ledger.withLock { $0.members.reduce(0) { $0 + $1.count } }
             logger.info(
                 "partition state restored",
-                [("partition", .integer(Int(input.partition))), ("changelog_records", .integer(records)), ("members", .integer(members)),
-                 ("seconds", .double(seconds)), ("members_unconfirmed", .integer(reconciled.unconfirmed)),
+                [("partition", .integer(Int(partition))),
+                 ("changelog_records", .integer(records[TopicPartition(topic: TopicNames.batcherState, partition: partition)] ?? 0)),
+                 ("members", .integer(members)), ("seconds", .double(seconds)), ("members_unconfirmed", .integer(reconciled.unconfirmed)),
                  ("members_with_unforwarded_kinds", .integer(reconciled.unforwarded))])
         }
+        workers.withLock { workers in workers.merge(restoring) { $1 } }
     }
 
     /// Flushes what the partitions hold, so the loop can finish their input batches before they go; the

@@ -25,7 +25,7 @@ public final class BatcherMetrics: Sendable {
         refreshed = registry.counter("cohortsync_batcher_refreshed_total", help: "X memberships queued to be added again before the 13-month expiry.")
         deadLettered = registry.counter("cohortsync_batcher_dead_lettered_total", help: "Input records that did not decode, sent to the DLQ.")
         restoreSeconds = registry.histogram(
-            "cohortsync_batcher_restore_seconds", help: "Time to restore one partition's state from the changelog.",
+            "cohortsync_batcher_restore_seconds", help: "Time to restore newly assigned partitions from the changelog (read at once).",
             buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120])
         restoredRecords = registry.counter("cohortsync_batcher_restored_records_total", help: "Changelog records read back on assignment.")
         records = registry.counter("cohortsync_batcher_records_total", help: "Input records taken from cohortsync.hashed.v1 (applied, ignored or dead-lettered).")
