@@ -210,14 +210,6 @@ public final class BatcherEngine: Sendable {
         ContinuousClock.now - lastTick.withLock { $0 } < limit
     }
 
-    /// Waits until every flush queued so far has run (tests, benchmarks).
-    public func drained() async {
-        for worker in selected(nil) { await worker.drained() }
-    }
-
-    /// Held snapshot removals in the owned partitions.
-    public var holds: [AudienceState] { selected(nil).flatMap { worker in worker.ledger.withLock { $0.holds } } }
-
     // MARK: Helpers
 
     /// How long a partition that goes waits for its flush step in flight.
