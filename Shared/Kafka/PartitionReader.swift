@@ -21,14 +21,20 @@ public struct PartitionEntry: Sendable {
 /// before handling their records: what was written after the read began is its own writing. All the
 /// partitions are read at once by one client, so a rebalance that hands over many costs one set-up.
 public enum PartitionReader {
+    /// Messages taken from librdkafka per call.
+    static let messagesPerCall = 4_096
+
     /// Hands every record of `partitions`, from the first to the end (high watermark) at the start of the
     /// read, to `body`, in order within each partition, on a thread of its own (never the cooperative pool):
     /// a restore of millions of records is CPU and broker round trips. Returns the records read per partition.
     /// - Throws: `KafkaError` `.consumer` when a partition cannot be read (unknown topic, no record arriving
     ///   for `timeout`), or what `body` throws.
+    ///
+    /// `body` gets the records of one partition as they arrive, several at a time and in offset order, so a
+    /// caller applying them under a lock takes it once per run of records, not per record.
     public static func readAll(
         _ partitions: [TopicPartition], configuration: KafkaConfiguration, logger: Logger, timeout: Duration = .seconds(60),
-        _ body: @escaping @Sendable (TopicPartition, PartitionEntry) throws -> Void
+        _ body: @escaping @Sendable (TopicPartition, [PartitionEntry]) throws -> Void
     ) async throws -> [TopicPartition: Int] {
         let result = await offCooperativePool { () -> Result<[TopicPartition: Int], any Error> in
             Result { try read(partitions, configuration: configuration, logger: logger, timeout: timeout, body) }
@@ -41,12 +47,14 @@ public enum PartitionReader {
         _ partition: TopicPartition, configuration: KafkaConfiguration, logger: Logger, timeout: Duration = .seconds(60),
         _ body: @escaping @Sendable (PartitionEntry) throws -> Void
     ) async throws -> Int {
-        try await readAll([partition], configuration: configuration, logger: logger, timeout: timeout) { try body($1) }[partition] ?? 0
+        try await readAll([partition], configuration: configuration, logger: logger, timeout: timeout) { _, entries in
+            for entry in entries { try body(entry) }
+        }[partition] ?? 0
     }
 
     private static func read(
         _ partitions: [TopicPartition], configuration: KafkaConfiguration, logger: Logger, timeout: Duration,
-        _ body: (TopicPartition, PartitionEntry) throws -> Void
+        _ body: (TopicPartition, [PartitionEntry]) throws -> Void
     ) throws -> [TopicPartition: Int] {
         let effective = configuration.merging(
             defaults: ["fetch.wait.max.ms": "10"],
@@ -78,31 +86,44 @@ public enum PartitionReader {
             throw KafkaError.rdkafka(assigned, code: .consumer, "cannot assign \(reading) to read them")
         }
         defer { _ = rd_kafka_assign(client.handle, nil) }
+        guard let queue = rd_kafka_queue_get_consumer(client.handle) else {
+            throw KafkaError(code: .consumer, message: "librdkafka has no consumer queue to read \(reading) from")
+        }
+        defer { rd_kafka_queue_destroy(queue) }
+        var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: Self.messagesPerCall)
         var lastProgress = ContinuousClock.now
+        var runs: [TopicPartition: [PartitionEntry]] = [:]
         // Offsets of a compacted topic have gaps: a partition ends at its first record at or past the end.
         while !remaining.isEmpty {
-            guard let message = rd_kafka_consumer_poll(client.handle, 100) else {
+            let taken = rd_kafka_consume_batch_queue(queue, 100, &messages, messages.count)
+            guard taken > 0 else {
                 guard ContinuousClock.now - lastProgress < timeout else {
                     let waiting = remaining.map { "\($0.key) at \($0.value.next) of \($0.value.end)" }.sorted().joined(separator: ", ")
                     throw KafkaError(code: .consumer, message: "no record arrived for \(timeout) while reading \(waiting); check the broker")
                 }
                 continue
             }
-            defer { rd_kafka_message_destroy(message) }
-            let error = message.pointee.err
-            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                if error == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
-                throw KafkaError.rdkafka(error, code: .consumer, "cannot read \(reading)")
-            }
             lastProgress = ContinuousClock.now
-            let record = message.pointee
-            let partition = TopicPartition(topic: String(cString: rd_kafka_topic_name(record.rkt)), partition: record.partition)
-            guard let position = remaining[partition] else { continue }
-            let key = record.key.map { Array(UnsafeRawBufferPointer(start: $0, count: record.key_len)) }
-            let value = record.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: record.len)) }
-            try body(partition, PartitionEntry(offset: record.offset, key: key, value: value))
-            counts[partition, default: 0] += 1
-            if record.offset + 1 >= position.end { remaining[partition] = nil } else { remaining[partition] = (record.offset + 1, position.end) }
+            defer { for index in 0..<taken { rd_kafka_message_destroy(messages[index]) } }
+            for index in 0..<taken {
+                guard let message = messages[index] else { continue }
+                let record = message.pointee
+                guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    if record.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                    throw KafkaError.rdkafka(record.err, code: .consumer, "cannot read \(reading)")
+                }
+                let partition = TopicPartition(topic: String(cString: rd_kafka_topic_name(record.rkt)), partition: record.partition)
+                guard let position = remaining[partition] else { continue }
+                let key = record.key.map { Array(UnsafeRawBufferPointer(start: $0, count: record.key_len)) }
+                let value = record.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: record.len)) }
+                runs[partition, default: []].append(PartitionEntry(offset: record.offset, key: key, value: value))
+                if record.offset + 1 >= position.end { remaining[partition] = nil } else { remaining[partition] = (record.offset + 1, position.end) }
+            }
+            for (partition, entries) in runs where !entries.isEmpty {
+                try body(partition, entries)
+                counts[partition, default: 0] += entries.count
+                runs[partition]!.removeAll(keepingCapacity: true)
+            }
         }
         return counts
     }

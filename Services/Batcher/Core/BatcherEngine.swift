@@ -88,9 +88,10 @@ public final class BatcherEngine: Sendable {
         let targets = restoring
         let unreadable = Mutex<[Int32: [Int64]]>([:])
         let changelogs = partitions.map { TopicPartition(topic: TopicNames.batcherState, partition: $0.partition) }
-        let records = try await PartitionReader.readAll(changelogs, configuration: kafka, logger: logger) { changelog, entry in
+        let records = try await PartitionReader.readAll(changelogs, configuration: kafka, logger: logger) { changelog, entries in
             guard let worker = targets[changelog.partition] else { return }
-            if !worker.ledger.withLock({ $0.restore(entry) }) { unreadable.withLock { $0[changelog.partition, default: []].append(entry.offset) } }
+            let skipped = worker.ledger.withLock { ledger in entries.filter { !ledger.restore($0) }.map(\.offset) }
+            if !skipped.isEmpty { unreadable.withLock { $0[changelog.partition, default: []] += skipped } }
         }
         let seconds = (ContinuousClock.now - started).inSeconds
         metrics.restored(records: records.values.reduce(0, +), seconds: seconds)
