@@ -28,10 +28,13 @@ final class SandboxStore: Sendable {
         "\(api.name)/\(account)/\(id)"
     }
 
-    /// Creates an audience; nil when the account already has one of that name (names are unique per account).
+    /// Creates an audience; nil when an X account already has one of that name. X names are unique per
+    /// account; TikTok creates another audience under a name that exists, so a client that creates twice
+    /// gets a duplicate here as it would there (exactly-once creation must rest on the client's own mapping).
     func create(api: Destination, account: String, name: String, description: String) -> Audience? {
         state.withLock { state in
-            guard !state.audiences.values.contains(where: { $0.api == api && $0.account == account && $0.name == name }) else { return nil }
+            let taken = api == .x && state.audiences.values.contains { $0.api == api && $0.account == account && $0.name == name }
+            guard !taken else { return nil }
             let prefix = api == .x ? "xa" : "7"
             let id = prefix + String(state.nextID, radix: api == .x ? 36 : 10) + (api == .x ? "" : "000")
             state.nextID += 1

@@ -73,7 +73,7 @@ struct TikTokAPI: Sendable {
                 return Self.answer(40002, "custom_audience_name is \(name.count) characters; at most \(limits.maxNameLength)")
             }
             guard let created = store.create(api: .tiktok, account: advertiser, name: name, description: "") else {
-                return Self.answer(40002, "an audience named \"\(name)\" already exists for advertiser \(advertiser)")
+                return Self.answer(50000, "the audience could not be created")
             }
             return Self.answer(0, "OK", data: ["audience_id": created.id])
         case "delete":

@@ -29,6 +29,18 @@ struct TikTokAPITests {
         #expect(again.code == 40002)
     }
 
+    @Test("names are not unique: a second create under a name that exists makes a second audience, as TikTok does")
+    func duplicateNames() async throws {
+        let sandbox = try SandboxHarness()
+        let first = try await sandbox.createTikTokAudience(advertiser: "adv1", name: "Buyers")
+        let second = try await sandbox.createTikTokAudience(advertiser: "adv1", name: "Buyers")
+        #expect(first != second)
+        for id in [first, second] {
+            let entry = try await sandbox.recorded("tiktok", id).entry
+            #expect(entry["name"] as? String == "Buyers", "audience \(id) is listed under its name")
+        }
+    }
+
     @Test("a wrong Access-Token is refused with 40105")
     func token() async throws {
         let sandbox = try SandboxHarness()
