@@ -68,7 +68,7 @@ struct AudienceLedger {
         case .enter, .snapshotMember, .unspecified:
             let slot = table.findOrInsert(member.userKey)
             if table.setSeen(slot, UInt32(truncatingIfNeeded: state.snapshotSequence)) { markDirty(slot, now: now) }
-            desire(slot, IdentifierSet.canonical(member.identifiers, forwarded: connection.forward).identifiers, now: now)
+            desire(slot, IdentifierSet.canonical(member.identifiers, forwarded: connection.forward), now: now)
         case .exit, .consentWithdrawn:
             guard let slot = table.find(member.userKey) else { return nil }
             desire(slot, [], now: now)
@@ -91,7 +91,7 @@ struct AudienceLedger {
     enum SnapshotEnd: Equatable {
         case applied(removals: Int)
         case incomplete
-        case held(removals: Int, members: Int)
+        case held(removals: Int)
         case ignored(Ignored)
     }
 
@@ -116,7 +116,7 @@ struct AudienceLedger {
             state.heldRemovals = Int64(leavers.count)
             // Written to the changelog at once: `cohortsync holds list` reads it there.
             flushRequested = true
-            return .held(removals: leavers.count, members: members)
+            return .held(removals: leavers.count)
         }
         clearHold()
         for slot in leavers { desire(slot, [], now: now) }
@@ -195,7 +195,7 @@ struct AudienceLedger {
         var count = 0
         for slot in table.allSlots where table.holds(slot) && pending[slot] == nil {
             let held = table.digests(slot)
-            let kept = IdentifierSet.canonical(held, forwarded: connection.forward).identifiers
+            let kept = IdentifierSet.canonical(held, forwarded: connection.forward)
             if kept != held {
                 desire(slot, kept, now: now)
                 count += 1
@@ -244,7 +244,7 @@ struct AudienceLedger {
             }
             // After an unconfirmed flush the destination may hold the old digests or the new: remove both.
             let doubt = unconfirmed.removeValue(forKey: slot)
-            let possiblyHeld = doubt.map { IdentifierSet.canonical(held + $0, forwarded: Set(IdentifierType.specified)).identifiers } ?? held
+            let possiblyHeld = doubt.map { IdentifierSet.canonical(held + $0, forwarded: IdentifierSet.allKinds) } ?? held
             let key = table.userKey(slot)
             let heldByScope = IdentifierSet.byScope(possiblyHeld, perIdentifier: perIdentifier)
             let wantedByScope = IdentifierSet.byScope(wanted, perIdentifier: perIdentifier)
@@ -296,7 +296,7 @@ struct AudienceLedger {
 
     mutating func restore(_ member: MemberState) {
         let slot = table.findOrInsert(member.userKey)
-        table.setDigests(slot, IdentifierSet.canonical(member.sent, forwarded: Set(IdentifierType.specified)).identifiers)
+        table.setDigests(slot, IdentifierSet.canonical(member.sent, forwarded: IdentifierSet.allKinds))
         _ = table.setSeen(slot, UInt32(truncatingIfNeeded: member.seenSequence))
         table.setSentAt(slot, minutes: UInt32(clamping: max(member.updatedAtMilliseconds, 0) / 60_000))
         table.setFlush(slot, UInt32(truncatingIfNeeded: member.flush))

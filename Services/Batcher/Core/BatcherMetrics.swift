@@ -40,7 +40,7 @@ public final class BatcherMetrics: Sendable {
         for (outcome, count) in counts.snapshots {
             registry.counter("cohortsync_batcher_snapshots_total", help: "Snapshot markers applied, by outcome.", labels: ["outcome": outcome]).increment(by: Int64(count))
         }
-        heldRemovals.increment(by: Int64(counts.heldRemovals))
+        heldRemovals.increment(by: counts.held.reduce(0) { $0 + $1.heldRemovals })
         decisions.increment(by: Int64(counts.decided))
     }
 

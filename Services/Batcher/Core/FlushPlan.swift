@@ -41,8 +41,7 @@ public struct FlushPlan: Sendable {
     /// Appends the batches to `out`, keyed `connection/audience` so one audience's batches stay in order on
     /// one partition of the destination's batches topic.
     public func encodeBatches(into out: inout OutgoingRecords) {
-        guard !batches.isEmpty else { return }
-        let topic = destination == .x ? TopicNames.batchesX : TopicNames.batchesTikTok
+        guard !batches.isEmpty, let topic = TopicNames.batches(for: destination) else { return }
         let headers = out.standardHeaders(for: Batch.self, trace: trace)
         let key = Array("\(connectionID)/\(audienceID)".utf8)
         for batch in batches {

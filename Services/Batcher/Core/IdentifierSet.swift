@@ -2,16 +2,18 @@ import Wire
 
 /// Hashed identifiers in canonical order, so two sets compare equal exactly when they hold the same digests.
 enum IdentifierSet {
+    /// Every kind: what a restore keeps, whatever the connection forwards now (`dropUnforwarded` sorts that out).
+    static let allKinds = Set(IdentifierType.specified)
+
     /// `identifiers` sorted by type then digest, without repeats, keeping only 32-byte digests of the kinds in
-    /// `forwarded`; `dropped` counts what was left out.
-    static func canonical(_ identifiers: [HashedIdentifier], forwarded: Set<IdentifierType>) -> (identifiers: [HashedIdentifier], dropped: Int) {
+    /// `forwarded` (at most 255, what a member's slot counts).
+    static func canonical(_ identifiers: [HashedIdentifier], forwarded: Set<IdentifierType>) -> [HashedIdentifier] {
         var kept = identifiers.filter { $0.sha256.count == MemberTable.digestLength && forwarded.contains($0.type) }
-        let dropped = identifiers.count - kept.count
-        guard kept.count > 1 else { return (kept, dropped) }
+        guard kept.count > 1 else { return kept }
         kept.sort(by: precedes)
         var unique: [HashedIdentifier] = [kept[0]]
         for identifier in kept.dropFirst() where identifier != unique[unique.count - 1] { unique.append(identifier) }
-        return (Array(unique.prefix(Int(UInt8.max))), dropped + kept.count - min(unique.count, Int(UInt8.max)))
+        return Array(unique.prefix(Int(UInt8.max)))
     }
 
     static func precedes(_ a: HashedIdentifier, _ b: HashedIdentifier) -> Bool {

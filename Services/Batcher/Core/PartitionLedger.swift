@@ -11,9 +11,8 @@ public struct PartitionLedger: Sendable {
     public struct Counts: Sendable, Equatable {
         public var ignored: [String: Int] = [:]
         public var snapshots: [String: Int] = [:]
-        public var heldRemovals = 0
         public var decided = 0
-        /// The audiences whose snapshot removal was held, for the log.
+        /// The audiences whose snapshot removal was held, with what they hold back.
         public var held: [AudienceState] = []
     }
 
@@ -112,9 +111,8 @@ public struct PartitionLedger: Sendable {
                     switch ledgers[index].endSnapshot(marker, now: now) {
                     case .applied: counts.snapshots["applied", default: 0] += 1
                     case .incomplete: counts.snapshots["incomplete", default: 0] += 1
-                    case .held(let removals, _):
+                    case .held:
                         counts.snapshots["held", default: 0] += 1
-                        counts.heldRemovals += removals
                         counts.held.append(ledgers[index].state)
                     case .ignored(let reason):
                         ignore(reason.rawValue)
