@@ -13,12 +13,7 @@ let spec = CommandLineSpec(
         + "keeping each partition's membership store in the compacted \(TopicNames.batcherState).",
     options: StageOptions.options(defaultGroup: "cohortsync-batcher") + ServiceSettings.options(defaultHTTPPort: 9103))
 let startup = StageStartup(spec: spec, stage: "batcher")
-let admin: KafkaAdmin
-do {
-    admin = try KafkaAdmin(configuration: startup.kafka, logger: startup.logger)
-} catch {
-    CommandLineEntry.fail(spec.executable, error.description, status: 78)
-}
+let admin = startup.makeAdmin()
 let hashed = startup.partitionCount(of: TopicNames.hashed, admin: admin)
 if let mismatch = PartitionAlignment.mismatch(hashed: hashed, batcherState: startup.partitionCount(of: TopicNames.batcherState, admin: admin)) {
     CommandLineEntry.fail(spec.executable, mismatch, status: 78)

@@ -24,50 +24,52 @@ struct HoldsCommand {
     let kafka: KafkaConfiguration
     let logger: Logger
 
-    /// The held removals, one line per (connection, audience, snapshot), from every changelog partition.
+    /// The held removals, one line per (connection, audience, snapshot), from every changelog partition
+    /// (read in one pass).
     func list() async throws -> [Hold] {
-        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
-        guard let count = try admin.partitionCount(of: TopicNames.batcherState) else {
-            throw HoldsError("topic \(TopicNames.batcherState) does not exist; create the internal topics with `cohortsync topics create`")
+        let changelogs = (0..<(try partitionCount(of: TopicNames.batcherState))).map { TopicPartition(topic: TopicNames.batcherState, partition: $0) }
+        // The latest state per partition and audience key, filled by the reading thread.
+        let states = Mutex<[TopicPartition: [[UInt8]: AudienceState]]>([:])
+        _ = try await PartitionReader.readAll(changelogs, configuration: kafka, logger: logger) { changelog, entries in
+            for entry in entries {
+                guard let key = entry.key, case .audience = BatcherState.parseKey(key) else { continue }
+                let state = try entry.value.map { try BatcherState(serializedBytes: $0) }
+                states.withLock { $0[changelog, default: [:]][key] = state.flatMap { if case .audience(let audience) = $0 { audience } else { nil } } }
+            }
         }
         var holds: [String: Hold] = [:]
-        for partition in 0..<Int32(count) {
-            // The latest state per audience key, filled by the thread reading the partition.
-            let states = Mutex<[[UInt8]: AudienceState]>([:])
-            _ = try await PartitionReader.readAll(TopicPartition(topic: TopicNames.batcherState, partition: partition), configuration: kafka, logger: logger) { entry in
-                guard let key = entry.key, case .audience = BatcherState.parseKey(key) else { return }
-                let state = try entry.value.map { try BatcherState(serializedBytes: $0) }
-                states.withLock { $0[key] = state.flatMap { if case .audience(let audience) = $0 { audience } else { nil } } }
-            }
-            for state in states.withLock({ Array($0.values) }) where state.heldSequence != 0 {
-                let id = [state.connectionID, state.audienceID, state.heldSnapshotID].joined(separator: "\u{1F}")
-                holds[id, default: Hold(connectionID: state.connectionID, audienceID: state.audienceID, snapshotID: state.heldSnapshotID, partitions: 0, removals: 0)]
-                    .partitions += 1
-                holds[id]!.removals += state.heldRemovals
-            }
+        for state in states.withLock({ $0.values.flatMap(\.values) }) where state.heldSequence != 0 {
+            let id = [state.connectionID, state.audienceID, state.heldSnapshotID].joined(separator: "\u{1F}")
+            holds[id, default: Hold(connectionID: state.connectionID, audienceID: state.audienceID, snapshotID: state.heldSnapshotID, partitions: 0, removals: 0)]
+                .partitions += 1
+            holds[id]!.removals += state.heldRemovals
         }
         return holds.values.sorted { ($0.connectionID, $0.audienceID, $0.snapshotID) < ($1.connectionID, $1.audienceID, $1.snapshotID) }
     }
 
     /// Writes the decision to every partition of `hashed`; returns the number of partitions written.
     func decide(_ action: HoldAction, connectionID: String, audienceID: String, snapshotID: String) async throws -> Int {
-        let admin = try KafkaAdmin(configuration: kafka, logger: logger)
-        guard let count = try admin.partitionCount(of: TopicNames.hashed) else {
-            throw HoldsError("topic \(TopicNames.hashed) does not exist; create the internal topics with `cohortsync topics create`")
-        }
+        let count = try partitionCount(of: TopicNames.hashed)
         let decision = HoldDecision(
             connectionID: connectionID, audienceID: audienceID, action: action, snapshotID: snapshotID,
             decidedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1_000))
         let trace = SourcePosition(topic: "cohortsync-cli", partition: 0, offset: 0)
         var out = OutgoingRecords()
         let headers = out.standardHeaders(for: HashedRecord.self, trace: trace)
-        for partition in 0..<Int32(count) {
+        for partition in 0..<count {
             out.append(HashedRecord.hold(decision), topic: TopicNames.hashed, placement: .partition(partition), headers: headers, key: Array("\(audienceID)/".utf8))
         }
         let producer = try KafkaProducer(configuration: kafka, logger: logger)
         try await producer.deliver(out)
         try await producer.shutdown()
-        return count
+        return Int(count)
+    }
+
+    private func partitionCount(of topic: String) throws -> Int32 {
+        guard let count = try KafkaAdmin(configuration: kafka, logger: logger).partitionCount(of: topic) else {
+            throw HoldsError("topic \(topic) does not exist; create the internal topics with `cohortsync topics create`")
+        }
+        return Int32(count)
     }
 
     static func render(_ holds: [Hold]) -> [String] {

@@ -19,12 +19,7 @@ let topics = (startup.options.string("topics") ?? "").split(separator: ",").map 
 guard !topics.isEmpty else {
     CommandLineEntry.fail(spec.executable, "missing --topics or COHORTSYNC_UPSTREAM_TOPICS: the upstream topics to read, comma-separated", status: 64)
 }
-let admin: KafkaAdmin
-do {
-    admin = try KafkaAdmin(configuration: startup.kafka, logger: startup.logger)
-} catch {
-    CommandLineEntry.fail(spec.executable, error.description, status: 78)
-}
+let admin = startup.makeAdmin()
 let processor = IngestProcessor(
     config: startup.config, memberPartitions: startup.partitionCount(of: TopicNames.members, admin: admin), recordLimit: startup.recordLimit, metrics: metrics,
     logger: startup.logger)

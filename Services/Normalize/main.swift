@@ -13,12 +13,7 @@ let spec = CommandLineSpec(
     options: StageOptions.options(defaultGroup: "cohortsync-normalize") + ServiceSettings.options(defaultHTTPPort: 9102))
 let startup = StageStartup(spec: spec, stage: "normalize")
 let metrics = MetricsRegistry()
-let admin: KafkaAdmin
-do {
-    admin = try KafkaAdmin(configuration: startup.kafka, logger: startup.logger)
-} catch {
-    CommandLineEntry.fail(spec.executable, error.description, status: 78)
-}
+let admin = startup.makeAdmin()
 let members = startup.partitionCount(of: TopicNames.members, admin: admin)
 if let mismatch = PartitionAlignment.mismatch(members: members, hashed: startup.partitionCount(of: TopicNames.hashed, admin: admin)) {
     CommandLineEntry.fail(spec.executable, mismatch, status: 78)

@@ -6,16 +6,19 @@ import Wire
 public enum PartitionAlignment {
     /// nil when aligned; otherwise the message a stage prints before refusing to start.
     public static func mismatch(members: Int32, hashed: Int32) -> String? {
-        guard members != hashed else { return nil }
-        return "\(TopicNames.members) has \(members) partitions but \(TopicNames.hashed) has \(hashed); they must match so markers stay in order. "
-            + "Recreate \(TopicNames.hashed) with \(members) partitions (cohortsync topics check shows the layout)."
+        mismatch(TopicNames.members, members, TopicNames.hashed, hashed, why: "they must match so markers stay in order")
     }
 
     /// nil when aligned; otherwise why the batcher refuses to start: each input partition's state lives at
     /// the same index of the changelog.
     public static func mismatch(hashed: Int32, batcherState: Int32) -> String? {
-        guard hashed != batcherState else { return nil }
-        return "\(TopicNames.hashed) has \(hashed) partitions but \(TopicNames.batcherState) has \(batcherState); each partition's state lives at "
-            + "the same index. Recreate \(TopicNames.batcherState) with \(hashed) partitions (cohortsync topics check shows the layout)."
+        mismatch(TopicNames.hashed, hashed, TopicNames.batcherState, batcherState, why: "each partition's state lives at the same index")
+    }
+
+    /// `follower` must have `reference`'s partition count; the message says how to recreate it.
+    private static func mismatch(_ reference: String, _ expected: Int32, _ follower: String, _ actual: Int32, why: String) -> String? {
+        guard expected != actual else { return nil }
+        return "\(reference) has \(expected) partitions but \(follower) has \(actual); \(why). "
+            + "Recreate \(follower) with \(expected) partitions (cohortsync topics check shows the layout)."
     }
 }

@@ -14,10 +14,13 @@ public struct StageStartup: Sendable {
     /// The bound on every record the stage writes (`--max-record-bytes`).
     public let recordLimit: RecordSizeLimit
     public let logger: Logger
+    /// The executable's name, as its start-up errors begin.
+    public let executable: String
 
     /// Exits 0 after `--print-config`, 64 on bad options, 78 (`EX_CONFIG`) on an invalid configuration.
     /// A credential that cannot be read is a warning naming its JSON path: these stages never use one.
     public init(spec: CommandLineSpec, stage: String) {
+        executable = spec.executable
         options = CommandLineEntry.parse(spec)
         do {
             settings = try ServiceSettings(options)
@@ -65,6 +68,15 @@ public struct StageStartup: Sendable {
             configuration.properties["batch.size"] = String(min(recordLimit.bytes, 1_000_000))
         }
         return configuration
+    }
+
+    /// An admin client for the start-up checks, exiting 78 (`EX_CONFIG`) when the Kafka settings are refused.
+    public func makeAdmin() -> KafkaAdmin {
+        do {
+            return try KafkaAdmin(configuration: kafka, logger: logger)
+        } catch {
+            CommandLineEntry.fail(executable, error.description, status: 78)
+        }
     }
 
     /// The partition count of `topic`, exiting with advice when the topic is missing or the broker unreachable.

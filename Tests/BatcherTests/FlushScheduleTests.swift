@@ -157,9 +157,7 @@ struct FlushScheduleTests {
         // The replacement restores what reached the changelog and reads the window again; then the users'
         // next changes arrive in a later window (the changed user leaves, the new one changes).
         var restored = try LedgerHarness(run.configJSON)
-        for (index, record) in written.enumerated() {
-            restored.ledger.restore(PartitionEntry(offset: Int64(index), key: record.key, value: record.state?.serializedBytes()))
-        }
+        restored.restore(written)
         _ = restored.ledger.reconcileAfterRestore(now: restored.now)
         for member in window { restored.apply(.member(member)) }
         apply(restored.flush())
@@ -204,10 +202,7 @@ struct FlushScheduleTests {
         let damaged = restored.ledger.restore(PartitionEntry(offset: 0, key: key, value: [0x6d, 0x37, 0xff, 0xff, 0xff, 0xff]))
         let badKey = restored.ledger.restore(PartitionEntry(offset: 1, key: [1, 2, 3], value: []))
         #expect(!damaged && !badKey)
-        var readable = 0
-        for (index, record) in run.changelog.enumerated() {
-            readable += restored.ledger.restore(PartitionEntry(offset: Int64(index + 2), key: record.key, value: record.state?.serializedBytes())) ? 1 : 0
-        }
+        let readable = restored.restore(run.changelog, firstOffset: 2)
         #expect(readable == run.changelog.count && readable > 0)
         #expect(restored.ledger.takeCounts().ignored == ["unreadable-state": 2])
         #expect(restored.ledger.members.map(\.count) == [2])

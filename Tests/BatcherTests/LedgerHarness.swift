@@ -72,12 +72,22 @@ struct LedgerHarness {
         return plans.flatMap(\.batches)
     }
 
+    /// Reads `records` back into the ledger as a changelog restore would, encoded as the topic holds them;
+    /// returns how many were readable.
+    @discardableResult
+    mutating func restore(_ records: some Sequence<ChangelogRecord>, firstOffset: Int64 = 0) -> Int {
+        var readable = 0
+        for (index, record) in records.enumerated() {
+            let entry = PartitionEntry(offset: firstOffset + Int64(index), key: record.key, value: record.state?.serializedBytes())
+            readable += ledger.restore(entry) ? 1 : 0
+        }
+        return readable
+    }
+
     /// A ledger restored from everything flushed so far, under `configJSON` (default: the same one).
     func restored(_ configJSON: String? = nil) throws -> LedgerHarness {
         var copy = try LedgerHarness(configJSON ?? self.configJSON)
-        for (index, record) in changelog.enumerated() {
-            copy.ledger.restore(PartitionEntry(offset: Int64(index), key: record.key, value: record.state?.serializedBytes()))
-        }
+        copy.restore(changelog)
         copy.now = now
         copy.changelog = changelog
         return copy
