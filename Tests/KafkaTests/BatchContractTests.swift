@@ -178,14 +178,11 @@ struct BatchContractTests {
         cluster.setRoundTripTime(.milliseconds(300))
         let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
         let flight = InFlight()
-        // Member A's log tells when a revocation begins: what A has in flight then is what the loop must wait for.
+        // Member A's log tells when a revocation begins, the earliest sign: A stops being slow then.
         let logA = Logger(
             stage: "member-a", minimumLevel: .info,
             sink: LogSink { line in
-                if line.contains("\"partitions revoked\"") {
-                    flight.atRevocation.withLock { $0.append(flight.outstanding) }
-                    flight.revoked.store(true, ordering: .releasing)
-                }
+                if line.contains("\"partitions revoked\"") { flight.revoked.store(true, ordering: .releasing) }
             })
         func member(_ logger: Logger) throws -> ProcessingLoop {
             let consumer = try KafkaConsumer(
@@ -210,7 +207,7 @@ struct BatchContractTests {
                 try await producer.send(out, completion: deliveries)
                 deliveries.release()
                 // Until its first revocation member A is slow: its 300 batches of 20 would take 30 s alone, so it
-                // is still busy however long B takes to join, and its last batches' deliveries (300 ms each way)
+                // is still busy however long B takes to join, and its last batches' deliveries (a second each way by then)
                 // are always in flight meanwhile. After that both members go at the broker's pace.
                 if let flight, !flight.revoked.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(100)) }
             }
@@ -218,10 +215,17 @@ struct BatchContractTests {
         let a = try member(logA)
         let handlerA = handler("a", counting: flight)
         let handlerB = handler("b", counting: nil)
-        // The revoked hook runs once the loop let the partitions' work finish, just before they go.
-        let hooksA = ProcessingLoop.PartitionHooks(revoked: { _ in flight.atRelease.withLock { $0.append(flight.outstanding) } })
+        // The releasing hook runs when the revoked partitions' handlers returned, as the loop begins waiting for
+        // their completions: what A has in flight then is what the loop must wait for. The revoked hook runs once
+        // that work finished, just before the partitions go.
+        let hooksA = ProcessingLoop.PartitionHooks(
+            releasing: { _ in flight.atRevocation.withLock { $0.append(flight.outstanding) } },
+            revoked: { _ in flight.atRelease.withLock { $0.append(flight.outstanding) } })
         let runningA = Task { try await a.run(hooks: hooksA, handlerA) }
         try await waitUntil { handled.withLock { $0["a", default: []].count } >= 300 }
+        // From now on an acknowledgement takes a second: whatever A sent in the second before its revocation is
+        // still in flight then, even if its records ran short while the group rebalanced.
+        cluster.setRoundTripTime(.seconds(1))
         let b = try member(logger)
         let runningB = Task { try await b.run(handlerB) }
         do {
@@ -240,7 +244,7 @@ struct BatchContractTests {
 
         let atRevocation = flight.atRevocation.withLock { $0 }
         let atRelease = flight.atRelease.withLock { $0 }
-        #expect(atRevocation.contains { $0 > 0 }, "no delivery was in flight when member A's partitions were revoked: \(atRevocation)")
+        #expect(atRevocation.contains { $0 > 0 }, "no delivery was in flight when the loop began waiting at member A's revocations: \(atRevocation)")
         #expect(!atRelease.isEmpty && atRelease.allSatisfy { $0 == 0 }, "member A let its partitions go with deliveries unacknowledged: \(atRelease)")
         let everything = handled.withLock { Set($0.values.joined()) }
         #expect(everything.count == 6_000, "records lost in the handover")
