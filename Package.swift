@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "cohortsync-ingest", targets: ["Ingest"]),
         .executable(name: "cohortsync-normalize", targets: ["Normalize"]),
         .executable(name: "cohortsync-batcher", targets: ["Batcher"]),
+        .executable(name: "cohortsync-upload-x", targets: ["UploadX"]),
+        .executable(name: "cohortsync-upload-tiktok", targets: ["UploadTikTok"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Runtime", targets: ["Runtime"]),
@@ -42,7 +44,9 @@ let package = Package(
         .target(name: "Observability", path: "Shared/Observability", swiftSettings: strict),
         // Lifecycle, command line and the HTTP listener (libmicrohttpd).
         .target(name: "Runtime", dependencies: ["CMicroHTTPD", "Observability"], path: "Shared/Runtime", swiftSettings: strict),
-        .target(name: "Destinations", dependencies: ["Hashing"], path: "Shared/Destinations", swiftSettings: strict),
+        // Outgoing HTTP (FoundationNetworking), retry backoff and client-side rate limits.
+        .target(name: "HTTPClient", dependencies: ["Observability"], path: "Shared/HTTPClient", swiftSettings: strict),
+        .target(name: "Destinations", dependencies: ["Hashing", "HTTPClient", "Wire"], path: "Shared/Destinations", swiftSettings: strict),
         .target(name: "Identity", dependencies: ["Hashing", "Wire"], path: "Shared/Identity", swiftSettings: strict),
         .target(name: "JSON", path: "Shared/JSON", swiftSettings: strict),
         .target(name: "Config", dependencies: ["Identity", "JSON", "Wire"], path: "Shared/Config", swiftSettings: strict),
@@ -71,6 +75,15 @@ let package = Package(
         .executableTarget(
             name: "Batcher", dependencies: ["BatcherCore", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Batcher",
             exclude: ["Core"], swiftSettings: strict),
+        // One upload engine for every destination; the uploaders differ only in the client they wire.
+        .target(
+            name: "Upload", dependencies: ["Config", "Destinations", "HTTPClient", "Kafka", "Observability", "Runtime", "Stage", "Wire"],
+            path: "Shared/Upload", swiftSettings: strict),
+        .executableTarget(
+            name: "UploadX", dependencies: ["Upload", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/UploadX", swiftSettings: strict),
+        .executableTarget(
+            name: "UploadTikTok", dependencies: ["Upload", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/UploadTikTok",
+            swiftSettings: strict),
         .executableTarget(
             name: "Sandbox", dependencies: ["Observability", "Runtime", "Destinations", "Wire"], path: "Services/Sandbox", swiftSettings: strict),
 

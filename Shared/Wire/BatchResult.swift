@@ -44,11 +44,14 @@ public struct BatchResult: ProtoMessage, Hashable {
     public var errors: [ItemError] = []
     public var attempts: Int32 = 0
     public var completedAtMilliseconds: Int64 = 0
+    /// From the uploader taking the batch to its outcome, retries and pauses included.
+    public var latencyMilliseconds: Int64 = 0
 
     public init(
         batchID: String = "", connectionID: String = "", audienceID: String = "", destinationAudienceID: String = "",
         operation: BatchOperation = .unspecified, status: BatchStatus = .unspecified, attempted: Int32 = 0, succeeded: Int32 = 0,
-        errors: [ItemError] = [], attempts: Int32 = 0, completedAtMilliseconds: Int64 = 0
+        errors: [ItemError] = [], attempts: Int32 = 0, completedAtMilliseconds: Int64 = 0,
+        latencyMilliseconds: Int64 = 0
     ) {
         self.batchID = batchID
         self.connectionID = connectionID
@@ -61,6 +64,7 @@ public struct BatchResult: ProtoMessage, Hashable {
         self.errors = errors
         self.attempts = attempts
         self.completedAtMilliseconds = completedAtMilliseconds
+        self.latencyMilliseconds = latencyMilliseconds
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
@@ -78,6 +82,7 @@ public struct BatchResult: ProtoMessage, Hashable {
             case 9: errors.append(try reader.message(field, "errors"))
             case 10: attempts = try reader.int32(field, "attempts")
             case 11: completedAtMilliseconds = try reader.int64(field, "completed_at_ms")
+            case 12: latencyMilliseconds = try reader.int64(field, "latency_ms")
             default: try reader.skip(field)
             }
         }
@@ -95,5 +100,6 @@ public struct BatchResult: ProtoMessage, Hashable {
         writer.messages(9, errors)
         writer.int32(10, attempts)
         writer.int64(11, completedAtMilliseconds)
+        writer.int64(12, latencyMilliseconds)
     }
 }

@@ -66,6 +66,7 @@ struct ProtocInteropTests {
         #expect(result.contains("status: BATCH_STATUS_PARTIAL"))
         #expect(result.contains("index: -1"))
         #expect(result.contains("attempted: 2500"))
+        #expect(result.contains("latency_ms: 1250"))
     }
 
     @Test("every message survives a trip through protoc")

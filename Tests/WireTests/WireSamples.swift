@@ -27,7 +27,7 @@ enum WireSamples {
         batchID: "b-1", connectionID: "x-main", audienceID: "aud_42", destinationAudienceID: "1nmth", operation: .add,
         status: .partial, attempted: 2_500, succeeded: 2_498,
         errors: [ItemError(index: 3, code: "INVALID_USER_ID", message: "not a digest"), ItemError(index: -1, code: "x", message: "")],
-        attempts: 3, completedAtMilliseconds: 99)
+        attempts: 3, completedAtMilliseconds: 99, latencyMilliseconds: 1_250)
     static let deadLetter = DeadLetter(
         stage: "ingest", reason: "invalid-json", source: source, redactedExcerpt: "{\"type\":\"membership\",\"user\":{\"email\":\"[redacted]\"", errorCode: "E1",
         detail: "unexpected end of input at byte 57", occurredAtMilliseconds: 5, payloadType: "cohortsync.v1.Batch", payload: [1, 2, 3])

@@ -1,0 +1,22 @@
+import Wire
+
+/// A destination's custom-audience API, as the upload engine uses it: one implementation per destination,
+/// each reading its own answers into `DestinationOutcome`.
+///
+/// Calls wait for the client-side rate limiter first; they throw only `CancellationError`, when the task
+/// is cancelled while waiting. A transport failure is an outcome (`retriable`), not an error.
+public protocol AudienceAPI: Sendable {
+    var destination: Destination { get }
+    /// The longest audience name the destination takes.
+    var maxNameLength: Int { get }
+
+    /// Creates a list audience and returns its id. X refuses a name that exists; its client then adopts
+    /// the existing audience. TikTok creates a second one, so callers must create at most once.
+    func createAudience(named name: String) async throws -> DestinationOutcome<String>
+
+    /// Adds or removes `users` in one request; the count taken on success.
+    func upload(_ operation: BatchOperation, users: [BatchUser], audience: String) async throws -> DestinationOutcome<Int>
+
+    /// Deletes an audience; one already gone counts as deleted.
+    func deleteAudience(_ audience: String) async throws -> DestinationOutcome<Void>
+}

@@ -1,0 +1,44 @@
+/// What the destination said, in the few kinds the upload engine acts on differently.
+public struct DestinationFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The destination's own code (`TOO_MANY_REQUESTS`, `40100`), or the transport's (`timeout`, `connection`).
+    public var code: String
+    public var message: String
+    /// The HTTP status, when an answer arrived.
+    public var httpStatus: Int?
+
+    public init(code: String, message: String, httpStatus: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.httpStatus = httpStatus
+    }
+
+    public var description: String { httpStatus.map { "\(code) (HTTP \($0)): \(message)" } ?? "\(code): \(message)" }
+}
+
+/// An item of a request the destination refused, by its index among the users sent.
+public struct RefusedItem: Sendable, Equatable {
+    public var index: Int
+    public var code: String
+    public var message: String
+
+    public init(index: Int, code: String, message: String) {
+        self.index = index
+        self.code = code
+        self.message = message
+    }
+}
+
+/// The outcome of one destination call, whatever the destination: every answer is read to the end and
+/// sorted into one of these.
+public enum DestinationOutcome<Value: Sendable>: Sendable {
+    /// Everything was taken.
+    case done(Value)
+    /// Taken except `refused`, which will never be taken as sent (dead-letter them, count the rest done).
+    case partial(Value, refused: [RefusedItem])
+    /// Nothing certain happened; the same request may be sent again, after `after` if the server named a time.
+    case retriable(DestinationFailure, after: Duration?)
+    /// The request will never succeed as it is.
+    case permanent(DestinationFailure)
+    /// The credential is expired or revoked: nothing of this connection can succeed until it is replaced.
+    case credentialRevoked(DestinationFailure)
+}

@@ -1,0 +1,157 @@
+import Foundation
+import HTTPClient
+import Wire
+
+/// The X Ads API v12 custom-audience calls (DESIGN §6), signed with OAuth 1.0a.
+public struct XAdsClient: AudienceAPI {
+    public struct Settings: Sendable {
+        /// The API root, `https://ads-api.x.com/12` or the sandbox's `http://host:port/12`.
+        public var baseURL: String
+        public var account: String
+        public var requestTimeout: Duration
+        /// Write requests (POST, PUT, DELETE) per minute: one category at X.
+        public var writesPerMinute: Int
+        /// Reads (listing audiences) per minute.
+        public var readsPerMinute: Int
+
+        public init(baseURL: String, account: String, requestTimeout: Duration = .seconds(30), writesPerMinute: Int = 450, readsPerMinute: Int = 1_500) {
+            self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            self.account = account
+            self.requestTimeout = requestTimeout
+            self.writesPerMinute = writesPerMinute
+            self.readsPerMinute = readsPerMinute
+        }
+    }
+
+    public let destination = Destination.x
+    /// X documents no limit for list-audience names; longer names are cut here so they stay readable.
+    public let maxNameLength = 255
+
+    private let settings: Settings
+    private let transport: any HTTPTransport
+    private let credentials: @Sendable () -> OAuth1.Credentials
+    private let writes: RequestRateLimiter
+    private let reads: RequestRateLimiter
+
+    /// - Parameter credentials: read before every request, so a rotated credential is used at once.
+    public init(settings: Settings, transport: any HTTPTransport, credentials: @escaping @Sendable () -> OAuth1.Credentials) {
+        self.settings = settings
+        self.transport = transport
+        self.credentials = credentials
+        writes = RequestRateLimiter(budget: .init(requests: settings.writesPerMinute))
+        reads = RequestRateLimiter(budget: .init(requests: settings.readsPerMinute))
+    }
+
+    private var audiencesPath: String { "/accounts/\(OAuth1.percentEncode(settings.account))/custom_audiences" }
+
+    public func createAudience(named name: String) async throws -> DestinationOutcome<String> {
+        let answer = try await call("POST", audiencesPath, query: [("name", name), ("description", "Synced by CohortSync")])
+        guard case .success(let response) = answer else { return answer.failureOutcome() }
+        if (200..<300).contains(response.status) {
+            guard let id = ResponseJSON.id((ResponseJSON.object(response.body)?["data"] as? [String: Any])?["id"]) else {
+                return .retriable(DestinationFailure(code: "INVALID_RESPONSE", message: "create answered without data.id", httpStatus: response.status), after: nil)
+            }
+            return .done(id)
+        }
+        let failure = Self.failure(response)
+        if failure.code == "DUPLICATE_AUDIENCE_NAME" { return try await adopt(named: name, after: failure) }
+        return Self.classify(response, failure)
+    }
+
+    /// The audience that already has `name`: created by an earlier attempt whose answer was lost, or by
+    /// another replica before the mapping reached this one.
+    private func adopt(named name: String, after duplicate: DestinationFailure) async throws -> DestinationOutcome<String> {
+        var cursor: String?
+        repeat {
+            var query = [("count", "1000")]
+            if let cursor { query.append(("cursor", cursor)) }
+            let answer = try await call("GET", audiencesPath, query: query)
+            guard case .success(let response) = answer else { return answer.failureOutcome() }
+            guard (200..<300).contains(response.status) else { return Self.classify(response, Self.failure(response)) }
+            let object = ResponseJSON.object(response.body)
+            for audience in object?["data"] as? [[String: Any]] ?? [] where audience["name"] as? String == name && audience["deleted"] as? Bool != true {
+                if let id = ResponseJSON.id(audience["id"]) { return .done(id) }
+            }
+            cursor = (object?["next_cursor"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+        } while cursor != nil
+        return .permanent(DestinationFailure(
+            code: duplicate.code, message: "X says an audience named \"\(name)\" exists, but no listed audience has that name", httpStatus: duplicate.httpStatus))
+    }
+
+    public func upload(_ operation: BatchOperation, users: [BatchUser], audience: String) async throws -> DestinationOutcome<Int> {
+        let body = XUsersBody.encode(operation, users: users)
+        let answer = try await call("POST", "\(audiencesPath)/\(OAuth1.percentEncode(audience))/users", body: body)
+        guard case .success(let response) = answer else { return answer.failureOutcome() }
+        guard (200..<300).contains(response.status) else { return Self.classify(response, Self.failure(response)) }
+        let object = ResponseJSON.object(response.body)
+        let data = object?["data"] as? [String: Any]
+        guard let succeeded = ResponseJSON.int(data?["success_count"]), let total = ResponseJSON.int(data?["total_count"]) else {
+            return .retriable(DestinationFailure(code: "INVALID_RESPONSE", message: "users answered without success_count and total_count", httpStatus: response.status), after: nil)
+        }
+        let refused = (object?["operation_errors"] as? [[String: Any]] ?? []).compactMap { error -> RefusedItem? in
+            guard let index = ResponseJSON.int(error["index"]), users.indices.contains(index) else { return nil }
+            return RefusedItem(index: index, code: error["code"] as? String ?? "OPERATION_ERROR", message: error["message"] as? String ?? "")
+        }
+        if succeeded == total && total == users.count && refused.isEmpty { return .done(succeeded) }
+        if succeeded + refused.count == users.count && total == users.count { return .partial(succeeded, refused: refused) }
+        // Counts that do not add up: which operations were taken is unknown. Sending all again is harmless.
+        return .retriable(DestinationFailure(
+            code: "INCOMPLETE", message: "X took \(succeeded) of \(total) operations (\(users.count) sent) and named \(refused.count) errors",
+            httpStatus: response.status), after: nil)
+    }
+
+    public func deleteAudience(_ audience: String) async throws -> DestinationOutcome<Void> {
+        let answer = try await call("DELETE", "\(audiencesPath)/\(OAuth1.percentEncode(audience))")
+        guard case .success(let response) = answer else { return answer.failureOutcome() }
+        if (200..<300).contains(response.status) || response.status == 404 { return .done(()) }
+        return Self.classify(response, Self.failure(response))
+    }
+
+    /// One signed request, after the rate limiter of its category let it go.
+    private func call(_ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8] = []) async throws -> Result<IncomingResponse, TransportError> {
+        try await (method == "GET" ? reads : writes).acquire()
+        let url = settings.baseURL + path
+        let authorization = OAuth1.authorizationHeader(
+            method: method, baseURL: url, query: query, credentials: credentials(), nonce: UUID().uuidString,
+            timestamp: Int64(Date().timeIntervalSince1970))
+        let queryString = query.isEmpty ? "" : "?" + query.map { "\(OAuth1.percentEncode($0.0))=\(OAuth1.percentEncode($0.1))" }.joined(separator: "&")
+        var headers = [(name: "Authorization", value: authorization)]
+        if !body.isEmpty { headers.append((name: "Content-Type", value: "application/json")) }
+        do {
+            let response = try await transport.send(OutgoingRequest(method: method, url: url + queryString, headers: headers, body: body, timeout: settings.requestTimeout))
+            (method == "GET" ? reads : writes).observe(response)
+            if response.status == 429 { (method == "GET" ? reads : writes).hold(for: RetryBackoff.serverDelay(response) ?? .seconds(1)) }
+            return .success(response)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// X's error: the first of `errors`, or the status.
+    static func failure(_ response: IncomingResponse) -> DestinationFailure {
+        let first = (ResponseJSON.object(response.body)?["errors"] as? [[String: Any]])?.first
+        return DestinationFailure(
+            code: first?["code"] as? String ?? "HTTP_\(response.status)", message: first?["message"] as? String ?? "", httpStatus: response.status)
+    }
+
+    /// A non-2xx answer: 429 and 5xx retriable (503 is X's OVER_CAPACITY), 401 a revoked credential, any other 4xx permanent.
+    static func classify<Value>(_ response: IncomingResponse, _ failure: DestinationFailure) -> DestinationOutcome<Value> {
+        switch response.status {
+        case 429, 500...599: .retriable(failure, after: RetryBackoff.serverDelay(response))
+        case 401: .credentialRevoked(failure)
+        default: .permanent(failure)
+        }
+    }
+}
+
+extension Result where Success == IncomingResponse, Failure == TransportError {
+    /// A transport failure as an outcome: retriable, except a URL that cannot be parsed.
+    func failureOutcome<Value>() -> DestinationOutcome<Value> {
+        guard case .failure(let error) = self else { preconditionFailure("failureOutcome of a success") }
+        switch error {
+        case .invalidURL: return .permanent(DestinationFailure(code: "invalid-url", message: error.description))
+        case .timedOut: return .retriable(DestinationFailure(code: "timeout", message: error.description), after: nil)
+        case .connection: return .retriable(DestinationFailure(code: "connection", message: error.description), after: nil)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import HTTPClient
+
+/// How an uploader retries, pauses and spreads its work; from its command line.
+public struct UploadSettings: Sendable {
+    /// Attempts of one call before its batch is dead-lettered as `retries-exhausted` (replayable).
+    public var maxAttempts: Int
+    public var backoff: RetryBackoff
+    /// How long a connection whose credential was refused waits before trying it again, unless the
+    /// credential changes first.
+    public var pauseProbe: Duration
+    /// How often a paused connection re-reads its credential to see whether it changed.
+    public var credentialCheck: Duration
+    /// Audiences uploading at once, across all assigned partitions.
+    public var concurrency: Int
+
+    public init(
+        maxAttempts: Int = 8, backoff: RetryBackoff = RetryBackoff(), pauseProbe: Duration = .seconds(60), credentialCheck: Duration = .seconds(1),
+        concurrency: Int = 8
+    ) {
+        self.maxAttempts = max(maxAttempts, 1)
+        self.backoff = backoff
+        self.pauseProbe = pauseProbe
+        self.credentialCheck = credentialCheck
+        self.concurrency = max(concurrency, 1)
+    }
+}

@@ -1,0 +1,110 @@
+import Config
+import Destinations
+import Foundation
+import HTTPClient
+import Kafka
+import Observability
+import Runtime
+import Stage
+import Wire
+
+/// The options of an uploader besides the stage and service options.
+public enum UploadOptions {
+    public static func options(for destination: Destination) -> [OptionSpec] {
+        let budget = destination == .x ? "450" : "600"
+        return [
+            OptionSpec("concurrency", environment: "UPLOAD_CONCURRENCY", default: "8", help: "Audiences uploading at once; batches of one audience always go one after another."),
+            OptionSpec(
+                "requests-per-minute", environment: "UPLOAD_REQUESTS_PER_MINUTE", default: budget,
+                help: "Write requests per minute per connection (X: its write category; TikTok: per token). X's x-rate-limit headers lower it further."),
+            OptionSpec("max-attempts", environment: "UPLOAD_MAX_ATTEMPTS", default: "8", help: "Attempts of a failing call before its batch is dead-lettered as retries-exhausted (replayable)."),
+            OptionSpec("pause-probe-seconds", environment: "UPLOAD_PAUSE_PROBE_SECONDS", default: "60", help: "How long a connection whose credential was refused waits before trying it again (sooner if the credential changes)."),
+            OptionSpec("request-timeout-seconds", environment: "UPLOAD_REQUEST_TIMEOUT_SECONDS", default: "30", help: "Deadline of one HTTP request."),
+            OptionSpec("max-connections-per-host", environment: "UPLOAD_MAX_CONNECTIONS_PER_HOST", default: "8", help: "Keep-alive HTTP connections to one API host."),
+        ]
+    }
+}
+
+extension StageStartup {
+    /// Runs an uploader until SIGTERM: the processing loop over the destination's batches topic, the
+    /// engine's mapping read and revocation hooks, and the `/metrics` `/healthz` `/readyz` listener.
+    /// Exits 0 after a graceful stop, 1 on a fatal error, 78 when a connection's credential cannot be read.
+    public func runUploader(destination: Destination, metrics: MetricsRegistry, health: HealthState, mappingPartitions: Int32) async -> Never {
+        let budget = ShutdownBudget(gracePeriod: settings.gracePeriod)
+        let upload: UploadSettings
+        let requestsPerMinute: Int
+        let requestTimeout: Duration
+        let maxConnections: Int
+        do {
+            upload = UploadSettings(
+                maxAttempts: try options.integer("max-attempts", in: 1...1_000), pauseProbe: .seconds(try options.integer("pause-probe-seconds", in: 1...86_400)),
+                concurrency: try options.integer("concurrency", in: 1...1_024))
+            requestsPerMinute = try options.integer("requests-per-minute", in: 1...10_000_000)
+            requestTimeout = .seconds(try options.integer("request-timeout-seconds", in: 1...600))
+            maxConnections = try options.integer("max-connections-per-host", in: 1...1_024)
+        } catch {
+            CommandLineEntry.fail(executable, error.message, status: 64)
+        }
+        let transport = URLSessionTransport(maxConnectionsPerHost: maxConnections)
+        var connections: [UploadConnection] = []
+        for connection in config.connections where connection.destination == destination {
+            let credentials: CredentialSource
+            do {
+                credentials = try CredentialSource(connection: connection) { ProcessInfo.processInfo.environment }
+            } catch {
+                CommandLineEntry.fail(executable, "connection \(connection.id): \(error.description)", status: 78)
+            }
+            let api: any AudienceAPI
+            switch destination {
+            case .x:
+                api = XAdsClient(
+                    settings: .init(baseURL: connection.apiBaseURL, account: connection.account, requestTimeout: requestTimeout, writesPerMinute: requestsPerMinute),
+                    transport: transport
+                ) {
+                    OAuth1.Credentials(
+                        consumerKey: credentials.value("consumerKey"), consumerSecret: credentials.value("consumerSecret"),
+                        token: credentials.value("token"), tokenSecret: credentials.value("tokenSecret"))
+                }
+            case .tiktok, .unspecified:
+                api = TikTokClient(
+                    settings: .init(baseURL: connection.apiBaseURL, advertiser: connection.account, requestTimeout: requestTimeout, requestsPerMinute: requestsPerMinute),
+                    transport: transport
+                ) { credentials.value("accessToken") }
+            }
+            connections.append(UploadConnection(id: connection.id, api: api, credentials: credentials))
+        }
+        if connections.isEmpty {
+            logger.warning("the configuration has no \(destination.name) connection; every batch will be dead-lettered as unknown-connection", [])
+        }
+        guard let topic = TopicNames.batches(for: destination) else { CommandLineEntry.fail(executable, "no batches topic for \(destination.name)", status: 64) }
+        do {
+            let producer = try KafkaProducer(configuration: producerKafka, logger: logger)
+            let directory = AudienceDirectory(destination: destination, producer: producer, kafka: kafka, logger: logger)
+            let engine = UploadEngine(
+                destination: destination, connections: connections, directory: directory, mappingPartitions: mappingPartitions, producer: producer,
+                settings: upload, metrics: UploadMetrics(registry: metrics), logger: logger)
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(groupID: options.string("group") ?? "cohortsync-upload-\(destination.name)", topics: [topic], kafka: kafka),
+                logger: logger)
+            let loop = ProcessingLoop(consumer: consumer, logger: logger, limits: budget.limits(maxConcurrentBatches: upload.concurrency))
+            // A destination may keep a batch for minutes (retries, a paused credential): slowness is no stall.
+            // The poll thread keeps the member in its group meanwhile; liveness is the listener answering.
+            let hooks = ProcessingLoop.PartitionHooks(
+                assigned: { partitions in
+                    try await engine.assigned(partitions)
+                    health.setReady(true)
+                },
+                revoking: { engine.revoking($0) })
+            let service = ProcessingService(name: "upload-\(destination.name)", loop: loop, hooks: hooks) { records, completion in
+                try await engine.handle(records, completion)
+            }
+            let http = ObservabilityServer.service(host: settings.httpHost, port: settings.httpPort, metrics: metrics, health: health, logger: logger)
+            try await ServiceGroup(services: [http, service], gracePeriod: settings.gracePeriod, logger: logger).run()
+            try await producer.shutdown(timeout: budget.producerFlush)
+            exit(0)
+        } catch {
+            logger.error("uploader stopped", [("error", .string(String(describing: error)))])
+            exit(1)
+        }
+    }
+}
