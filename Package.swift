@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Observability", "Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
         .testTarget(name: "StageTests", dependencies: ["Stage", "Kafka"], swiftSettings: strict),
-        .testTarget(name: "DestinationsTests", dependencies: ["Destinations"], swiftSettings: strict),
+        .testTarget(name: "DestinationsTests", dependencies: ["Destinations", "HTTPClient", "Wire"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity", "TestSupport", "Wire"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),
         .testTarget(

@@ -109,12 +109,14 @@ struct TikTokAPI: Sendable {
             return Self.answer(40061, "batch_data holds \(rows.count) users; at most \(limits.maxUsersPerRequest) per request")
         }
         var changes: [(audiences: Set<String>, member: MemberSet.Member)] = []
+        var failedRows: [[String: Any]] = []
         for (rowIndex, rawRow) in rows.enumerated() {
             guard let row = rawRow as? [Any], row.count == schema.count else {
                 return Self.answer(40002, "batch_data[\(rowIndex)] must have one slot per id_schema entry (\(schema.count))")
             }
             var member: MemberSet.Member = [:]
             var audiences: Set<String> = []
+            var refusal: String?
             for (slot, rawCell) in row.enumerated() {
                 guard let cell = rawCell as? [String: Any] else {
                     return Self.answer(40002, "batch_data[\(rowIndex)][\(slot)] must be an object ({} for an absent id)")
@@ -124,12 +126,21 @@ struct TikTokAPI: Sendable {
                     return Self.answer(40002, "batch_data[\(rowIndex)][\(slot)] needs id and a non-empty audience_ids")
                 }
                 guard SandboxJSON.isLowercaseDigest(id) else {
-                    return Self.answer(40062, "batch_data[\(rowIndex)][\(slot)] is not a SHA-256 digest; hash ids before upload")
+                    refusal = "batch_data[\(rowIndex)][\(slot)] is not a SHA-256 digest; hash ids before upload"
+                    continue
                 }
                 member[schema[slot], default: []].insert(id)
                 audiences.formUnion(ids)
             }
-            if !member.isEmpty { changes.append((audiences, member)) }
+            if let refusal {
+                failedRows.append(["row_index": rowIndex, "code": 40062, "message": refusal])
+            } else if !member.isEmpty {
+                changes.append((audiences, member))
+            }
+        }
+        // A row with an id that is not a digest is refused alone, as a partial success; all refused, the request is.
+        if !failedRows.isEmpty, failedRows.count == rows.count {
+            return Self.answer(40062, failedRows[0]["message"] as? String ?? "not a SHA-256 digest")
         }
         let allAudiences = changes.reduce(into: Set<String>()) { $0.formUnion($1.audiences) }
         if let missing = allAudiences.sorted().first(where: { store.audience(api: .tiktok, account: advertiser, id: $0) == nil }) {
@@ -141,6 +152,9 @@ struct TikTokAPI: Sendable {
                     if action == "add" { members.add(change.member) } else { members.remove(change.member) }
                 }
             }
+        }
+        if !failedRows.isEmpty {
+            return Self.answer(20001, "partial success: \(failedRows.count) of \(rows.count) rows refused", data: ["failed_rows": failedRows])
         }
         return Self.answer(0, "OK")
     }

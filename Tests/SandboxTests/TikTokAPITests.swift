@@ -84,6 +84,22 @@ struct TikTokAPITests {
         #expect(recorded.entry["targetable"] as? Bool == true)
     }
 
+    @Test("a row whose id is not a digest is refused alone: code 20001 with failed_rows, the other rows taken")
+    func partialSuccess() async throws {
+        let sandbox = try SandboxHarness()
+        let id = try await sandbox.createTikTokAudience(advertiser: "adv1", name: "Partial")
+        let rows: [[[String: Any]]] = [
+            row(["ada", nil, nil], audiences: [id]), [["id": "bob@example.com", "audience_ids": [id]] as [String: Any], [:], [:]], row(["carol", nil, nil], audiences: [id]),
+        ]
+        let answer = try await sandbox.tiktok("/segment/mapping/", mapping("add", rows))
+        #expect(answer.code == 20001)
+        let failed = try #require(answer.data["failed_rows"] as? [[String: Any]])
+        #expect(failed.count == 1)
+        #expect(failed.first?["row_index"] as? Int == 1)
+        #expect(failed.first?["code"] as? Int == 40062)
+        #expect(try await sandbox.recorded("tiktok", id).members == [["EMAIL_SHA256=\(digest("ada"))"], ["EMAIL_SHA256=\(digest("carol"))"]])
+    }
+
     @Test("past the request budget the answer is code 40100")
     func rateLimit() async throws {
         // A day-long window: windows start on multiples of their length, and a minute one could roll over mid-test.

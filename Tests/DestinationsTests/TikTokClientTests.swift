@@ -1,0 +1,141 @@
+import Destinations
+import HTTPClient
+import Testing
+import Wire
+
+@Suite("TikTok client: mapping rows aligned to id_schema, and every code")
+struct TikTokClientTests {
+    func client(_ transport: ScriptedTransport) -> TikTokClient {
+        TikTokClient(settings: .init(baseURL: "http://sandbox/open_api/v1.3", advertiser: "adv1"), transport: transport) { "token-1" }
+    }
+
+    static func id(_ type: IdentifierType, _ byte: UInt8) -> HashedIdentifier { HashedIdentifier(type: type, sha256: Array(repeating: byte, count: 32)) }
+    static func hex(_ byte: UInt8) -> String { String(repeating: String(format: "%02x", byte), count: 32) }
+
+    static let users = [
+        BatchUser(userKey: "u1", identifiers: [id(.email, 1), id(.gaid, 2)]),
+        BatchUser(userKey: "u2", identifiers: [id(.phone, 3), id(.email, 4), id(.email, 5)]),
+        BatchUser(userKey: "u3", identifiers: [id(.xHandle, 6)]),
+    ]
+
+    @Test("rows line up with id_schema ({} for an absent id), a second email takes a second row, a user with no TikTok id is refused unsent")
+    func mappingBody() async throws {
+        let transport = ScriptedTransport([ScriptedTransport.json(200, ["code": 0, "message": "OK", "data": [:]])])
+        let outcome = try await client(transport).upload(.add, users: Self.users, audience: "77")
+        guard case .partial(let accepted, let refused) = outcome else { Issue.record("expected partial, got \(outcome)"); return }
+        #expect(accepted == 2)
+        #expect(refused.map(\.index) == [2])
+        #expect(refused.first?.code == "NO_TIKTOK_IDENTIFIER")
+        let request = try #require(transport.requests.first)
+        #expect(request.url == "http://sandbox/open_api/v1.3/segment/mapping/")
+        #expect(request.headers.contains { $0.name == "Access-Token" && $0.value == "token-1" })
+        let body = try #require(request.json as? [String: Any])
+        #expect(body["advertiser_ids"] as? [String] == ["adv1"])
+        #expect(body["action"] as? String == "add")
+        #expect(body["id_schema"] as? [String] == ["EMAIL_SHA256", "PHONE_SHA256", "AAID_SHA256"])
+        let rows = try #require(body["batch_data"] as? [[[String: Any]]])
+        #expect(rows.count == 3)
+        let cell = { (row: Int, slot: Int) in rows[row][slot]["id"] as? String }
+        #expect([cell(0, 0), cell(0, 1), cell(0, 2)] == [Self.hex(1), nil, Self.hex(2)])
+        #expect([cell(1, 0), cell(1, 1), cell(1, 2)] == [Self.hex(4), Self.hex(3), nil])
+        #expect([cell(2, 0), cell(2, 1), cell(2, 2)] == [Self.hex(5), nil, nil])
+        #expect(rows[0][0]["audience_ids"] as? [String] == ["77"])
+        #expect(rows[0][1].isEmpty)
+    }
+
+    @Test("20001 with failed_rows refuses the users of those rows, each once")
+    func partialSuccess() async throws {
+        let transport = ScriptedTransport([ScriptedTransport.json(200, [
+            "code": 20001, "message": "partial", "data": ["failed_rows": [["row_index": 1, "code": 40062, "message": "m"], ["row_index": 2, "code": 40062, "message": "m"]]],
+        ])])
+        let outcome = try await client(transport).upload(.remove, users: Array(Self.users.prefix(2)), audience: "77")
+        guard case .partial(let accepted, let refused) = outcome else { Issue.record("expected partial, got \(outcome)"); return }
+        #expect(accepted == 1)
+        #expect(refused == [RefusedItem(index: 1, code: "40062", message: "m")])
+        #expect((transport.requests.first?.json as? [String: Any])?["action"] as? String == "delete")
+    }
+
+    @Test("codes: 40100 and 50000 retriable, 40102 and 40105 pause, 40002 permanent, 20001 without rows retriable, HTTP 502 retriable")
+    func codes() async throws {
+        let answer = { (code: Int) in ScriptedTransport.json(200, ["code": code, "message": "m", "data": [:]]) }
+        let transport = ScriptedTransport([
+            answer(40100), answer(50000), answer(40102), answer(40105), answer(40002), answer(20001), ScriptedTransport.json(502, [:]),
+        ])
+        let client = client(transport)
+        var kinds: [String] = []
+        for _ in 0..<7 {
+            switch try await client.upload(.add, users: Array(Self.users.prefix(1)), audience: "77") {
+            case .retriable(let failure, _): kinds.append("retriable:\(failure.code)")
+            case .credentialRevoked(let failure): kinds.append("revoked:\(failure.code)")
+            case .permanent(let failure): kinds.append("permanent:\(failure.code)")
+            case .done, .partial: kinds.append("success")
+            }
+        }
+        #expect(kinds == ["retriable:40100", "retriable:50000", "revoked:40102", "revoked:40105", "permanent:40002", "retriable:20001", "retriable:HTTP_502"])
+    }
+
+    @Test("create sends the name escaped and returns data.audience_id")
+    func create() async throws {
+        let transport = ScriptedTransport([ScriptedTransport.json(200, ["code": 0, "message": "OK", "data": ["audience_id": 123456]])])
+        let outcome = try await client(transport).createAudience(named: "Buyers \"VIP\"")
+        guard case .done(let id) = outcome else { Issue.record("expected done, got \(outcome)"); return }
+        #expect(id == "123456")
+        let body = try #require(transport.requests.first?.json as? [String: Any])
+        #expect(body["custom_audience_name"] as? String == "Buyers \"VIP\"")
+        #expect(body["action"] as? String == "create")
+    }
+}
+
+@Suite("Audience names")
+struct AudienceNameTests {
+    @Test("X's forbidden characters stripped, the identifier suffix kept whole, the base cut to the limit")
+    func names() {
+        #expect(AudienceName.make(upstream: "Buyers: EU/UK & friends?", scope: .unspecified, limit: 255) == "Buyers EUUK  friends")
+        #expect(AudienceName.make(upstream: "Buyers", scope: .email, limit: 128) == "Buyers (email)")
+        let long = AudienceName.make(upstream: String(repeating: "a", count: 300), scope: .phone, limit: 128)
+        #expect(long.count == 128)
+        #expect(long.hasSuffix("a (phone)"))
+        #expect(AudienceName.make(upstream: "@@@", scope: .unspecified, limit: 128) == "audience")
+    }
+}
+
+@Suite("Retry backoff and the client-side rate limiter")
+struct RetryAndRateLimitTests {
+    @Test("the ceiling doubles from the base up to the cap; every delay lies between zero and it")
+    func backoff() {
+        let backoff = RetryBackoff(base: .milliseconds(100), cap: .seconds(1))
+        #expect((1...6).map { backoff.ceiling(afterAttempt: $0) } == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1)])
+        var generator = SystemRandomNumberGenerator()
+        let delays = (0..<1_000).map { _ in backoff.delay(afterAttempt: 3, using: &generator) }
+        #expect(delays.count == 1_000)
+        #expect(delays.allSatisfy { $0 >= .zero && $0 <= .milliseconds(400) })
+        #expect(delays.contains { $0 < .milliseconds(100) } && delays.contains { $0 > .milliseconds(300) }, "full jitter spreads over the whole range")
+    }
+
+    @Test("the server's time wins: Retry-After seconds, or x-rate-limit-reset on a 429")
+    func serverDelay() {
+        #expect(RetryBackoff.serverDelay(IncomingResponse(status: 503, headers: ["retry-after": "3"])) == .seconds(3))
+        #expect(RetryBackoff.serverDelay(IncomingResponse(status: 429, headers: ["x-rate-limit-reset": "1010"]), now: 1000) == .seconds(10))
+        #expect(RetryBackoff.serverDelay(IncomingResponse(status: 200, headers: ["x-rate-limit-reset": "1010"]), now: 1000) == nil)
+    }
+
+    @Test("no more than the budget goes out in any window; the next request waits for the oldest to leave it")
+    func slidingWindow() async throws {
+        let limiter = RequestRateLimiter(budget: .init(requests: 5, window: .milliseconds(600), margin: .zero))
+        let clock = ContinuousClock()
+        let start = clock.now
+        for _ in 0..<5 { try await limiter.acquire() }
+        #expect(clock.now - start < .milliseconds(300), "the budget goes at once")
+        try await limiter.acquire()
+        #expect(clock.now - start >= .milliseconds(600), "the sixth request waited for the window")
+    }
+
+    @Test("a spent window (x-rate-limit-remaining 0) holds requests until its reset")
+    func holdsUntilReset() async throws {
+        let limiter = RequestRateLimiter(budget: .init(requests: 100))
+        limiter.observe(IncomingResponse(status: 200, headers: ["x-rate-limit-remaining": "0", "x-rate-limit-reset": "1001"]), now: 1000.5)
+        let start = ContinuousClock.now
+        try await limiter.acquire()
+        #expect(ContinuousClock.now - start >= .milliseconds(450))
+    }
+}

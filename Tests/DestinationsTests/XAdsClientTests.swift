@@ -1,0 +1,128 @@
+import Destinations
+import Foundation
+import HTTPClient
+import Testing
+import Wire
+
+@Suite("X Ads client: request bodies and every kind of answer")
+struct XAdsClientTests {
+    static let credentials = OAuth1.Credentials(consumerKey: "ck", consumerSecret: "cs", token: "t", tokenSecret: "ts")
+
+    func client(_ transport: ScriptedTransport) -> XAdsClient {
+        XAdsClient(settings: .init(baseURL: "http://sandbox:8089/12/", account: "acc1"), transport: transport) { Self.credentials }
+    }
+
+    static let users = [
+        BatchUser(userKey: "u1", identifiers: [
+            HashedIdentifier(type: .email, sha256: Array(repeating: 0xAB, count: 32)), HashedIdentifier(type: .gaid, sha256: Array(repeating: 0x01, count: 32)),
+            HashedIdentifier(type: .idfa, sha256: Array(repeating: 0x02, count: 32)),
+        ]),
+        BatchUser(userKey: "u2", identifiers: [HashedIdentifier(type: .xHandle, sha256: Array(repeating: 0xFF, count: 32))]),
+    ]
+
+    @Test("users: one operation per user, identifiers grouped under X's keys as lowercase hex, signed, JSON")
+    func usersBody() async throws {
+        let transport = ScriptedTransport([ScriptedTransport.json(200, ["data": ["success_count": 2, "total_count": 2], "operation_errors": []])])
+        let outcome = try await client(transport).upload(.remove, users: Self.users, audience: "a1")
+        guard case .done(let accepted) = outcome else { Issue.record("expected done, got \(outcome)"); return }
+        #expect(accepted == 2)
+        let request = try #require(transport.requests.first)
+        #expect(request.method == "POST")
+        #expect(request.url == "http://sandbox:8089/12/accounts/acc1/custom_audiences/a1/users")
+        let operations = try #require(request.json as? [[String: Any]])
+        #expect(operations.count == 2)
+        #expect(operations.allSatisfy { $0["operation_type"] as? String == "Delete" })
+        let first = try #require(((operations[0]["params"] as? [String: Any])?["users"] as? [[String: [String]]])?.first)
+        #expect(first["email"] == [String(repeating: "ab", count: 32)])
+        #expect(first["device_id"] == [String(repeating: "01", count: 32), String(repeating: "02", count: 32)])
+        let second = try #require(((operations[1]["params"] as? [String: Any])?["users"] as? [[String: [String]]])?.first)
+        #expect(second == ["handle": [String(repeating: "ff", count: 32)]])
+        let authorization = try #require(request.headers.first { $0.name == "Authorization" }?.value)
+        #expect(OAuth1.parseAuthorizationHeader(authorization)?["oauth_consumer_key"] == "ck")
+    }
+
+    @Test("operation_errors name the refused users by index; the rest count as taken")
+    func partial() async throws {
+        let transport = ScriptedTransport([ScriptedTransport.json(200, [
+            "data": ["success_count": 1, "total_count": 2], "operation_errors": [["index": 1, "code": "INVALID_USER_DATA", "message": "bad"]],
+        ])])
+        let outcome = try await client(transport).upload(.add, users: Self.users, audience: "a1")
+        guard case .partial(let accepted, let refused) = outcome else { Issue.record("expected partial, got \(outcome)"); return }
+        #expect(accepted == 1)
+        #expect(refused == [RefusedItem(index: 1, code: "INVALID_USER_DATA", message: "bad")])
+        #expect((transport.requests.first?.json as? [[String: Any]])?.first?["operation_type"] as? String == "Update")
+    }
+
+    @Test("counts that do not add up are retriable, never taken as success")
+    func incomplete() async throws {
+        let transport = ScriptedTransport([ScriptedTransport.json(200, ["data": ["success_count": 1, "total_count": 2], "operation_errors": []])])
+        let outcome = try await client(transport).upload(.add, users: Self.users, audience: "a1")
+        guard case .retriable(let failure, nil) = outcome else { Issue.record("expected retriable, got \(outcome)"); return }
+        #expect(failure.code == "INCOMPLETE")
+    }
+
+    @Test("429 is retriable after x-rate-limit-reset, and holds the client's next request until then")
+    func rateLimited() async throws {
+        let reset = Int(Date().timeIntervalSince1970) + 7
+        let errors = { (code: String) in ["errors": [["code": code, "message": "m"]]] }
+        let transport = ScriptedTransport([
+            ScriptedTransport.json(429, errors("TOO_MANY_REQUESTS"), headers: ["x-rate-limit-reset": String(reset), "x-rate-limit-remaining": "0"])
+        ])
+        let client = client(transport)
+        let rateLimited = try await client.upload(.add, users: Self.users, audience: "a1")
+        guard case .retriable(let failure, let after?) = rateLimited else { Issue.record("expected retriable with a delay, got \(rateLimited)"); return }
+        #expect(failure.code == "TOO_MANY_REQUESTS")
+        #expect(after > .seconds(5) && after <= .seconds(7))
+        // The limiter now holds requests until the reset: the next call cannot go at once.
+        let held = Task { try await client.upload(.add, users: Self.users, audience: "a1") }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(transport.requests.count == 1, "a request went out while the window was spent")
+        held.cancel()
+        _ = try? await held.value
+    }
+
+    @Test("503, timeouts, 401 and 400 map to retriable, retriable, credential revoked and permanent")
+    func statusKinds() async throws {
+        let errors = { (code: String) in ["errors": [["code": code, "message": "m"]]] }
+        let transport = ScriptedTransport([
+            ScriptedTransport.json(503, errors("OVER_CAPACITY")),
+            .fail(.timedOut(.seconds(30))),
+            ScriptedTransport.json(401, errors("INVALID_ACCESS_TOKEN")),
+            ScriptedTransport.json(400, errors("INVALID_PARAMETER")),
+        ])
+        let client = client(transport)
+        var kinds: [String] = []
+        for _ in 0..<4 {
+            switch try await client.upload(.add, users: Self.users, audience: "a1") {
+            case .retriable(let failure, _): kinds.append("retriable:\(failure.code)")
+            case .credentialRevoked(let failure): kinds.append("revoked:\(failure.code)")
+            case .permanent(let failure): kinds.append("permanent:\(failure.code)")
+            case .done, .partial: kinds.append("success")
+            }
+        }
+        #expect(kinds == ["retriable:OVER_CAPACITY", "retriable:timeout", "revoked:INVALID_ACCESS_TOKEN", "permanent:INVALID_PARAMETER"])
+    }
+
+    @Test("a name X says exists is adopted: the listed audience of that name, across pages")
+    func adoptsExisting() async throws {
+        let transport = ScriptedTransport([
+            ScriptedTransport.json(400, ["errors": [["code": "DUPLICATE_AUDIENCE_NAME", "message": "exists"]]]),
+            ScriptedTransport.json(200, ["data": [["id": "other", "name": "Buyers 2"]], "next_cursor": "c2"]),
+            ScriptedTransport.json(200, ["data": [["id": "gone", "name": "Buyers", "deleted": true], ["id": "x9", "name": "Buyers"]]]),
+        ])
+        let outcome = try await client(transport).createAudience(named: "Buyers")
+        guard case .done(let id) = outcome else { Issue.record("expected done, got \(outcome)"); return }
+        #expect(id == "x9")
+        #expect(transport.requests.map(\.method) == ["POST", "GET", "GET"])
+        #expect(transport.requests[0].url.hasSuffix("/custom_audiences?name=Buyers&description=Synced%20by%20CohortSync"))
+        #expect(transport.requests[2].url.contains("cursor=c2"))
+    }
+
+    @Test("deleting an audience that is already gone counts as deleted")
+    func deleteGone() async throws {
+        let transport = ScriptedTransport([ScriptedTransport.json(404, ["errors": [["code": "NOT_FOUND", "message": "gone"]]])])
+        let outcome = try await client(transport).deleteAudience("a1")
+        guard case .done = outcome else { Issue.record("expected done, got \(outcome)"); return }
+        #expect(transport.requests.first?.method == "DELETE")
+    }
+}
