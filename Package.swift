@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity", "TestSupport", "Wire"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "PipelineTests", dependencies: ["Ingest", "Normalize", "Kafka", "Observability", "Runtime", "Stage", "Wire", "Hashing", "TestSupport"],
+            name: "PipelineTests", dependencies: ["Ingest", "Normalize", "UploadX", "UploadTikTok", "Sandbox", "Kafka", "Observability", "Runtime", "Stage", "Wire", "Hashing", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "IngestTests", dependencies: ["IngestCore", "Config", "JSON", "Kafka", "Observability", "Runtime", "Stage", "Wire", "TestSupport"], swiftSettings: strict),

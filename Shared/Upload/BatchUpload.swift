@@ -65,15 +65,29 @@ extension UploadEngine {
                 return
             }
             let name = AudienceName.make(upstream: batch.audienceName.isEmpty ? batch.audienceID : batch.audienceName, scope: batch.scope, limit: connection.api.maxNameLength)
-            switch try await runner.run(connection, endpoint: "audience", attempts: &attempts, { try await connection.api.createAudience(named: name) }) {
+            let created = try await runner.run(connection, endpoint: "audience", attempts: &attempts) {
+                // A create and the write of its mapping are one step that a revocation or a stop does not cut in
+                // two: an audience created and not recorded would be created again by the next owner (TikTok
+                // names are not unique). Only the waits between attempts are cancellable.
+                try await Task { [self] () async throws -> DestinationOutcome<String> in
+                    let outcome = try await connection.api.createAudience(named: name)
+                    let id: String? = switch outcome {
+                    case .done(let id), .partial(let id, _): id
+                    case .retriable, .permanent, .credentialRevoked: nil
+                    }
+                    if let id {
+                        try await directory.record(AudienceMapping(
+                            connectionID: batch.connectionID, audienceID: batch.audienceID, scope: key.scope, destination: destination,
+                            destinationAudienceID: id, name: name, createdAtMilliseconds: clock()))
+                    }
+                    return outcome
+                }.value
+            }
+            switch created {
             case .done(let id), .partial(let id, _):
-                let mapping = AudienceMapping(
-                    connectionID: batch.connectionID, audienceID: batch.audienceID, scope: key.scope, destination: destination,
-                    destinationAudienceID: id, name: name, createdAtMilliseconds: clock())
-                try await directory.record(mapping)
                 metrics.audienceCreated(connection.id)
                 logger.info("destination audience created", [("connection", .string(connection.id)), ("audience", .string(batch.audienceID)), ("destination_audience", .string(id))])
-                target = mapping
+                target = directory.live(key)
             case .failed(let failure, let reason):
                 try await finish(upload, started: started, destinationID: "", attempts: attempts, accepted: 0, refused: batch.users.indices.map {
                     RefusedItem(index: $0, code: failure.code, message: "the audience could not be created: \(failure.message)")
@@ -81,7 +95,7 @@ extension UploadEngine {
                 return
             }
         }
-        let audience = target!.destinationAudienceID
+        guard let audience = target?.destinationAudienceID else { preconditionFailure("an audience created is recorded before it is used") }
         let settled = try await runner.run(connection, endpoint: "users", attempts: &attempts) {
             try await connection.api.upload(batch.operation, users: batch.users, audience: audience)
         }

@@ -158,7 +158,7 @@ struct UpstreamCorpus {
 }
 
 /// A small deterministic generator (SplitMix64), so every run builds the same corpus.
-struct SeededRandom {
+struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

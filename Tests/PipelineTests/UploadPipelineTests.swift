@@ -1,0 +1,248 @@
+import Foundation
+import Kafka
+import Observability
+import Synchronization
+import TestSupport
+import Testing
+import Wire
+
+/// The uploaders as processes, between the local broker and the sandbox: batches written to the batches
+/// topics, the sandbox's audiences compared with a model of the batches, hash for hash.
+@Suite("Uploaders against the sandbox", .serialized, .timeLimit(.minutes(4)))
+struct UploadPipelineTests {
+    let logger = Logger(stage: "upload-test", minimumLevel: .warning)
+
+    /// The results of `batches` read so far.
+    static func results(_ records: [ConsumerRecord], of batches: [Batch]) -> [BatchResult] {
+        let ids = Set(batches.map(\.batchID))
+        return records.filter { $0.topic == TopicNames.results }.compactMap { try? BatchResult(serializedBytes: $0.value) }.filter { ids.contains($0.batchID) }
+    }
+
+    /// Waits until every audience of the model is in the sandbox as the model says (and nothing else is).
+    static func waitForExact(_ harness: UploadHarness, _ destination: Destination, _ expected: ExpectedAudiences, timeout: Duration = .seconds(90)) async throws {
+        try await waitFor("\(destination.name) audiences to match the batches", timeout: timeout) {
+            guard let audiences = try? await harness.audiences(destination) else { return false }
+            let live = expected.members.keys.filter { !expected.deleted.contains($0) || !(expected.members[$0] ?? []).isEmpty }
+            guard audiences.count == live.count else { return false }
+            return live.allSatisfy { audience in audiences.contains { $0.name.hasPrefix("\(audience) \(harness.suffix)") && $0.digests == expected.digests(audience) } }
+        }
+    }
+
+    @Test("each destination: the audience created on its first batch, adds and removes in order, a per-identifier name, deleted on delete-audience; one result per batch")
+    func lifecycle() async throws {
+        let harness = try await UploadHarness(logger: logger)
+        defer { harness.stop() }
+        let tail = try await TopicTail([TopicNames.results, TopicNames.audiences], fromEnd: true, logger: logger)
+        let x = try await harness.start(.x)
+        let tiktok = try await harness.start(.tiktok)
+        defer {
+            x.process.stop()
+            tiktok.process.stop()
+        }
+        let plan: [(String, BatchOperation, [Int])] = [
+            ("keep", .add, Array(0..<50)), ("keep", .remove, Array(10..<20)), ("keep", .add, [15, 60]), ("gone", .add, [1, 2, 3]), ("gone", .deleteAudience, []),
+            ("scoped", .add, [7]), ("never", .remove, [4]),
+        ]
+        var batches: [Batch] = []
+        for destination in Destination.platforms {
+            for (audience, operation, users) in plan {
+                batches.append(harness.batch(destination, audience, operation, users, scope: audience == "scoped" ? .email : .unspecified))
+            }
+        }
+        try await harness.send(batches)
+        let sent = batches
+        let records = try await tail.wait(for: "one result per batch") { Self.results($0, of: sent).count >= sent.count }
+        let results = Self.results(records, of: batches)
+        #expect(results.count == batches.count)
+        #expect(results.allSatisfy { $0.status == .succeeded && $0.attempts <= 2 }, "\(results.filter { $0.status != .succeeded })")
+        for destination in Destination.platforms {
+            let audiences = try await harness.audiences(destination)
+            #expect(audiences.map(\.name).sorted() == ["keep \(harness.suffix)", "scoped \(harness.suffix) (email)"], "\(destination.name)")
+            let keep = try #require(audiences.first { $0.name == "keep \(harness.suffix)" })
+            #expect(keep.digests == Set((Array(0..<10) + Array(20..<50) + [15, 60]).map(UploadHarness.emailHex)))
+            #expect(keep.memberCount == 42)
+            #expect(audiences.first { $0.name.hasPrefix("scoped") }?.digests == [UploadHarness.emailHex(7)])
+        }
+        await tail.close()
+        let mappings = records.filter { $0.topic == TopicNames.audiences }.compactMap { try? AudienceMapping(serializedBytes: $0.value) }
+            .filter { $0.connectionID == harness.xConnection || $0.connectionID == harness.tiktokConnection }
+        #expect(mappings.count == 8, "three audiences created and one deleted per destination")
+        #expect(mappings.filter(\.deleted).map(\.audienceID).sorted() == ["gone-\(harness.suffix)", "gone-\(harness.suffix)"])
+        #expect(mappings.filter { $0.audienceID.hasPrefix("scoped") }.allSatisfy { $0.scope == "email" && $0.name.hasSuffix(" (email)") })
+    }
+
+    @Test("three TikTok replicas racing over the same audiences create each of them once")
+    func racingReplicas() async throws {
+        let harness = try await UploadHarness(logger: logger)
+        defer { harness.stop() }
+        var expected = ExpectedAudiences()
+        var batches: [Batch] = []
+        for round in 0..<6 {
+            for audience in ["a", "b", "c", "d", "e", "f"] {
+                let users = Array((round * 10)..<(round * 10 + 10))
+                batches.append(harness.batch(.tiktok, audience, .add, users))
+                expected.apply(audience, .add, users)
+            }
+        }
+        try await harness.send(batches)
+        // All three start at once, so they join, rebalance and take partitions from each other while creating.
+        var replicas: [(process: ChildProcess, port: Int)] = []
+        for _ in 0..<3 { replicas.append(try await harness.start(.tiktok, waitForReady: false)) }
+        defer { for replica in replicas { replica.process.stop() } }
+        try await Self.waitForExact(harness, .tiktok, expected)
+        let audiences = try await harness.audiences(.tiktok)
+        #expect(audiences.count == 6)
+        #expect(Set(audiences.map(\.name)).count == 6, "an audience was created twice: \(audiences.map(\.name).sorted())")
+        var created = 0.0
+        for replica in replicas { created += await harness.metric("cohortsync_upload_audiences_created_total", port: replica.port) }
+        #expect(created == 6)
+    }
+
+    @Test("10 % 5xx, 429 bursts and 200 ms latency on both APIs: the audiences end exact", .timeLimit(.minutes(4)))
+    func faults() async throws {
+        let faults = #"{"x":{"errors":{"500":0.05,"503":0.05},"rate_limit_burst":3,"latency_ms":200},"tiktok":{"errors":{"50000":0.1},"rate_limit_burst":3,"latency_ms":200}}"#
+        let harness = try await UploadHarness(sandboxFlags: ["--faults", faults, "--rate-window-seconds", "2"], logger: logger)
+        defer { harness.stop() }
+        let x = try await harness.start(.x, ["--max-attempts", "30"])
+        let tiktok = try await harness.start(.tiktok, ["--max-attempts", "30"])
+        defer {
+            x.process.stop()
+            tiktok.process.stop()
+        }
+        var generator = SeededRandom(seed: 7)
+        var expected = ExpectedAudiences()
+        var batches: [Batch] = []
+        for _ in 0..<25 {
+            let audience = ["p", "q", "r"].randomElement(using: &generator)!
+            let operation: BatchOperation = Int.random(in: 0..<3, using: &generator) == 0 ? .remove : .add
+            let users = (0..<20).map { _ in Int.random(in: 0..<200, using: &generator) }
+            for destination in Destination.platforms { batches.append(harness.batch(destination, audience, operation, users)) }
+            expected.apply(audience, operation, users)
+        }
+        try await harness.send(Array(batches.prefix(batches.count / 2)))
+        try await harness.setFaults(faults)  // a second round of 429 bursts mid-run
+        try await harness.send(Array(batches.suffix(from: batches.count / 2)))
+        try await Self.waitForExact(harness, .x, expected, timeout: .seconds(150))
+        try await Self.waitForExact(harness, .tiktok, expected, timeout: .seconds(60))
+        #expect(await harness.metric("cohortsync_upload_retries_total", port: x.port) > 0, "the faults were hit and retried")
+        #expect(await harness.metric("cohortsync_upload_retries_total", port: tiktok.port) > 0)
+        #expect(await harness.metric("cohortsync_upload_dead_lettered_total", port: x.port) == 0)
+    }
+
+    @Test("a revoked token pauses the connection; restored, it resumes and nothing is lost")
+    func revokedToken() async throws {
+        let harness = try await UploadHarness(sandboxFlags: ["--faults", #"{"tiktok":{"token_revoked":true},"x":{"token_revoked":true}}"#], logger: logger)
+        defer { harness.stop() }
+        let x = try await harness.start(.x)
+        let tiktok = try await harness.start(.tiktok)
+        defer {
+            x.process.stop()
+            tiktok.process.stop()
+        }
+        var expected = ExpectedAudiences()
+        var batches: [Batch] = []
+        for (operation, users) in [(BatchOperation.add, Array(0..<30)), (.remove, Array(0..<5)), (.add, [100])] {
+            for destination in Destination.platforms { batches.append(harness.batch(destination, "paused", operation, users)) }
+            expected.apply("paused", operation, users)
+        }
+        try await harness.send(batches)
+        for replica in [x, tiktok] {
+            try await waitFor("the connection to pause", timeout: .seconds(30)) {
+                await harness.metric("cohortsync_upload_connection_paused", port: replica.port) == 1
+            }
+        }
+        // Paused for a few probes: nothing was created, nothing dead-lettered.
+        try await Task.sleep(for: .seconds(3))
+        #expect(try await harness.audiences(.x).isEmpty)
+        #expect(try await harness.audiences(.tiktok).isEmpty)
+        try await harness.setFaults(#"{"tiktok":{"token_revoked":false},"x":{"token_revoked":false}}"#)
+        try await Self.waitForExact(harness, .x, expected, timeout: .seconds(30))
+        try await Self.waitForExact(harness, .tiktok, expected, timeout: .seconds(30))
+        for replica in [x, tiktok] {
+            #expect(await harness.metric("cohortsync_upload_connection_paused", port: replica.port) == 0)
+            #expect(await harness.metric("cohortsync_upload_dead_lettered_total", port: replica.port) == 0)
+            #expect(await harness.metric("cohortsync_upload_requests_total", labels: "outcome=\"credential_refused\"", port: replica.port) >= 2)
+        }
+    }
+
+    @Test("users the destination refuses (X operation_errors, TikTok partial success) go to the DLQ with its code; the rest count as done")
+    func partialRefusals() async throws {
+        let harness = try await UploadHarness(logger: logger)
+        defer { harness.stop() }
+        let tail = try await TopicTail([TopicNames.results, TopicNames.deadLetters], fromEnd: true, logger: logger)
+        let x = try await harness.start(.x)
+        let tiktok = try await harness.start(.tiktok)
+        defer {
+            x.process.stop()
+            tiktok.process.stop()
+        }
+        var batches: [Batch] = []
+        for destination in Destination.platforms {
+            var batch = harness.batch(destination, "mixed", .add, [1, 2, 3, 4])
+            // A digest one byte short: the destination refuses that user alone.
+            batch.users[2].identifiers[0].sha256.removeLast()
+            batches.append(batch)
+        }
+        try await harness.send(batches)
+        let sent = batches
+        let records = try await tail.wait(for: "results and dead letters") { records in
+            Self.results(records, of: sent).count == 2 && records.filter { $0.topic == TopicNames.deadLetters }.count >= 2
+        }
+        let results = Self.results(records, of: batches)
+        #expect(results.count == 2)
+        for result in results {
+            #expect(result.status == .partial)
+            #expect(result.attempted == 4)
+            #expect(result.succeeded == 3)
+            #expect(result.errors.map(\.index) == [2])
+        }
+        let letters = records.filter { $0.topic == TopicNames.deadLetters }.compactMap { try? DeadLetter(serializedBytes: $0.value) }
+            .filter { $0.stage.hasPrefix("upload-") }
+        #expect(letters.count == 2)
+        #expect(Set(letters.map(\.errorCode)) == ["INVALID_USER_DATA", "40062"] || Set(letters.map(\.errorCode)).count == 2, "\(letters.map(\.errorCode))")
+        for letter in letters {
+            #expect(letter.reason == "refused-by-destination")
+            let refused = try Batch(serializedBytes: letter.payload)
+            #expect(refused.users.map(\.userKey) == ["user-3"])
+        }
+        for destination in Destination.platforms {
+            let audiences = try await harness.audiences(destination)
+            #expect(audiences.count == 1)
+            #expect(audiences.first?.digests == Set([1, 2, 4].map(UploadHarness.emailHex)))
+        }
+        await tail.close()
+    }
+
+    @Test("an uploader SIGKILLed mid-run and restarted: the sandbox ends exact (operations sent again are harmless)")
+    func killedMidRun() async throws {
+        let harness = try await UploadHarness(sandboxFlags: ["--faults", #"{"x":{"latency_ms":150},"tiktok":{"latency_ms":150}}"#], logger: logger)
+        defer { harness.stop() }
+        var expected = ExpectedAudiences()
+        var batches: [Batch] = []
+        for round in 0..<12 {
+            for audience in ["k", "l"] {
+                let operation: BatchOperation = round % 3 == 2 ? .remove : .add
+                let users = Array((round * 7)..<(round * 7 + 15))
+                batches.append(harness.batch(.x, audience, operation, users))
+                expected.apply(audience, operation, users)
+            }
+        }
+        try await harness.send(batches)
+        let first = try await harness.start(.x, ["--concurrency", "1"], instance: "pod-0")
+        try await waitFor("a few batches to be uploaded", timeout: .seconds(60)) {
+            await harness.metric("cohortsync_upload_batches_total", port: first.port) >= 4
+        }
+        let createdBefore = await harness.metric("cohortsync_upload_audiences_created_total", port: first.port)
+        first.process.send(SIGKILL)
+        _ = await first.process.waitForExit(timeout: .seconds(10))
+        let done = try await harness.audiences(.x)
+        #expect(done.count >= 1)
+        let second = try await harness.start(.x, instance: "pod-0")
+        defer { second.process.stop() }
+        try await Self.waitForExact(harness, .x, expected)
+        // Without the mapping the replacement would create an audience again (X then adopts it by name, and counts it).
+        let createdAfter = await harness.metric("cohortsync_upload_audiences_created_total", port: second.port)
+        #expect(createdBefore >= 1)
+        #expect(createdBefore + createdAfter <= 2, "an audience the killed uploader created was created again")
+    }
+}
