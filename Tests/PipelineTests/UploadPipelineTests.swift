@@ -71,31 +71,42 @@ struct UploadPipelineTests {
         #expect(mappings.filter { $0.audienceID.hasPrefix("scoped") }.allSatisfy { $0.scope == "email" && $0.name.hasSuffix(" (email)") })
     }
 
-    @Test("three TikTok replicas racing over the same audiences create each of them once")
+    @Test("three TikTok replicas joining while audiences are being created create each audience once")
     func racingReplicas() async throws {
-        let harness = try await UploadHarness(logger: logger)
+        // Slow answers keep creations and uploads in flight while the partitions move between replicas.
+        let harness = try await UploadHarness(sandboxFlags: ["--faults", #"{"tiktok":{"latency_ms":300}}"#], logger: logger)
         defer { harness.stop() }
         var expected = ExpectedAudiences()
         var batches: [Batch] = []
-        for round in 0..<6 {
-            for audience in ["a", "b", "c", "d", "e", "f"] {
+        for round in 0..<10 {
+            for audience in ["a", "b", "c", "d", "e", "f", "g", "h"] {
                 let users = Array((round * 10)..<(round * 10 + 10))
                 batches.append(harness.batch(.tiktok, audience, .add, users))
                 expected.apply(audience, .add, users)
             }
         }
         try await harness.send(batches)
-        // All three start at once, so they join, rebalance and take partitions from each other while creating.
         var replicas: [(process: ChildProcess, port: Int)] = []
-        for _ in 0..<3 { replicas.append(try await harness.start(.tiktok, waitForReady: false)) }
         defer { for replica in replicas { replica.process.stop() } }
+        replicas.append(try await harness.start(.tiktok, ["--concurrency", "2"]))
+        let first = replicas[0].port
+        try await waitFor("the first replica to create most audiences", timeout: .seconds(60)) {
+            await harness.metric("cohortsync_upload_audiences_created_total", port: first) >= 6
+        }
+        // The next two join now: the first keeps a third of the partitions, so it gives up audiences it created
+        // (and creations may be in flight); their new owners must find those audiences in the mapping topic.
+        replicas.append(try await harness.start(.tiktok, ["--concurrency", "2"], waitForReady: false))
+        replicas.append(try await harness.start(.tiktok, ["--concurrency", "2"], waitForReady: false))
         try await Self.waitForExact(harness, .tiktok, expected)
         let audiences = try await harness.audiences(.tiktok)
-        #expect(audiences.count == 6)
-        #expect(Set(audiences.map(\.name)).count == 6, "an audience was created twice: \(audiences.map(\.name).sorted())")
+        #expect(audiences.count == 8)
+        #expect(Set(audiences.map(\.name)).count == 8, "an audience was created twice: \(audiences.map(\.name).sorted())")
         var created = 0.0
         for replica in replicas { created += await harness.metric("cohortsync_upload_audiences_created_total", port: replica.port) }
-        #expect(created == 6)
+        #expect(created == 8)
+        var owners = 0
+        for replica in replicas where await harness.metric("cohortsync_upload_batches_total", port: replica.port) > 0 { owners += 1 }
+        #expect(owners >= 2, "the partitions moved while the work went on")
     }
 
     @Test("10 % 5xx, 429 bursts and 200 ms latency on both APIs: the audiences end exact", .timeLimit(.minutes(4)))
@@ -129,7 +140,7 @@ struct UploadPipelineTests {
         #expect(await harness.metric("cohortsync_upload_dead_lettered_total", port: x.port) == 0)
     }
 
-    @Test("a revoked token pauses the connection; restored, it resumes and nothing is lost")
+    @Test("a revoked token pauses the connection without holding up a rebalance; restored, it resumes and nothing is lost")
     func revokedToken() async throws {
         let harness = try await UploadHarness(sandboxFlags: ["--faults", #"{"tiktok":{"token_revoked":true},"x":{"token_revoked":true}}"#], logger: logger)
         defer { harness.stop() }
@@ -151,18 +162,21 @@ struct UploadPipelineTests {
                 await harness.metric("cohortsync_upload_connection_paused", port: replica.port) == 1
             }
         }
-        // Paused for a few probes: nothing was created, nothing dead-lettered.
-        try await Task.sleep(for: .seconds(3))
+        // A replica joining now gets partitions at once: the paused uploads give their batches back at the
+        // revocation instead of holding the rebalance until the credential returns.
+        let joined = try await harness.start(.tiktok)
+        defer { joined.process.stop() }
+        #expect(await harness.metric("cohortsync_upload_connection_paused", port: x.port) == 1)
         #expect(try await harness.audiences(.x).isEmpty)
         #expect(try await harness.audiences(.tiktok).isEmpty)
         try await harness.setFaults(#"{"tiktok":{"token_revoked":false},"x":{"token_revoked":false}}"#)
         try await Self.waitForExact(harness, .x, expected, timeout: .seconds(30))
         try await Self.waitForExact(harness, .tiktok, expected, timeout: .seconds(30))
-        for replica in [x, tiktok] {
+        for replica in [x, tiktok, joined] {
             #expect(await harness.metric("cohortsync_upload_connection_paused", port: replica.port) == 0)
             #expect(await harness.metric("cohortsync_upload_dead_lettered_total", port: replica.port) == 0)
-            #expect(await harness.metric("cohortsync_upload_requests_total", labels: "outcome=\"credential_refused\"", port: replica.port) >= 2)
         }
+        #expect(await harness.metric("cohortsync_upload_requests_total", labels: "outcome=\"credential_refused\"", port: x.port) >= 2)
     }
 
     @Test("users the destination refuses (X operation_errors, TikTok partial success) go to the DLQ with its code; the rest count as done")
