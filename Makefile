@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := librdkafka-dev libssl-dev libmicrohttpd-dev pkg-config kcat protobuf-compiler curl
 # Every warning in our code fails the build: there are no dependencies, so all code is ours.
 BUILD_FLAGS := -Xswiftc -warnings-as-errors
-EXECUTABLES := cohortsync cohortsync-ingest cohortsync-normalize cohortsync-batcher cohortsync-sandbox
+EXECUTABLES := cohortsync cohortsync-ingest cohortsync-normalize cohortsync-batcher cohortsync-upload-x cohortsync-upload-tiktok cohortsync-sandbox
 
 .PHONY: test demo deps build kafka-up kafka-down clean
 
@@ -31,7 +31,7 @@ test: build
 	scripts/test-summary < .build/test.log; \
 	exit $$status
 
-## demo: build, start the broker, send a sample cohort through ingest, normalize and the batcher over real topics, sandbox beside
+## demo: build, start the broker and the ads sandbox, sync a sample cohort end to end: ingest, normalize, batcher, uploaders, sandbox audiences
 demo: deps
 	$(SWIFT) build $(BUILD_FLAGS)
 	@for exe in $(EXECUTABLES); do .build/debug/$$exe --help >/dev/null || exit 1; done
