@@ -3,10 +3,11 @@ import Synchronization
 
 /// Keeps the requests of one (account, endpoint) under its budget, and as close to it as is safe.
 ///
-/// A sliding log of the last `budget` send times: a request may go when the oldest of them left the window.
-/// Any interval of one window then holds at most `budget` requests, so however the server aligns its fixed
-/// windows it never counts more; the window is lengthened by `margin` for the spread between send and
-/// arrival times. In steady state that is `window / (window + margin)` of the budget (98 % for 60 s + 1 s).
+/// Requests are paced one interval apart, the interval being `(window + margin) / budget`: each caller
+/// reserves the next free send time and waits for it. Any interval of one window then holds fewer than
+/// `budget` requests, however the server aligns its fixed windows, and the margin absorbs the spread between
+/// send and arrival times. In steady state that is `window / (window + margin)` of the budget (98 % for
+/// 60 s + 1 s), spread evenly rather than spent in a burst at the start of each window.
 ///
 /// It adapts to the server's own count: an answer saying the window is spent (`x-rate-limit-remaining: 0`)
 /// or a 429 holds every request until the reset the server names.
@@ -21,12 +22,14 @@ public final class RequestRateLimiter: Sendable {
             self.window = window
             self.margin = margin
         }
+
+        /// The time between two sends.
+        public var interval: Duration { (window + margin) / requests }
     }
 
     private struct State {
-        var sent: [ContinuousClock.Instant] = []
-        var next = 0
-        var heldUntil: ContinuousClock.Instant?
+        /// The earliest time the next request may go.
+        var next: ContinuousClock.Instant?
     }
 
     public let budget: Budget
@@ -36,34 +39,23 @@ public final class RequestRateLimiter: Sendable {
         self.budget = budget
     }
 
-    /// Waits until a request may go and counts it as sent.
-    /// - Throws: `CancellationError` when the task is cancelled while waiting.
+    /// Waits until this request's send time and counts it as sent.
+    /// - Throws: `CancellationError` when the task is cancelled while waiting (its send time is then unused).
     public func acquire() async throws {
-        while true {
-            let wait = state.withLock { state -> Duration? in
-                let now = ContinuousClock.now
-                if let held = state.heldUntil, held > now { return held - now }
-                state.heldUntil = nil
-                if state.sent.count < budget.requests {
-                    state.sent.append(now)
-                    return nil
-                }
-                let free = state.sent[state.next] + budget.window + budget.margin
-                if free > now { return free - now }
-                state.sent[state.next] = now
-                state.next = (state.next + 1) % budget.requests
-                return nil
-            }
-            guard let wait else { return }
-            try await Task.sleep(for: wait)
+        let slot = state.withLock { state in
+            let now = ContinuousClock.now
+            let slot = max(now, state.next ?? now)
+            state.next = slot + budget.interval
+            return slot
         }
+        if slot > ContinuousClock.now { try await Task.sleep(until: slot, clock: .continuous) }
     }
 
     /// Holds every request for `duration` from now (a 429, or a spent window with its reset time).
     public func hold(for duration: Duration) {
         let until = ContinuousClock.now + duration
         state.withLock { state in
-            if state.heldUntil.map({ $0 < until }) ?? true { state.heldUntil = until }
+            if state.next.map({ $0 < until }) ?? true { state.next = until }
         }
     }
 

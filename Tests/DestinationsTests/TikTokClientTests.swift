@@ -119,15 +119,23 @@ struct RetryAndRateLimitTests {
         #expect(RetryBackoff.serverDelay(IncomingResponse(status: 200, headers: ["x-rate-limit-reset": "1010"]), now: 1000) == nil)
     }
 
-    @Test("no more than the budget goes out in any window; the next request waits for the oldest to leave it")
-    func slidingWindow() async throws {
-        let limiter = RequestRateLimiter(budget: .init(requests: 5, window: .milliseconds(600), margin: .zero))
+    @Test("requests are paced one interval apart: the first at once, then one per interval, never a window over the budget")
+    func pacing() async throws {
+        let budget = RequestRateLimiter.Budget(requests: 5, window: .milliseconds(500), margin: .zero)
+        #expect(budget.interval == .milliseconds(100))
+        let limiter = RequestRateLimiter(budget: budget)
         let clock = ContinuousClock()
         let start = clock.now
-        for _ in 0..<5 { try await limiter.acquire() }
-        #expect(clock.now - start < .milliseconds(300), "the budget goes at once")
-        try await limiter.acquire()
-        #expect(clock.now - start >= .milliseconds(600), "the sixth request waited for the window")
+        var sent: [ContinuousClock.Instant] = []
+        for _ in 0..<11 {
+            try await limiter.acquire()
+            sent.append(clock.now)
+        }
+        #expect(sent.count == 11)
+        #expect(sent[0] - start < .milliseconds(50), "the first request goes at once")
+        #expect(sent[10] - start >= .seconds(1), "eleven requests take ten intervals")
+        // A send never comes before its slot, so the first window holds at most the budget.
+        #expect(sent.filter { $0 - start < .milliseconds(500) }.count <= 5)
     }
 
     @Test("a spent window (x-rate-limit-remaining 0) holds requests until its reset")
