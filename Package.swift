@@ -101,6 +101,10 @@ let package = Package(
             swiftSettings: strict),
 
         .executableTarget(
+            name: "UploadBench", dependencies: ["Hashing", "Kafka", "Observability", "Runtime", "Wire"], path: "Benchmarks/UploadBench",
+            swiftSettings: strict),
+
+        .executableTarget(
             name: "IdentityBench", dependencies: ["Identity", "Hashing", "Observability", "Runtime", "Wire"], path: "Benchmarks/IdentityBench", swiftSettings: strict),
 
         // A consumer-group member driven by the Kafka integration tests (a separate process, so it can be SIGKILLed).

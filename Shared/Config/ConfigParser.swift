@@ -141,10 +141,16 @@ public enum ConfigParser {
             let naming = choice(fields["audienceNaming"], "\(path).audienceNaming", default: CohortSyncConfig.Connection.AudienceNaming.single)
             var base = CohortSyncConfig.defaultAPIBaseURL[destination]!
             if let value = fields["apiBaseURL"] {
-                if let text = value.stringValue, let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {
+                if let text = value.stringValue, let url = URLComponents(string: text), ["http", "https"].contains(url.scheme ?? ""),
+                    !(url.host ?? "").isEmpty, url.user == nil, url.password == nil, url.query == nil, url.fragment == nil,
+                    (url.port ?? 1).isValidPort
+                {
                     base = text.hasSuffix("/") ? String(text.dropLast()) : text
                 } else {
-                    fail("\(path).apiBaseURL", value.stringValue.map { "\"\($0)\"" } ?? value.kindDescription, "an http(s) URL such as \(base) or http://127.0.0.1:8089/12")
+                    // A URL carrying a user or password is not echoed: the password would reach the logs.
+                    let carriesSecret = value.stringValue.flatMap { URLComponents(string: $0) }.map { $0.user != nil || $0.password != nil } ?? false
+                    let found = carriesSecret ? "a URL with a user or password (not shown)" : value.stringValue.map { "\"\($0)\"" } ?? value.kindDescription
+                    fail("\(path).apiBaseURL", found, "an http(s) URL without user, password, query or fragment (credentials go in credentials), such as \(base) or http://127.0.0.1:8089/12")
                 }
             }
             var region: String?
@@ -216,4 +222,9 @@ public enum ConfigParser {
                 maxRemovalFraction: fraction, maxDelaySeconds: delay)
         }
     }
+}
+
+extension Int {
+    /// A TCP port number.
+    fileprivate var isValidPort: Bool { (1...65_535).contains(self) }
 }

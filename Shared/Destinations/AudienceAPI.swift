@@ -10,9 +10,11 @@ public protocol AudienceAPI: Sendable {
     /// The longest audience name the destination takes.
     var maxNameLength: Int { get }
 
-    /// Creates a list audience and returns its id. X refuses a name that exists; its client then adopts
-    /// the existing audience. TikTok creates a second one, so callers must create at most once.
-    func createAudience(named name: String) async throws -> DestinationOutcome<String>
+    /// Creates a list audience and returns its id. `tag` names our audience for good (connection, audience,
+    /// scope): X keeps it as the description, and when X refuses a name that exists its client adopts that
+    /// audience only if it carries the same tag, never someone else's of the same name. TikTok creates a
+    /// second audience under a name that exists, so callers must create at most once.
+    func createAudience(named name: String, tag: String) async throws -> DestinationOutcome<String>
 
     /// Adds or removes `users` in one request; the count taken on success.
     func upload(_ operation: BatchOperation, users: [BatchUser], audience: String) async throws -> DestinationOutcome<Int>

@@ -41,12 +41,15 @@ public enum TransportError: Error, Sendable, CustomStringConvertible {
     case connection(String)
     /// The URL could not be parsed: a configuration error (`apiBaseURL`), not a transient one.
     case invalidURL(String)
+    /// The calling task was cancelled (a revocation, a stop): no outcome, the request's effect unknown.
+    case cancelled
 
     public var description: String {
         switch self {
         case .timedOut(let limit): "no answer within \(limit.components.seconds) s"
         case .connection(let detail): "connection failed: \(detail)"
         case .invalidURL(let url): "invalid URL \(url); check the connection's apiBaseURL"
+        case .cancelled: "cancelled"
         }
     }
 }

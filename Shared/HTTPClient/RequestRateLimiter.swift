@@ -30,7 +30,12 @@ public final class RequestRateLimiter: Sendable {
     private struct State {
         /// The earliest time the next request may go.
         var next: ContinuousClock.Instant?
+        /// Until when the server asked for no request at all.
+        var heldUntil: ContinuousClock.Instant?
     }
+
+    /// The longest hold a server's answer may impose; a larger or unreadable reset time is taken as this.
+    public static let maximumHold = Duration.seconds(900)
 
     public let budget: Budget
     private let state = Mutex(State())
@@ -39,23 +44,30 @@ public final class RequestRateLimiter: Sendable {
         self.budget = budget
     }
 
-    /// Waits until this request's send time and counts it as sent.
+    /// Waits until this request's send time and counts it as sent. A hold that began while it waited is
+    /// waited out too.
     /// - Throws: `CancellationError` when the task is cancelled while waiting (its send time is then unused).
     public func acquire() async throws {
-        let slot = state.withLock { state in
-            let now = ContinuousClock.now
-            let slot = max(now, state.next ?? now)
-            state.next = slot + budget.interval
-            return slot
+        while true {
+            let wait = state.withLock { state -> ContinuousClock.Instant? in
+                let now = ContinuousClock.now
+                if let held = state.heldUntil, held > now { return held }
+                let slot = max(now, state.next ?? now)
+                state.next = slot + budget.interval
+                return slot > now ? slot : nil
+            }
+            guard let wait else { return }
+            try await Task.sleep(until: wait, clock: .continuous)
+            if state.withLock({ $0.heldUntil.map { $0 <= ContinuousClock.now } ?? true }) { return }
         }
-        if slot > ContinuousClock.now { try await Task.sleep(until: slot, clock: .continuous) }
     }
 
-    /// Holds every request for `duration` from now (a 429, or a spent window with its reset time).
+    /// Holds every request for `duration` from now (a 429, or a spent window with its reset time), at most
+    /// `maximumHold`.
     public func hold(for duration: Duration) {
-        let until = ContinuousClock.now + duration
+        let until = ContinuousClock.now + min(max(duration, .zero), Self.maximumHold)
         state.withLock { state in
-            if state.next.map({ $0 < until }) ?? true { state.next = until }
+            if state.heldUntil.map({ $0 < until }) ?? true { state.heldUntil = until }
         }
     }
 
@@ -65,6 +77,6 @@ public final class RequestRateLimiter: Sendable {
         guard let remaining = response.header("x-rate-limit-remaining").flatMap(Int.init), remaining <= 0,
             let reset = response.header("x-rate-limit-reset").flatMap(Double.init)
         else { return }
-        hold(for: .milliseconds(Int64(max(reset - now, 0) * 1000)))
+        hold(for: RetryBackoff.duration(seconds: reset - now))
     }
 }

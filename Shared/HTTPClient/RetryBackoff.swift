@@ -37,12 +37,20 @@ public struct RetryBackoff: Sendable, Equatable {
     /// (epoch seconds) when the window is spent; nil when the answer says neither.
     /// - Parameter now: seconds since the epoch.
     public static func serverDelay(_ response: IncomingResponse, now: Double = Date().timeIntervalSince1970) -> Duration? {
-        if let retryAfter = response.header("retry-after").flatMap(Double.init), retryAfter >= 0 {
-            return .milliseconds(Int64(retryAfter * 1000))
+        if let retryAfter = response.header("retry-after").flatMap(Double.init), retryAfter.isFinite {
+            return duration(seconds: retryAfter)
         }
-        if response.status == 429, let reset = response.header("x-rate-limit-reset").flatMap(Double.init) {
-            return .milliseconds(Int64(max(reset - now, 0) * 1000))
+        if response.status == 429, let reset = response.header("x-rate-limit-reset").flatMap(Double.init), reset.isFinite {
+            return duration(seconds: reset - now)
         }
         return nil
+    }
+
+    /// A server's delay in seconds as a duration, negative as zero and anything over `RequestRateLimiter.maximumHold`
+    /// (or not a number) as that maximum: a bad header must neither trap nor hold a connection for days.
+    public static func duration(seconds: Double) -> Duration {
+        let limit = RequestRateLimiter.maximumHold
+        guard seconds.isFinite, seconds < Double(limit.components.seconds) else { return limit }
+        return .milliseconds(Int64(max(seconds, 0) * 1000))
     }
 }

@@ -33,10 +33,11 @@ public final class URLSessionTransport: HTTPTransport {
         let response: URLResponse
         do {
             (data, response) = try await session.data(for: urlRequest)
-        } catch let error as URLError where error.code == .timedOut {
-            throw .timedOut(request.timeout)
         } catch {
-            throw .connection(String(describing: error))
+            if Task.isCancelled || (error as? URLError)?.code == .cancelled { throw .cancelled }
+            if (error as? URLError)?.code == .timedOut { throw .timedOut(request.timeout) }
+            // The code only: an error's description quotes the URL, and a URL may carry what must not be written down.
+            throw .connection((error as? URLError).map { "URLError \($0.code.rawValue)" } ?? "\(type(of: error))")
         }
         guard let http = response as? HTTPURLResponse else { throw .connection("the answer is not HTTP") }
         var headers: [String: String] = [:]

@@ -24,22 +24,16 @@ public final class ProcessingLoop: Sendable {
     /// Handlers must honour task cancellation: a stop cancels those still running at the drain deadline.
     public typealias Handler = @Sendable (ConsumerBatch, BatchCompletion) async throws -> Void
 
-    /// What a handler throws to give its batch back unfinished because its partition is being revoked
-    /// (after `PartitionHooks.revoking` named it): the loop stores nothing for the batch and lets the
-    /// rebalance go on; the partition's next owner handles the records again. Thrown for a partition
-    /// that is not being revoked, it is a handler error and ends the loop.
-    public struct PartitionReleased: Error, Sendable {
-        public init() {}
-    }
-
     /// Reactions to assignment changes, awaited in order with the records.
     public struct PartitionHooks: Sendable {
         /// Runs before any record of the newly assigned partitions is handled (the batcher restores its state here).
         public var assigned: @Sendable ([TopicPartition]) async throws -> Void
-        /// Runs as soon as a revocation arrives, before the loop waits for the revoked partitions' handlers.
-        /// A stage whose handlers may wait for minutes (an uploader retrying or paused on a revoked
-        /// credential) makes them throw `PartitionReleased` here, so the rebalance is never held up by them.
-        public var revoking: @Sendable ([TopicPartition]) async -> Void
+        /// Runs as soon as a revocation arrives, before the loop waits for anything of the revoked partitions,
+        /// and returns those whose unfinished batches the stage gives back: it stopped their work and writes
+        /// nothing more for them. The loop then stores nothing more of them and does not wait for their
+        /// completions; their next owner handles those records again. A stage whose work may wait for minutes
+        /// (an uploader retrying, or paused on a refused credential) uses it so a rebalance never waits that long.
+        public var revoking: @Sendable ([TopicPartition]) async -> [TopicPartition]
         /// Runs when partitions are about to go, once their handlers returned and before the loop waits for
         /// their completions: at a revocation with its partitions (not a lost one), at a clean stop with the
         /// partitions still assigned. A stage that holds completions open on purpose (the batcher, until its
@@ -55,7 +49,7 @@ public final class ProcessingLoop: Sendable {
 
         public init(
             assigned: @escaping @Sendable ([TopicPartition]) async throws -> Void = { _ in },
-            revoking: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in },
+            revoking: @escaping @Sendable ([TopicPartition]) async -> [TopicPartition] = { _ in [] },
             releasing: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in },
             revoked: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in },
             abandoned: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in }
@@ -128,8 +122,6 @@ public final class ProcessingLoop: Sendable {
     private enum ChildEnd: Sendable {
         /// A handler returned for this partition.
         case handler(TopicPartition)
-        /// A handler gave its batch back unfinished (`PartitionReleased`).
-        case released(TopicPartition)
         /// The events ended (a stop, a failure): wherever the loop waits, it turns to draining.
         case eventsEnded
         /// The drain budget is spent.
@@ -157,8 +149,6 @@ public final class ProcessingLoop: Sendable {
     private func process(_ group: inout ThrowingTaskGroup<ChildEnd, any Error>, _ hooks: PartitionHooks, _ handler: @escaping Handler) async throws {
         var running: Set<TopicPartition> = []
         var ended = false
-        /// Partitions of the revocation under way, whose handlers may give their batches back.
-        var revoking: Set<TopicPartition> = []
         group.addTask { [consumer] in
             await consumer.waitForEventsToEnd()
             return .eventsEnded
@@ -167,14 +157,6 @@ public final class ProcessingLoop: Sendable {
         func reapOne() async throws {
             switch try await group.next() {
             case .handler(let partition)?: running.remove(partition)
-            case .released(let partition)?:
-                running.remove(partition)
-                guard revoking.contains(partition) else {
-                    consumer.endEvents()
-                    throw KafkaError(code: .consumer, message: "a handler gave back a batch of \(partition), which is not being revoked")
-                }
-                // Nothing of this partition is stored from now on; its next owner reads the batch again.
-                tracker.withLock { $0.forget([partition]) }
             case .eventsEnded?: ended = true
             case .drainDeadline?, nil: break
             }
@@ -200,9 +182,6 @@ public final class ProcessingLoop: Sendable {
                     group.addTask { [consumer] in
                         do {
                             try await handler(part, completion)
-                        } catch is PartitionReleased {
-                            self.progressed()
-                            return .released(partition)
                         } catch {
                             // End the events now, not at the next poll: nothing after this batch may be stored.
                             consumer.endEvents()
@@ -216,9 +195,9 @@ public final class ProcessingLoop: Sendable {
             case .assigned(let partitions):
                 try await hooks.assigned(partitions)
             case .revoked(let revocation):
-                revoking = Set(revocation.partitions)
-                defer { revoking = [] }
-                await hooks.revoking(revocation.partitions)
+                // What the stage gives back is forgotten now: a completion of it arriving later stores nothing.
+                let givenBack = await hooks.revoking(revocation.partitions)
+                tracker.withLock { $0.forget(givenBack) }
                 do {
                     while !ended, !running.isDisjoint(with: revocation.partitions) {
                         try await reapOne()
@@ -253,7 +232,7 @@ public final class ProcessingLoop: Sendable {
             }
             drain: while !running.isEmpty {
                 switch try await group.next() {
-                case .handler(let partition)?, .released(let partition)?:
+                case .handler(let partition)?:
                     running.remove(partition)
                 case .eventsEnded?:
                     continue

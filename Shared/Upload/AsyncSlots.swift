@@ -1,7 +1,7 @@
 import Synchronization
 
-/// A fixed number of slots shared by tasks: at most `count` audiences upload at once, whichever
-/// partitions they come from. Waiters are served in arrival order.
+/// A fixed number of slots shared by tasks: at most `count` destination calls in flight at once, whichever
+/// partitions and audiences they come from. Waiters are served in arrival order.
 final class AsyncSlots: Sendable {
     private struct State {
         var free: Int
@@ -14,8 +14,8 @@ final class AsyncSlots: Sendable {
         state = Mutex(State(free: max(count, 1)))
     }
 
-    /// Takes a slot, waiting for one. The wait is not cancellable: slots come free as uploads finish, and a
-    /// cancelled task gives its slot back as soon as it has it.
+    /// Takes a slot, waiting for one. The wait is not cancellable: a slot is held for one call only, so one
+    /// comes free within a request timeout, and a cancelled task gives it back as soon as it has it.
     func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let granted = state.withLock { state in

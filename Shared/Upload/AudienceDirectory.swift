@@ -39,7 +39,14 @@ public final class AudienceDirectory: Sendable {
     private let producer: KafkaProducer
     private let kafka: KafkaConfiguration
     private let logger: Logger
-    private let mappings = Mutex<[Key: AudienceMapping]>([:])
+    private struct Known {
+        var mappings: [Key: AudienceMapping] = [:]
+        /// When each mapping was written by this replica, counted in writes.
+        var writtenAt: [Key: Int] = [:]
+        var writes = 0
+    }
+
+    private let known = Mutex(Known())
 
     public init(destination: Destination, producer: KafkaProducer, kafka: KafkaConfiguration, logger: Logger) {
         self.destination = destination
@@ -50,16 +57,18 @@ public final class AudienceDirectory: Sendable {
 
     /// The live destination audience of `key`; nil when none was created or it was deleted.
     public func live(_ key: Key) -> AudienceMapping? {
-        mappings.withLock { $0[key] }.flatMap { $0.deleted ? nil : $0 }
+        known.withLock { $0.mappings[key] }.flatMap { $0.deleted ? nil : $0 }
     }
 
-    /// Reads every partition of the mapping topic to its end, replacing what this replica knew.
+    /// Reads every partition of the mapping topic to its end; what it read replaces what this replica knew
+    /// of the same audiences.
     /// - Throws: `KafkaError` when the topic cannot be read.
     public func restore(partitions: Int32) async throws {
         let read = Mutex<[Key: AudienceMapping]>([:])
         let unreadable = Atomic(0)
         let topicPartitions = (0..<partitions).map { TopicPartition(topic: TopicNames.audiences, partition: $0) }
         let started = ContinuousClock.now
+        let writesBefore = known.withLock { $0.writes }
         _ = try await PartitionReader.readAll(topicPartitions, configuration: kafka, logger: logger) { [destination] _, entries in
             read.withLock { read in
                 for entry in entries {
@@ -71,8 +80,13 @@ public final class AudienceDirectory: Sendable {
                 }
             }
         }
+        // What the read found wins, except a mapping this replica wrote after the read began: that one is newer.
         let restored = read.withLock { $0 }
-        mappings.withLock { $0 = restored }
+        known.withLock { known in
+            for (key, mapping) in restored where (known.writtenAt[key] ?? 0) <= writesBefore {
+                known.mappings[key] = mapping
+            }
+        }
         logger.info(
             "audience mappings read", [("topic", .string(TopicNames.audiences)), ("mappings", .integer(restored.count)),
                                        ("unreadable", .integer(unreadable.load(ordering: .relaxed))), ("seconds", .double((ContinuousClock.now - started).inSeconds))])
@@ -85,6 +99,10 @@ public final class AudienceDirectory: Sendable {
         let headers = records.standardHeaders(for: AudienceMapping.self, trace: SourcePosition())
         records.append(mapping, topic: TopicNames.audiences, placement: .byKey, headers: headers, key: Key(mapping).recordKey)
         try await producer.deliver(records)
-        mappings.withLock { $0[Key(mapping)] = mapping }
+        known.withLock { known in
+            known.writes += 1
+            known.mappings[Key(mapping)] = mapping
+            known.writtenAt[Key(mapping)] = known.writes
+        }
     }
 }

@@ -12,6 +12,18 @@ extension SourcePosition {
 struct BatchUpload: Sendable {
     let batch: Batch
     let source: SourcePosition
+
+    /// Why a decoded record is no batch to act on, or nil. An empty record or a tombstone decodes to all
+    /// defaults, and an operation this version does not know reads as unspecified: never taken as an add.
+    static func problem(_ batch: Batch) -> String? {
+        if batch.connectionID.isEmpty { return "connection_id is empty (an empty record or a tombstone?)" }
+        if batch.audienceID.isEmpty { return "audience_id is empty" }
+        if batch.batchID.isEmpty { return "batch_id is empty" }
+        switch batch.operation {
+        case .add, .remove, .deleteAudience: return nil
+        case .unspecified: return "operation is unspecified or unknown to this version; expected add, remove or delete-audience"
+        }
+    }
 }
 
 extension UploadEngine {
@@ -25,9 +37,11 @@ extension UploadEngine {
             logger.error(
                 "a batch names a connection this uploader does not have; dead-lettered",
                 [("connection", .string(batch.connectionID)), ("audience", .string(batch.audienceID)), ("source", .string(upload.source.label))])
-            try await finish(upload, started: started, destinationID: "", attempts: 0, accepted: 0, refused: batch.users.indices.map {
-                RefusedItem(index: $0, code: "unknown-connection", message: "no connection \(batch.connectionID) for \(destination.name) in the configuration")
-            }, reason: "unknown-connection", completion)
+            let refusal = "no connection \(batch.connectionID) for \(destination.name) in the configuration"
+            let refused = batch.users.isEmpty
+                ? [RefusedItem(index: -1, code: "unknown-connection", message: refusal)]
+                : batch.users.indices.map { RefusedItem(index: $0, code: "unknown-connection", message: refusal) }
+            try await finish(upload, started: started, destinationID: "", attempts: 0, accepted: 0, refused: refused, reason: "unknown-connection", completion)
             return
         }
         var attempts = 0
@@ -70,12 +84,16 @@ extension UploadEngine {
                 // two: an audience created and not recorded would be created again by the next owner (TikTok
                 // names are not unique). Only the waits between attempts are cancellable.
                 try await Task { [self] () async throws -> DestinationOutcome<String> in
-                    let outcome = try await connection.api.createAudience(named: name)
+                    let outcome = try await connection.api.createAudience(named: name, tag: "cohortsync:\(batch.connectionID)/\(batch.audienceID)/\(key.scope)")
                     let id: String? = switch outcome {
                     case .done(let id), .partial(let id, _): id
                     case .retriable, .permanent, .credentialRevoked: nil
                     }
                     if let id {
+                        // Logged before the mapping is written: if that write fails, the id is still on record.
+                        logger.info("destination audience created; recording its mapping", [
+                            ("connection", .string(connection.id)), ("audience", .string(batch.audienceID)), ("destination_audience", .string(id)),
+                        ])
                         try await directory.record(AudienceMapping(
                             connectionID: batch.connectionID, audienceID: batch.audienceID, scope: key.scope, destination: destination,
                             destinationAudienceID: id, name: name, createdAtMilliseconds: clock()))
@@ -84,9 +102,8 @@ extension UploadEngine {
                 }.value
             }
             switch created {
-            case .done(let id), .partial(let id, _):
+            case .done, .partial:
                 metrics.audienceCreated(connection.id)
-                logger.info("destination audience created", [("connection", .string(connection.id)), ("audience", .string(batch.audienceID)), ("destination_audience", .string(id))])
                 target = directory.live(key)
             case .failed(let failure, let reason):
                 try await finish(upload, started: started, destinationID: "", attempts: attempts, accepted: 0, refused: batch.users.indices.map {
@@ -111,8 +128,12 @@ extension UploadEngine {
         }
     }
 
-    /// Writes the batch's result and, per destination code, one dead letter holding the refused users as a
-    /// batch of their own (replayable as is); both count toward the poll's completion.
+    /// The most item errors one result lists; the DLQ holds every refused user.
+    static let maxResultErrors = 1_000
+
+    /// Writes the batch's result and, per destination code, dead letters holding the refused users as batches
+    /// of their own (replayable as they are), split so that none exceeds the record limit; all of them count
+    /// toward the poll's completion.
     /// - Parameter refused: index -1 stands for the batch itself (a delete-audience that failed).
     private func finish(
         _ upload: BatchUpload, started: ContinuousClock.Instant, destinationID: String, attempts: Int, accepted: Int, refused: [RefusedItem],
@@ -121,29 +142,32 @@ extension UploadEngine {
         let batch = upload.batch
         let now = clock()
         let elapsed = ContinuousClock.now - started
+        // Metric labels only for configured connections: a record must not mint series.
+        let label = connections[batch.connectionID] == nil ? "unknown" : batch.connectionID
         var records = OutgoingRecords()
         var byCode: [String: [RefusedItem]] = [:]
         for item in refused { byCode[item.code, default: []].append(item) }
+        var letterCount = 0
         for (code, items) in byCode.sorted(by: { $0.key < $1.key }) {
-            var letter = batch
-            letter.users = items.compactMap { batch.users.indices.contains($0.index) ? batch.users[$0.index] : nil }
-            records.append(DeadLetter(
-                stage: stage, reason: reason, source: upload.source, errorCode: code,
-                detail: "\(items.count) of \(max(batch.users.count, 1)) refused: \(items[0].message)", occurredAtMilliseconds: now,
-                payloadType: Batch.protoName, payload: letter.serializedBytes()))
-            metrics.deadLettered(reason, count: 1)
+            for letter in deadLetters(upload, code: code, items: items, reason: reason, at: now) {
+                records.append(letter)
+                letterCount += 1
+            }
         }
+        if letterCount > 0 { metrics.deadLettered(reason, count: letterCount) }
         let status: BatchStatus = refused.isEmpty ? .succeeded : (accepted > 0 ? .partial : .failed)
         let result = BatchResult(
             batchID: batch.batchID, connectionID: batch.connectionID, audienceID: batch.audienceID, destinationAudienceID: destinationID,
             operation: batch.operation, status: status, attempted: Int32(batch.users.count), succeeded: Int32(accepted),
-            errors: refused.map { ItemError(index: Int32($0.index), code: $0.code, message: $0.message) }, attempts: Int32(attempts),
+            // Codes only, and a bounded number: a destination's message may quote what it refused, and results
+            // have wider readers than the DLQ.
+            errors: refused.prefix(Self.maxResultErrors).map { ItemError(index: Int32($0.index), code: $0.code) }, attempts: Int32(attempts),
             completedAtMilliseconds: now, latencyMilliseconds: Int64(elapsed.inSeconds * 1000))
         let headers = records.standardHeaders(for: BatchResult.self, trace: upload.source)
         records.append(result, topic: TopicNames.results, placement: .byKey, headers: headers, key: Array("\(batch.connectionID)/\(batch.audienceID)".utf8))
         try await producer.send(records, completion: completion)
         metrics.batch(
-            batch.connectionID, batch.operation, status: status == .succeeded ? "succeeded" : status == .partial ? "partial" : "failed",
+            label, batch.operation, status: status == .succeeded ? "succeeded" : status == .partial ? "partial" : "failed",
             accepted: accepted, refused: refused.count, seconds: elapsed.inSeconds)
         if !refused.isEmpty {
             logger.warning(
@@ -151,6 +175,36 @@ extension UploadEngine {
                 [("connection", .string(batch.connectionID)), ("audience", .string(batch.audienceID)), ("batch", .string(batch.batchID)),
                  ("reason", .string(reason)), ("refused", .integer(refused.count)), ("accepted", .integer(accepted)),
                  ("codes", .string(byCode.keys.sorted().joined(separator: ",")))])
+        }
+    }
+
+    /// The dead letters of one code: the refused users in batches of their own, as many letters as the record
+    /// limit needs (a letter carries its batch whole, so the users are split by their encoded size).
+    private func deadLetters(_ upload: BatchUpload, code: String, items: [RefusedItem], reason: String, at now: Int64) -> [DeadLetter] {
+        let batch = upload.batch
+        let users = items.compactMap { batch.users.indices.contains($0.index) ? batch.users[$0.index] : nil }
+        // Room for the letter's own fields and headers, the batch's fields, and the detail.
+        let budget = max(recordBytes - 16_384, 1_024)
+        var groups: [[BatchUser]] = [[]]
+        var size = 0
+        for user in users {
+            let userSize = user.serializedBytes().count + 8
+            if size + userSize > budget, !(groups[groups.count - 1].isEmpty) {
+                groups.append([])
+                size = 0
+            }
+            groups[groups.count - 1].append(user)
+            size += userSize
+        }
+        let message = String(items[0].message.prefix(500))
+        return groups.enumerated().map { part, group in
+            var letter = batch
+            letter.users = group
+            let share = groups.count > 1 ? " (part \(part + 1) of \(groups.count))" : ""
+            return DeadLetter(
+                stage: stage, reason: reason, source: upload.source, errorCode: code,
+                detail: "\(items.count) of \(max(batch.users.count, 1)) refused\(share): \(message)", occurredAtMilliseconds: now,
+                payloadType: Batch.protoName, payload: letter.serializedBytes())
         }
     }
 }

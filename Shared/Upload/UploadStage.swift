@@ -38,7 +38,7 @@ extension StageStartup {
         do {
             upload = UploadSettings(
                 maxAttempts: try options.integer("max-attempts", in: 1...1_000), pauseProbe: .seconds(try options.integer("pause-probe-seconds", in: 1...86_400)),
-                concurrency: try options.integer("concurrency", in: 1...1_024))
+                concurrency: try options.integer("concurrency", in: 1...1_024), recordBytes: recordLimit.bytes)
             requestsPerMinute = try options.integer("requests-per-minute", in: 1...10_000_000)
             requestTimeout = .seconds(try options.integer("request-timeout-seconds", in: 1...600))
             maxConnections = try options.integer("max-connections-per-host", in: 1...1_024)
@@ -80,21 +80,23 @@ extension StageStartup {
         do {
             let producer = try KafkaProducer(configuration: producerKafka, logger: logger)
             let directory = AudienceDirectory(destination: destination, producer: producer, kafka: kafka, logger: logger)
-            let engine = UploadEngine(
-                destination: destination, connections: connections, directory: directory, mappingPartitions: mappingPartitions, producer: producer,
-                settings: upload, metrics: UploadMetrics(registry: metrics), logger: logger)
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(groupID: options.string("group") ?? "cohortsync-upload-\(destination.name)", topics: [topic], kafka: kafka),
                 logger: logger)
+            let engine = UploadEngine(
+                destination: destination, connections: connections, directory: directory, mappingPartitions: mappingPartitions, producer: producer,
+                settings: upload, metrics: UploadMetrics(registry: metrics), logger: logger,
+                pauseIntake: { consumer.pause($0) }, resumeIntake: { consumer.resume($0) })
+            // The handler only queues, so the loop never waits on a destination; a destination may keep a batch
+            // for minutes (retries, a paused credential) without that counting as a stall.
             let loop = ProcessingLoop(consumer: consumer, logger: logger, limits: budget.limits(maxConcurrentBatches: upload.concurrency))
-            // A destination may keep a batch for minutes (retries, a paused credential): slowness is no stall.
-            // The poll thread keeps the member in its group meanwhile; liveness is the listener answering.
             let hooks = ProcessingLoop.PartitionHooks(
                 assigned: { partitions in
                     try await engine.assigned(partitions)
                     health.setReady(true)
                 },
-                revoking: { engine.revoking($0) })
+                revoking: { await engine.revoking($0) },
+                abandoned: { await engine.abandoned($0) })
             let service = ProcessingService(name: "upload-\(destination.name)", loop: loop, hooks: hooks) { records, completion in
                 try await engine.handle(records, completion)
             }

@@ -88,6 +88,9 @@ struct ConfigParserTests {
         ("tiktok forwarding a handle", "$.connections[1].forward[1]"),
         ("unknown region", "$.connections[1].defaultRegion"),
         ("bad URL", "$.connections[0].apiBaseURL"),
+        ("URL with a password", "$.connections[0].apiBaseURL"),
+        ("URL with a query", "$.connections[0].apiBaseURL"),
+        ("URL with port 99999", "$.connections[0].apiBaseURL"),
         ("duplicate connection id", "$.connections[1].id"),
         ("unknown field", "$.connections[0].acount"),
         ("missing credential", "$.connections[1].credentials.accessToken"),
@@ -105,6 +108,9 @@ struct ConfigParserTests {
             case "tiktok forwarding a handle": connections[1]["forward"] = ["email", "x_handle"]
             case "unknown region": connections[1]["defaultRegion"] = "Atlantis"
             case "bad URL": connections[0]["apiBaseURL"] = "ftp://example.com"
+            case "URL with a password": connections[0]["apiBaseURL"] = "http://user:S3cret@127.0.0.1:8089/12"
+            case "URL with a query": connections[0]["apiBaseURL"] = "http://127.0.0.1:8089/12?x=1"
+            case "URL with port 99999": connections[0]["apiBaseURL"] = "http://127.0.0.1:99999/12"
             case "duplicate connection id": connections[1]["id"] = "x-main"
             case "unknown field": connections[0]["acount"] = "typo"
             case "missing credential": connections[1]["credentials"] = [:] as [String: Any]
@@ -119,6 +125,7 @@ struct ConfigParserTests {
         let found = errors(json)
         #expect(found.map(\.path).contains(path), "\(kind): got \(found.map(\.description))")
         #expect(found.allSatisfy { !$0.allowed.isEmpty && !$0.found.isEmpty })
+        #expect(!found.description.contains("S3cret"), "a password in a URL must not be echoed")
     }
 
     @Test("all errors are reported at once")

@@ -77,7 +77,7 @@ struct TikTokClientTests {
     @Test("create sends the name escaped and returns data.audience_id")
     func create() async throws {
         let transport = ScriptedTransport([ScriptedTransport.json(200, ["code": 0, "message": "OK", "data": ["audience_id": 123456]])])
-        let outcome = try await client(transport).createAudience(named: "Buyers \"VIP\"")
+        let outcome = try await client(transport).createAudience(named: "Buyers \"VIP\"", tag: "cohortsync:c/a/")
         guard case .done(let id) = outcome else { Issue.record("expected done, got \(outcome)"); return }
         #expect(id == "123456")
         let body = try #require(transport.requests.first?.json as? [String: Any])
@@ -112,8 +112,11 @@ struct RetryAndRateLimitTests {
         #expect(delays.contains { $0 < .milliseconds(100) } && delays.contains { $0 > .milliseconds(300) }, "full jitter spreads over the whole range")
     }
 
-    @Test("the server's time wins: Retry-After seconds, or x-rate-limit-reset on a 429")
+    @Test("the server's time wins: Retry-After seconds, or x-rate-limit-reset on a 429; absurd values are capped, never trap")
     func serverDelay() {
+        #expect(RetryBackoff.serverDelay(IncomingResponse(status: 503, headers: ["retry-after": "1e20"])) == RequestRateLimiter.maximumHold)
+        #expect(RetryBackoff.serverDelay(IncomingResponse(status: 503, headers: ["retry-after": "inf"])) == nil)
+        #expect(RetryBackoff.serverDelay(IncomingResponse(status: 429, headers: ["x-rate-limit-reset": "-5"]), now: 1000) == .zero)
         #expect(RetryBackoff.serverDelay(IncomingResponse(status: 503, headers: ["retry-after": "3"])) == .seconds(3))
         #expect(RetryBackoff.serverDelay(IncomingResponse(status: 429, headers: ["x-rate-limit-reset": "1010"]), now: 1000) == .seconds(10))
         #expect(RetryBackoff.serverDelay(IncomingResponse(status: 200, headers: ["x-rate-limit-reset": "1010"]), now: 1000) == nil)
@@ -136,6 +139,18 @@ struct RetryAndRateLimitTests {
         #expect(sent[10] - start >= .seconds(1), "eleven requests take ten intervals")
         // A send never comes before its slot, so the first window holds at most the budget.
         #expect(sent.filter { $0 - start < .milliseconds(500) }.count <= 5)
+    }
+
+    @Test("a hold that begins while a request waits for its slot is waited out too")
+    func holdWhileWaiting() async throws {
+        let limiter = RequestRateLimiter(budget: .init(requests: 2, window: .milliseconds(400), margin: .zero))
+        try await limiter.acquire()
+        let start = ContinuousClock.now
+        let waiting = Task { try await limiter.acquire() }
+        try await Task.sleep(for: .milliseconds(50))
+        limiter.hold(for: .milliseconds(600))
+        try await waiting.value
+        #expect(ContinuousClock.now - start >= .milliseconds(600))
     }
 
     @Test("a spent window (x-rate-limit-remaining 0) holds requests until its reset")

@@ -103,19 +103,30 @@ struct XAdsClientTests {
         #expect(kinds == ["retriable:OVER_CAPACITY", "retriable:timeout", "revoked:INVALID_ACCESS_TOKEN", "permanent:INVALID_PARAMETER"])
     }
 
-    @Test("a name X says exists is adopted: the listed audience of that name, across pages")
+    @Test("a name X says exists is adopted when it carries our tag, across pages; a same-named audience of someone else's never is")
     func adoptsExisting() async throws {
         let transport = ScriptedTransport([
             ScriptedTransport.json(400, ["errors": [["code": "DUPLICATE_AUDIENCE_NAME", "message": "exists"]]]),
-            ScriptedTransport.json(200, ["data": [["id": "other", "name": "Buyers 2"]], "next_cursor": "c2"]),
-            ScriptedTransport.json(200, ["data": [["id": "gone", "name": "Buyers", "deleted": true], ["id": "x9", "name": "Buyers"]]]),
+            ScriptedTransport.json(200, ["data": [["id": "other", "name": "Buyers 2", "description": "cohortsync:c/a/"]], "next_cursor": "c2"]),
+            ScriptedTransport.json(200, ["data": [
+                ["id": "gone", "name": "Buyers", "deleted": true, "description": "cohortsync:c/a/"], ["id": "x9", "name": "Buyers", "description": "cohortsync:c/a/"],
+            ]]),
         ])
-        let outcome = try await client(transport).createAudience(named: "Buyers")
+        let outcome = try await client(transport).createAudience(named: "Buyers", tag: "cohortsync:c/a/")
         guard case .done(let id) = outcome else { Issue.record("expected done, got \(outcome)"); return }
         #expect(id == "x9")
         #expect(transport.requests.map(\.method) == ["POST", "GET", "GET"])
-        #expect(transport.requests[0].url.hasSuffix("/custom_audiences?name=Buyers&description=Synced%20by%20CohortSync"))
+        #expect(transport.requests[0].url.hasSuffix("/custom_audiences?name=Buyers&description=cohortsync%3Ac%2Fa%2F"))
         #expect(transport.requests[2].url.contains("cursor=c2"))
+
+        let foreign = ScriptedTransport([
+            ScriptedTransport.json(400, ["errors": [["code": "DUPLICATE_AUDIENCE_NAME", "message": "exists"]]]),
+            ScriptedTransport.json(200, ["data": [["id": "theirs", "name": "Buyers", "description": "made by hand"]]]),
+        ])
+        let refused = try await client(foreign).createAudience(named: "Buyers", tag: "cohortsync:c/a/")
+        guard case .permanent(let failure) = refused else { Issue.record("expected permanent, got \(refused)"); return }
+        #expect(failure.code == "DUPLICATE_AUDIENCE_NAME")
+        #expect(failure.message.contains("did not create"))
     }
 
     @Test("deleting an audience that is already gone counts as deleted")

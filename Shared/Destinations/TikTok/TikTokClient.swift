@@ -45,7 +45,7 @@ public struct TikTokClient: AudienceAPI {
         limiter = RequestRateLimiter(budget: .init(requests: settings.requestsPerMinute))
     }
 
-    public func createAudience(named name: String) async throws -> DestinationOutcome<String> {
+    public func createAudience(named name: String, tag: String) async throws -> DestinationOutcome<String> {
         var body = JSONBodyWriter()
         body.raw(#"{"advertiser_id":"#)
         body.string(settings.advertiser)
@@ -107,6 +107,8 @@ public struct TikTokClient: AudienceAPI {
         let response: IncomingResponse
         do {
             response = try await transport.send(request)
+        } catch .cancelled {
+            throw CancellationError()
         } catch {
             return Result<IncomingResponse, TransportError>.failure(error).failureOutcome()
         }

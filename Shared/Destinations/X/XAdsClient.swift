@@ -44,8 +44,8 @@ public struct XAdsClient: AudienceAPI {
 
     private var audiencesPath: String { "/accounts/\(OAuth1.percentEncode(settings.account))/custom_audiences" }
 
-    public func createAudience(named name: String) async throws -> DestinationOutcome<String> {
-        let answer = try await call("POST", audiencesPath, query: [("name", name), ("description", "Synced by CohortSync")])
+    public func createAudience(named name: String, tag: String) async throws -> DestinationOutcome<String> {
+        let answer = try await call("POST", audiencesPath, query: [("name", name), ("description", tag)])
         guard case .success(let response) = answer else { return answer.failureOutcome() }
         if (200..<300).contains(response.status) {
             guard let id = ResponseJSON.id((ResponseJSON.object(response.body)?["data"] as? [String: Any])?["id"]) else {
@@ -54,13 +54,15 @@ public struct XAdsClient: AudienceAPI {
             return .done(id)
         }
         let failure = Self.failure(response)
-        if failure.code == "DUPLICATE_AUDIENCE_NAME" { return try await adopt(named: name, after: failure) }
+        if failure.code == "DUPLICATE_AUDIENCE_NAME" { return try await adopt(named: name, tag: tag, after: failure) }
         return Self.classify(response, failure)
     }
 
-    /// The audience that already has `name`: created by an earlier attempt whose answer was lost, or by
-    /// another replica before the mapping reached this one.
-    private func adopt(named name: String, after duplicate: DestinationFailure) async throws -> DestinationOutcome<String> {
+    /// The audience that already has `name` and our `tag`: created by an earlier attempt whose answer was
+    /// lost. One of that name without the tag belongs to someone else (another cohort, a person) and is
+    /// never taken over.
+    private func adopt(named name: String, tag: String, after duplicate: DestinationFailure) async throws -> DestinationOutcome<String> {
+        var foreign = false
         var cursor: String?
         repeat {
             var query = [("count", "1000")]
@@ -70,12 +72,18 @@ public struct XAdsClient: AudienceAPI {
             guard (200..<300).contains(response.status) else { return Self.classify(response, Self.failure(response)) }
             let object = ResponseJSON.object(response.body)
             for audience in object?["data"] as? [[String: Any]] ?? [] where audience["name"] as? String == name && audience["deleted"] as? Bool != true {
+                guard audience["description"] as? String == tag else {
+                    foreign = true
+                    continue
+                }
                 if let id = ResponseJSON.id(audience["id"]) { return .done(id) }
             }
             cursor = (object?["next_cursor"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         } while cursor != nil
-        return .permanent(DestinationFailure(
-            code: duplicate.code, message: "X says an audience named \"\(name)\" exists, but no listed audience has that name", httpStatus: duplicate.httpStatus))
+        let message = foreign
+            ? "account \(settings.account) has another audience named \"\(name)\" that CohortSync did not create; rename the upstream audience or that one"
+            : "X says an audience named \"\(name)\" exists, but no listed audience has that name"
+        return .permanent(DestinationFailure(code: duplicate.code, message: message, httpStatus: duplicate.httpStatus))
     }
 
     public func upload(_ operation: BatchOperation, users: [BatchUser], audience: String) async throws -> DestinationOutcome<Int> {
@@ -122,6 +130,8 @@ public struct XAdsClient: AudienceAPI {
             (method == "GET" ? reads : writes).observe(response)
             if response.status == 429 { (method == "GET" ? reads : writes).hold(for: RetryBackoff.serverDelay(response) ?? .seconds(1)) }
             return .success(response)
+        } catch .cancelled {
+            throw CancellationError()
         } catch {
             return .failure(error)
         }
@@ -152,6 +162,7 @@ extension Result where Success == IncomingResponse, Failure == TransportError {
         case .invalidURL: return .permanent(DestinationFailure(code: "invalid-url", message: error.description))
         case .timedOut: return .retriable(DestinationFailure(code: "timeout", message: error.description), after: nil)
         case .connection: return .retriable(DestinationFailure(code: "connection", message: error.description), after: nil)
+        case .cancelled: return .retriable(DestinationFailure(code: "cancelled", message: error.description), after: nil)
         }
     }
 }
