@@ -10,7 +10,11 @@ public protocol AudienceAPI: Sendable {
     /// The longest audience name the destination takes.
     var maxNameLength: Int { get }
 
-    /// Creates a list audience and returns its id. `tag` names our audience for good (connection, audience,
+    /// Waits for the rate limiter's turn for one `createAudience`, which then sends at once. Separate so a
+    /// caller can wait here cancellably and make the create itself, with whatever records it, uncancellable.
+    func reserveCreate() async throws
+
+    /// Creates a list audience and returns its id, without waiting for the rate limiter (`reserveCreate` first). `tag` names our audience for good (connection, audience,
     /// scope): X keeps it as the description, and when X refuses a name that exists its client adopts that
     /// audience only if it carries the same tag, never someone else's of the same name. TikTok creates a
     /// second audience under a name that exists, so callers must create at most once.

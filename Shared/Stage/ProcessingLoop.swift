@@ -28,12 +28,13 @@ public final class ProcessingLoop: Sendable {
     public struct PartitionHooks: Sendable {
         /// Runs before any record of the newly assigned partitions is handled (the batcher restores its state here).
         public var assigned: @Sendable ([TopicPartition]) async throws -> Void
-        /// Runs as soon as a revocation arrives, before the loop waits for anything of the revoked partitions,
-        /// and returns those whose unfinished batches the stage gives back: it stopped their work and writes
-        /// nothing more for them. The loop then stores nothing more of them and does not wait for their
-        /// completions; their next owner handles those records again. A stage whose work may wait for minutes
-        /// (an uploader retrying, or paused on a refused credential) uses it so a rebalance never waits that long.
-        public var revoking: @Sendable ([TopicPartition]) async -> [TopicPartition]
+        /// Runs when a revocation arrives, once the revoked partitions' handlers returned and before the loop
+        /// waits for their completions, with whether the partitions were lost (already someone else's). It
+        /// returns those whose unfinished batches the stage gives back: it stopped their work and writes nothing
+        /// more for them. The loop then stores nothing more of them and does not wait for their completions;
+        /// their next owner handles those records again. A stage whose work may wait for minutes (an uploader
+        /// retrying, or paused on a refused credential) uses it so a rebalance never waits that long.
+        public var revoking: @Sendable ([TopicPartition], _ lost: Bool) async -> [TopicPartition]
         /// Runs when partitions are about to go, once their handlers returned and before the loop waits for
         /// their completions: at a revocation with its partitions (not a lost one), at a clean stop with the
         /// partitions still assigned. A stage that holds completions open on purpose (the batcher, until its
@@ -43,13 +44,14 @@ public final class ProcessingLoop: Sendable {
         /// not when the loop is stopping before that work finished (then `abandoned` runs).
         public var revoked: @Sendable ([TopicPartition]) async -> Void
         /// Runs when partitions go without a finished revocation: one that arrives while the loop stops, and
-        /// at a stop every partition still assigned, once the drain is over, before the consumer leaves. The
-        /// stage must write nothing more for them; their next owner reads their unfinished records again.
+        /// at a stop (or when the loop ends on an error) every partition still assigned, once the drain is over,
+        /// before the consumer leaves; once per partition. The stage must write nothing more for them; their
+        /// next owner reads their unfinished records again.
         public var abandoned: @Sendable ([TopicPartition]) async -> Void
 
         public init(
             assigned: @escaping @Sendable ([TopicPartition]) async throws -> Void = { _ in },
-            revoking: @escaping @Sendable ([TopicPartition]) async -> [TopicPartition] = { _ in [] },
+            revoking: @escaping @Sendable ([TopicPartition], _ lost: Bool) async -> [TopicPartition] = { _, _ in [] },
             releasing: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in },
             revoked: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in },
             abandoned: @escaping @Sendable ([TopicPartition]) async -> Void = { _ in }
@@ -90,6 +92,8 @@ public final class ProcessingLoop: Sendable {
     private let limits: Limits
     private let tracker = Mutex(OffsetTracker())
     private let failure = Mutex<KafkaError?>(nil)
+    /// Whether the end of `run` already gave every partition up (`abandoned`), so an error after it does not again.
+    private let abandonedAll = Mutex(false)
     /// When a handler last started or returned, or a batch last finished.
     private let lastProgress = Mutex(ContinuousClock.now)
 
@@ -136,8 +140,14 @@ public final class ProcessingLoop: Sendable {
                 try await process(&group, hooks, handler)
             } catch {
                 // Commit and leave the group before the task group waits for its children: a handler that is
-                // slow to notice the cancellation must not hold up the commit.
+                // slow to notice the cancellation must not hold up the commit. The stage first stops writing for
+                // the partitions it still has, whose next owner reads their unfinished records again.
                 consumer.endEvents()
+                if !abandonedAll.withLock({ $0 }) {
+                    let assignment = consumer.assignment
+                    tracker.withLock { $0.forget(assignment) }
+                    await hooks.abandoned(assignment)
+                }
                 await consumer.close(timeout: limits.closeTimeout)
                 group.cancelAll()
                 throw error
@@ -195,9 +205,6 @@ public final class ProcessingLoop: Sendable {
             case .assigned(let partitions):
                 try await hooks.assigned(partitions)
             case .revoked(let revocation):
-                // What the stage gives back is forgotten now: a completion of it arriving later stores nothing.
-                let givenBack = await hooks.revoking(revocation.partitions)
-                tracker.withLock { $0.forget(givenBack) }
                 do {
                     while !ended, !running.isDisjoint(with: revocation.partitions) {
                         try await reapOne()
@@ -206,6 +213,10 @@ public final class ProcessingLoop: Sendable {
                     revocation.complete()
                     throw error
                 }
+                // The revoked partitions' handlers have returned, so nothing more is given to the stage for them.
+                // What the stage gives back is forgotten now: a completion of it arriving later stores nothing.
+                let givenBack = await hooks.revoking(revocation.partitions, revocation.lost)
+                tracker.withLock { $0.forget(givenBack) }
                 if !revocation.lost && !ended {
                     await hooks.releasing(revocation.partitions)
                     await waitUntilFinished(revocation.partitions, until: .now + limits.revocationTimeout, orEnd: true)
@@ -252,6 +263,7 @@ public final class ProcessingLoop: Sendable {
         let assignment = consumer.assignment
         tracker.withLock { $0.forget(assignment) }
         await hooks.abandoned(assignment)
+        abandonedAll.withLock { $0 = true }
         // Commit and leave the group before the task group waits for its children: a cancelled handler
         // that is slow to notice must not hold up the commit.
         await consumer.close(timeout: limits.closeTimeout)

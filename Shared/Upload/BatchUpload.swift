@@ -82,8 +82,9 @@ extension UploadEngine {
             let created = try await runner.run(connection, endpoint: "audience", attempts: &attempts) {
                 // A create and the write of its mapping are one step that a revocation or a stop does not cut in
                 // two: an audience created and not recorded would be created again by the next owner (TikTok
-                // names are not unique). Only the waits between attempts are cancellable.
-                try await Task { [self] () async throws -> DestinationOutcome<String> in
+                // names are not unique). The waits before it (its rate-limit turn, backoffs) stay cancellable.
+                try await connection.api.reserveCreate()
+                return try await Task { [self] () async throws -> DestinationOutcome<String> in
                     let outcome = try await connection.api.createAudience(named: name, tag: "cohortsync:\(batch.connectionID)/\(batch.audienceID)/\(key.scope)")
                     let id: String? = switch outcome {
                     case .done(let id), .partial(let id, _): id

@@ -29,9 +29,6 @@ struct CallRunner: Sendable {
     let settings: UploadSettings
     let metrics: UploadMetrics
     let logger: Logger
-    /// Calls in flight across the uploader: a slot is held for one call, never across a backoff or a pause,
-    /// so a paused connection does not starve the others.
-    let slots: AsyncSlots
 
     /// - Parameter attempts: increased by each call made.
     /// - Throws: `CancellationError` when the task is cancelled (a stop, a revocation) while waiting.
@@ -44,15 +41,7 @@ struct CallRunner: Sendable {
         while true {
             try Task.checkCancellation()
             attempts += 1
-            await slots.acquire()
-            let outcome: DestinationOutcome<Value>
-            do {
-                outcome = try await call()
-                slots.release()
-            } catch {
-                slots.release()
-                throw error
-            }
+            let outcome = try await call()
             if paused, !Self.isCredentialRefusal(outcome) {
                 paused = false
                 metrics.paused(connection.id, false)

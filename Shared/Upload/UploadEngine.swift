@@ -7,7 +7,7 @@ import Synchronization
 import Wire
 
 /// The uploaders' engine, the same for every destination: batches of different audiences upload
-/// concurrently (at most `concurrency` at once), the batches of one audience strictly in order, and a
+/// concurrently (the transport bounds the requests in flight), the batches of one audience strictly in order, and a
 /// poll's records are finished (their offsets storable) only when every batch among them is uploaded or
 /// dead-lettered and its result and dead letters are acknowledged.
 ///
@@ -46,6 +46,8 @@ public final class UploadEngine: Sendable {
 
     private struct State {
         var partitions: [TopicPartition: PartitionWork] = [:]
+        /// Partitions being given back: nothing more is queued for them until they are assigned again.
+        var closing: Set<TopicPartition> = []
         var nextID = 0
     }
 
@@ -65,7 +67,7 @@ public final class UploadEngine: Sendable {
         self.directory = directory
         self.mappingPartitions = mappingPartitions
         self.producer = producer
-        runner = CallRunner(settings: settings, metrics: metrics, logger: logger, slots: AsyncSlots(count: settings.concurrency))
+        runner = CallRunner(settings: settings, metrics: metrics, logger: logger)
         recordBytes = settings.recordBytes
         maxQueuedPerPartition = settings.maxQueuedPerPartition
         self.pauseIntake = pauseIntake
@@ -78,6 +80,7 @@ public final class UploadEngine: Sendable {
     /// Reads the audience mappings before the new partitions' batches are handled: their previous owner
     /// wrote its last mapping before giving them up.
     public func assigned(_ partitions: [TopicPartition]) async throws {
+        state.withLock { $0.closing.subtract(partitions) }
         try await directory.restore(partitions: mappingPartitions)
     }
 
@@ -110,7 +113,11 @@ public final class UploadEngine: Sendable {
         try await producer.send(letters, completion: completion)
         guard !uploads.isEmpty else { return }
         completion.hold(uploads.count)
-        let pause = state.withLock { state -> Bool in
+        // The consumer's pause only queues an operation inside librdkafka, so it is made under the lock,
+        // in step with the state a concurrent `finished` or `stop` reads.
+        state.withLock { state in
+            // A partition being given back takes nothing more; its counts stay held and it is forgotten.
+            guard !state.closing.contains(partition) else { return }
             var work = state.partitions[partition] ?? PartitionWork()
             for upload in uploads {
                 let key = AudienceDirectory.Key(upload.batch)
@@ -125,12 +132,12 @@ public final class UploadEngine: Sendable {
                 work.lastOfAudience[key] = (id, task)
                 work.tasks[id] = task
             }
-            let pause = !work.intakePaused && work.tasks.count >= maxQueuedPerPartition
-            if pause { work.intakePaused = true }
+            if !work.intakePaused, work.tasks.count >= maxQueuedPerPartition {
+                work.intakePaused = true
+                pauseIntake([partition])
+            }
             state.partitions[partition] = work
-            return pause
         }
-        if pause { pauseIntake([partition]) }
     }
 
     /// Runs one batch; a batch cancelled (its partition given back) leaves its count held.
@@ -140,66 +147,77 @@ public final class UploadEngine: Sendable {
             try Task.checkCancellation()
             try await run(upload, completion)
             completion.release()
-        } catch let error as KafkaError where error.code != .cancelled {
+        } catch let error as KafkaError where error.code == .cancelled {
+            // Cancelled while waiting for room in the producer: as below.
+        } catch is CancellationError {
+            // The partition was given back or the stage is stopping; its next owner uploads the batch again.
+        } catch let error as KafkaError {
             // A result or dead letter the producer cannot take: the loop stops without storing this poll.
             completion.fail(error)
         } catch {
-            // Cancelled: the partition was given back or the stage is stopping; the next owner uploads it again.
+            completion.fail(KafkaError(code: .client, message: "upload of \(upload.batch.batchID) failed: \(error)"))
         }
     }
 
     private func finished(_ partition: TopicPartition, _ key: AudienceDirectory.Key, _ id: Int) {
-        let resume = state.withLock { state -> Bool in
-            guard var work = state.partitions[partition] else { return false }
+        state.withLock { state in
+            guard var work = state.partitions[partition] else { return }
             work.tasks[id] = nil
             if work.lastOfAudience[key]?.id == id { work.lastOfAudience[key] = nil }
-            let resume = work.intakePaused && work.tasks.count <= maxQueuedPerPartition / 2
-            if resume { work.intakePaused = false }
+            if work.intakePaused, work.tasks.count <= maxQueuedPerPartition / 2 {
+                work.intakePaused = false
+                resumeIntake([partition])
+            }
             state.partitions[partition] = work
-            return resume
         }
-        if resume { resumeIntake([partition]) }
     }
 
-    /// Gives back revoked partitions: their uploads get a short grace to finish, the rest are cancelled
-    /// where they wait (a retry, a pause, the rate limiter) and awaited, so nothing more is written for them
-    /// once this returns. A creation in flight finishes with its mapping first (see `run`).
-    public func revoking(_ partitions: [TopicPartition]) async -> [TopicPartition] {
-        await stop(partitions, grace: Self.revocationGrace)
+    /// Gives back revoked partitions: their uploads get a short grace to finish (none when the partitions
+    /// were lost: they are someone else's already), the rest are cancelled where they wait (a retry, a
+    /// pause, the rate limiter, a request) and awaited, so nothing more is written for them once this returns.
+    /// A creation in flight finishes with its mapping first (see `run`).
+    public func revoking(_ partitions: [TopicPartition], lost: Bool) async -> [TopicPartition] {
+        await stop(partitions, grace: lost ? .zero : Self.revocationGrace)
         return partitions
     }
 
-    /// Partitions gone without a finished revocation (a stop after its drain, a lost assignment): their
-    /// uploads are cancelled and awaited before the consumer leaves.
+    /// Partitions gone without a finished revocation (a stop after its drain, a failure): their uploads are
+    /// cancelled and awaited before the consumer leaves.
     public func abandoned(_ partitions: [TopicPartition]) async {
         await stop(partitions, grace: .zero)
     }
 
     private func stop(_ partitions: [TopicPartition], grace: Duration) async {
-        let (tasks, paused) = state.withLock { state in
-            (partitions.flatMap { state.partitions[$0]?.tasks.values.map { $0 } ?? [] }, partitions.filter { state.partitions[$0]?.intakePaused == true })
-        }
-        if !tasks.isEmpty, grace > .zero {
-            let deadline = ContinuousClock.now + grace
-            while ContinuousClock.now < deadline, state.withLock({ state in partitions.contains { !(state.partitions[$0]?.tasks.isEmpty ?? true) } }) {
-                do {
-                    try await Task.sleep(for: .milliseconds(20))
-                } catch {
-                    break
-                }
+        state.withLock { $0.closing.formUnion(partitions) }
+        let deadline = ContinuousClock.now + grace
+        while grace > .zero, ContinuousClock.now < deadline, !tasks(of: partitions).isEmpty {
+            do {
+                try await Task.sleep(for: .milliseconds(20))
+            } catch {
+                break
             }
         }
-        for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
+        var stopped = 0
+        while true {
+            let tasks = tasks(of: partitions)
+            if tasks.isEmpty { break }
+            for task in tasks { task.cancel() }
+            for task in tasks { await task.value }
+            stopped += tasks.count
+        }
         state.withLock { state in
             for partition in partitions { state.partitions[partition] = nil }
+            // Resumed whether or not paused here, so no partition comes back paused.
+            resumeIntake(partitions)
         }
-        // A partition paused for back-pressure is resumed, so that it is not paused when it comes back.
-        if !paused.isEmpty { resumeIntake(paused) }
-        if !tasks.isEmpty {
+        if stopped > 0 {
             logger.info("uploads of partitions going away stopped; their unfinished batches go to the next owner", [
-                ("partitions", .string(partitions.map(\.description).joined(separator: ","))), ("batches", .integer(tasks.count)),
+                ("partitions", .string(partitions.map(\.description).joined(separator: ","))), ("batches", .integer(stopped)),
             ])
         }
+    }
+
+    private func tasks(of partitions: [TopicPartition]) -> [Task<Void, Never>] {
+        state.withLock { state in partitions.flatMap { state.partitions[$0]?.tasks.values.map { $0 } ?? [] } }
     }
 }

@@ -10,8 +10,6 @@ public struct UploadSettings: Sendable {
     public var pauseProbe: Duration
     /// How often a paused connection re-reads its credential to see whether it changed.
     public var credentialCheck: Duration
-    /// Audiences uploading at once, across all assigned partitions.
-    public var concurrency: Int
     /// Batches queued for one partition before the consumer pauses it (resumed at half).
     public var maxQueuedPerPartition: Int
     /// The bound on every record the uploader writes: dead letters are split to stay under it.
@@ -19,13 +17,12 @@ public struct UploadSettings: Sendable {
 
     public init(
         maxAttempts: Int = 8, backoff: RetryBackoff = RetryBackoff(), pauseProbe: Duration = .seconds(60), credentialCheck: Duration = .seconds(1),
-        concurrency: Int = 8, maxQueuedPerPartition: Int = 64, recordBytes: Int = 1_000_000
+        maxQueuedPerPartition: Int = 64, recordBytes: Int = 1_000_000
     ) {
         self.maxAttempts = max(maxAttempts, 1)
         self.backoff = backoff
         self.pauseProbe = pauseProbe
         self.credentialCheck = credentialCheck
-        self.concurrency = max(concurrency, 1)
         self.maxQueuedPerPartition = max(maxQueuedPerPartition, 2)
         self.recordBytes = recordBytes
     }

@@ -13,14 +13,15 @@ public enum UploadOptions {
     public static func options(for destination: Destination) -> [OptionSpec] {
         let budget = destination == .x ? "450" : "600"
         return [
-            OptionSpec("concurrency", environment: "UPLOAD_CONCURRENCY", default: "8", help: "Audiences uploading at once; batches of one audience always go one after another."),
+            OptionSpec(
+                "concurrency", environment: "UPLOAD_CONCURRENCY", default: "8",
+                help: "Requests in flight at once to the API (keep-alive connections to its host); batches of one audience always go one after another."),
             OptionSpec(
                 "requests-per-minute", environment: "UPLOAD_REQUESTS_PER_MINUTE", default: budget,
                 help: "Write requests per minute per connection (X: its write category; TikTok: per token). X's x-rate-limit headers lower it further."),
             OptionSpec("max-attempts", environment: "UPLOAD_MAX_ATTEMPTS", default: "8", help: "Attempts of a failing call before its batch is dead-lettered as retries-exhausted (replayable)."),
             OptionSpec("pause-probe-seconds", environment: "UPLOAD_PAUSE_PROBE_SECONDS", default: "60", help: "How long a connection whose credential was refused waits before trying it again (sooner if the credential changes)."),
             OptionSpec("request-timeout-seconds", environment: "UPLOAD_REQUEST_TIMEOUT_SECONDS", default: "30", help: "Deadline of one HTTP request."),
-            OptionSpec("max-connections-per-host", environment: "UPLOAD_MAX_CONNECTIONS_PER_HOST", default: "8", help: "Keep-alive HTTP connections to one API host."),
         ]
     }
 }
@@ -34,18 +35,18 @@ extension StageStartup {
         let upload: UploadSettings
         let requestsPerMinute: Int
         let requestTimeout: Duration
-        let maxConnections: Int
+        let concurrency: Int
         do {
             upload = UploadSettings(
                 maxAttempts: try options.integer("max-attempts", in: 1...1_000), pauseProbe: .seconds(try options.integer("pause-probe-seconds", in: 1...86_400)),
-                concurrency: try options.integer("concurrency", in: 1...1_024), recordBytes: recordLimit.bytes)
+                recordBytes: recordLimit.bytes)
             requestsPerMinute = try options.integer("requests-per-minute", in: 1...10_000_000)
-            requestTimeout = .seconds(try options.integer("request-timeout-seconds", in: 1...600))
-            maxConnections = try options.integer("max-connections-per-host", in: 1...1_024)
+            requestTimeout = .seconds(try options.integer("request-timeout-seconds", in: 1...120))
+            concurrency = try options.integer("concurrency", in: 1...256)
         } catch {
             CommandLineEntry.fail(executable, error.message, status: 64)
         }
-        let transport = URLSessionTransport(maxConnectionsPerHost: maxConnections)
+        let transport = URLSessionTransport(maxConnectionsPerHost: concurrency)
         var connections: [UploadConnection] = []
         for connection in config.connections where connection.destination == destination {
             let credentials: CredentialSource
@@ -89,13 +90,13 @@ extension StageStartup {
                 pauseIntake: { consumer.pause($0) }, resumeIntake: { consumer.resume($0) })
             // The handler only queues, so the loop never waits on a destination; a destination may keep a batch
             // for minutes (retries, a paused credential) without that counting as a stall.
-            let loop = ProcessingLoop(consumer: consumer, logger: logger, limits: budget.limits(maxConcurrentBatches: upload.concurrency))
+            let loop = ProcessingLoop(consumer: consumer, logger: logger, limits: budget.limits(maxConcurrentBatches: 4))
             let hooks = ProcessingLoop.PartitionHooks(
                 assigned: { partitions in
                     try await engine.assigned(partitions)
                     health.setReady(true)
                 },
-                revoking: { await engine.revoking($0) },
+                revoking: { await engine.revoking($0, lost: $1) },
                 abandoned: { await engine.abandoned($0) })
             let service = ProcessingService(name: "upload-\(destination.name)", loop: loop, hooks: hooks) { records, completion in
                 try await engine.handle(records, completion)

@@ -168,8 +168,8 @@ struct UploadPipelineTests {
         let joined = try await harness.start(.tiktok)
         defer { joined.process.stop() }
         // Without the revoking hook the rebalance waits for the paused uploads until the consumer's 30 s
-        // revocation timeout; with it, for the hook's grace of a few seconds.
-        #expect(ContinuousClock.now - joining < .seconds(15), "the rebalance waited for the paused uploads")
+        // revocation timeout; with it, for the hook's 3 s grace.
+        #expect(ContinuousClock.now - joining < .seconds(10), "the rebalance waited for the paused uploads")
         #expect(await harness.metric("cohortsync_upload_connection_paused", port: x.port) == 1)
         #expect(try await harness.audiences(.x).isEmpty)
         #expect(try await harness.audiences(.tiktok).isEmpty)

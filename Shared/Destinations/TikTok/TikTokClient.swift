@@ -45,6 +45,10 @@ public struct TikTokClient: AudienceAPI {
         limiter = RequestRateLimiter(budget: .init(requests: settings.requestsPerMinute))
     }
 
+    public func reserveCreate() async throws {
+        try await limiter.acquire()
+    }
+
     public func createAudience(named name: String, tag: String) async throws -> DestinationOutcome<String> {
         var body = JSONBodyWriter()
         body.raw(#"{"advertiser_id":"#)
@@ -52,7 +56,7 @@ public struct TikTokClient: AudienceAPI {
         body.raw(#","action":"create","custom_audience_name":"#)
         body.string(name)
         body.raw("}")
-        return try await call("/segment/audience/", body.bytes) { data, _ in
+        return try await call("/segment/audience/", body.bytes, reserved: true) { data, _ in
             guard let id = ResponseJSON.id(data["audience_id"]) else {
                 return .retriable(DestinationFailure(code: "INVALID_RESPONSE", message: "create answered without data.audience_id"), after: nil)
             }
@@ -95,11 +99,12 @@ public struct TikTokClient: AudienceAPI {
         return try await call("/segment/audience/", body.bytes) { _, _ in .done(()) }
     }
 
-    /// One request after the rate limiter let it go; `success` reads `data` of a code 0 or 20001 answer.
+    /// One request after the rate limiter let it go (unless its turn was `reserved`); `success` reads `data`
+    /// of a code 0 or 20001 answer.
     private func call<Value>(
-        _ path: String, _ body: [UInt8], success: ([String: Any], Int) -> DestinationOutcome<Value>
+        _ path: String, _ body: [UInt8], reserved: Bool = false, success: ([String: Any], Int) -> DestinationOutcome<Value>
     ) async throws -> DestinationOutcome<Value> {
-        try await limiter.acquire()
+        if !reserved { try await limiter.acquire() }
         let request = OutgoingRequest(
             method: "POST", url: settings.baseURL + path,
             headers: [(name: "Access-Token", value: accessToken()), (name: "Content-Type", value: "application/json")], body: body,

@@ -44,8 +44,12 @@ public struct XAdsClient: AudienceAPI {
 
     private var audiencesPath: String { "/accounts/\(OAuth1.percentEncode(settings.account))/custom_audiences" }
 
+    public func reserveCreate() async throws {
+        try await writes.acquire()
+    }
+
     public func createAudience(named name: String, tag: String) async throws -> DestinationOutcome<String> {
-        let answer = try await call("POST", audiencesPath, query: [("name", name), ("description", tag)])
+        let answer = try await call("POST", audiencesPath, query: [("name", name), ("description", tag)], reserved: true)
         guard case .success(let response) = answer else { return answer.failureOutcome() }
         if (200..<300).contains(response.status) {
             guard let id = ResponseJSON.id((ResponseJSON.object(response.body)?["data"] as? [String: Any])?["id"]) else {
@@ -115,9 +119,11 @@ public struct XAdsClient: AudienceAPI {
         return Self.classify(response, Self.failure(response))
     }
 
-    /// One signed request, after the rate limiter of its category let it go.
-    private func call(_ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8] = []) async throws -> Result<IncomingResponse, TransportError> {
-        try await (method == "GET" ? reads : writes).acquire()
+    /// One signed request, after the rate limiter of its category let it go (unless its turn was `reserved`).
+    private func call(
+        _ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8] = [], reserved: Bool = false
+    ) async throws -> Result<IncomingResponse, TransportError> {
+        if !reserved { try await (method == "GET" ? reads : writes).acquire() }
         let url = settings.baseURL + path
         let authorization = OAuth1.authorizationHeader(
             method: method, baseURL: url, query: query, credentials: credentials(), nonce: UUID().uuidString,
