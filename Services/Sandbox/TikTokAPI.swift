@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Runtime
 
 /// The TikTok Business API v1.3 partner-segment subset, under `/open_api/v1.3/`: always HTTP 200 with
@@ -44,18 +45,21 @@ struct TikTokAPI: Sendable {
         guard request.method == "POST" else {
             return Self.answer(40002, "\(request.method) \(request.path) is not part of the sandbox's TikTok subset; use POST")
         }
-        let body: [String: Any]
-        do {
-            guard let object = try SandboxJSON.parse(request.body) as? [String: Any] else {
-                return Self.answer(40002, "the request body must be a JSON object")
-            }
-            body = object
-        } catch {
-            return Self.answer(40002, error.message)
-        }
         switch path {
-        case "/open_api/v1.3/segment/audience": return audience(body)
-        case "/open_api/v1.3/segment/mapping": return mapping(body)
+        case "/open_api/v1.3/segment/audience":
+            do {
+                guard let object = try SandboxJSON.parse(request.body) as? [String: Any] else {
+                    return Self.answer(40002, "the request body must be a JSON object")
+                }
+                return audience(object)
+            } catch {
+                return Self.answer(40002, error.message)
+            }
+        case "/open_api/v1.3/segment/mapping":
+            // Up to 10,000 rows: read once by the byte-level reader into a flat index, no object per value.
+            guard let document = try? JSONReader.document(request.body) else { return Self.answer(40002, "the request body is not valid JSON") }
+            guard document.kind(document.root) == .object else { return Self.answer(40002, "the request body must be a JSON object") }
+            return mapping(document)
         default: return Self.answer(40002, "no route \(request.path) in the sandbox's TikTok subset")
         }
     }
@@ -89,42 +93,63 @@ struct TikTokAPI: Sendable {
         }
     }
 
-    private func mapping(_ body: [String: Any]) -> HTTPResponse {
-        guard let advertisers = body["advertiser_ids"] as? [String], let advertiser = advertisers.first, advertisers.count == 1 else {
+    /// The value of `key` in the body's top-level object; nil when absent or given twice.
+    private static func field(_ document: JSONDocument, _ key: String) -> Int? {
+        (try? document.value(key, in: document.root)) ?? nil
+    }
+
+    /// The strings of the array at `index`; nil when it is not an array of strings.
+    private static func strings(_ document: JSONDocument, _ index: Int?) -> [String]? {
+        guard let index, document.kind(index) == .array else { return nil }
+        var strings: [String] = []
+        for element in document.elements(of: index) {
+            guard document.kind(element) == .string else { return nil }
+            strings.append(document.string(element))
+        }
+        return strings
+    }
+
+    private func mapping(_ body: JSONDocument) -> HTTPResponse {
+        guard let advertisers = Self.strings(body, Self.field(body, "advertiser_ids")), let advertiser = advertisers.first, advertisers.count == 1 else {
             return Self.answer(40002, "advertiser_ids must hold exactly one advertiser id")
         }
-        guard let action = body["action"] as? String, action == "add" || action == "delete" else {
+        let actionIndex = Self.field(body, "action")
+        guard let actionIndex, body.kind(actionIndex) == .string, case let action = body.string(actionIndex), action == "add" || action == "delete" else {
             return Self.answer(40002, "action must be add or delete")
         }
-        guard let schema = body["id_schema"] as? [String], !schema.isEmpty, Set(schema).count == schema.count else {
+        guard let schema = Self.strings(body, Self.field(body, "id_schema")), !schema.isEmpty, Set(schema).count == schema.count else {
             return Self.answer(40002, "id_schema must be a non-empty list of distinct id types")
         }
         if let unknown = schema.first(where: { !Self.schemas.contains($0) }) {
             return Self.answer(40002, "id_schema holds \(unknown); allowed: \(Self.schemas.sorted().joined(separator: ", "))")
         }
-        guard let rows = body["batch_data"] as? [Any] else {
+        guard let rowsIndex = Self.field(body, "batch_data"), body.kind(rowsIndex) == .array else {
             return Self.answer(40002, "batch_data must be a list of rows")
         }
+        let rows = body.elements(of: rowsIndex)
         guard rows.count <= limits.maxUsersPerRequest else {
             return Self.answer(40061, "batch_data holds \(rows.count) users; at most \(limits.maxUsersPerRequest) per request")
         }
         var changes: [(audiences: Set<String>, member: MemberSet.Member)] = []
         var failedRows: [[String: Any]] = []
-        for (rowIndex, rawRow) in rows.enumerated() {
-            guard let row = rawRow as? [Any], row.count == schema.count else {
+        for (rowIndex, row) in rows.enumerated() {
+            guard body.kind(row) == .array, case let cells = body.elements(of: row), cells.count == schema.count else {
                 return Self.answer(40002, "batch_data[\(rowIndex)] must have one slot per id_schema entry (\(schema.count))")
             }
             var member: MemberSet.Member = [:]
             var audiences: Set<String> = []
             var refusal: String?
-            for (slot, rawCell) in row.enumerated() {
-                guard let cell = rawCell as? [String: Any] else {
+            for (slot, cell) in cells.enumerated() {
+                guard body.kind(cell) == .object else {
                     return Self.answer(40002, "batch_data[\(rowIndex)][\(slot)] must be an object ({} for an absent id)")
                 }
-                guard !cell.isEmpty else { continue }
-                guard let id = cell["id"] as? String, let ids = cell["audience_ids"] as? [String], !ids.isEmpty else {
+                guard !body.members(of: cell).isEmpty else { continue }
+                let idIndex = (try? body.value("id", in: cell)) ?? nil
+                let ids = Self.strings(body, (try? body.value("audience_ids", in: cell)) ?? nil)
+                guard let idIndex, body.kind(idIndex) == .string, let ids, !ids.isEmpty else {
                     return Self.answer(40002, "batch_data[\(rowIndex)][\(slot)] needs id and a non-empty audience_ids")
                 }
+                let id = body.string(idIndex)
                 guard SandboxJSON.isLowercaseDigest(id) else {
                     refusal = "batch_data[\(rowIndex)][\(slot)] is not a SHA-256 digest; hash ids before upload"
                     continue

@@ -99,6 +99,28 @@ public struct JSONDocument: Sendable {
         return true
     }
 
+    /// The indices of the elements of the array at `array`, in order.
+    public func elements(of array: Int) -> [Int] {
+        var elements: [Int] = []
+        var element = array + 1
+        while element < Int(entries[array].after) {
+            elements.append(element)
+            element = Int(entries[element].after)
+        }
+        return elements
+    }
+
+    /// The key and value indices of the members of the object at `object`, in order, duplicates included.
+    public func members(of object: Int) -> [(key: Int, value: Int)] {
+        var members: [(key: Int, value: Int)] = []
+        var member = object + 1
+        while member < Int(entries[object].after) {
+            members.append((member, member + 1))
+            member = Int(entries[member + 1].after)
+        }
+        return members
+    }
+
     /// The value at `index` as a tree, for readers that want one (the configuration).
     public func node(_ index: Int) -> JSONNode {
         let entry = entries[index]
