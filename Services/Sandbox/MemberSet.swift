@@ -4,62 +4,107 @@
 /// Adding a user that shares any (key, digest) with existing members merges them into one; removing a
 /// user removes every member that shares any (key, digest) with it, which is X's rule ("a Delete matches
 /// a user on any key that was present when the user was added") and TikTok's.
+///
+/// Identifiers are stored as a key number and the digest's 32 bytes, never as strings: an audience of
+/// millions costs a flat index, and a request's digests go from its body's bytes to the index without one.
 struct MemberSet: Sendable {
-    /// key (`email`, `EMAIL_SHA256`, ...) → digests.
-    typealias Member = [String: Set<String>]
+    /// The keys both platforms match on; an identifier holds its key's position here.
+    static let keys = ["email", "phone_number", "handle", "twitter_id", "device_id", "EMAIL_SHA256", "PHONE_SHA256", "IDFA_SHA256", "AAID_SHA256"]
+    static let keyNumbers: [String: UInt8] = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, UInt8($0)) })
 
     /// One (key, digest) pair: the unit a platform matches users on.
-    private struct IndexKey: Hashable {
-        let key: String
-        let digest: String
+    struct Identifier: Hashable, Sendable, Comparable {
+        let key: UInt8
+        let digest: (UInt64, UInt64, UInt64, UInt64)
+
+        /// From 64 lowercase hex characters; nil for anything else.
+        init?(key: UInt8, hex: some Collection<UInt8>) {
+            guard hex.count == 64 else { return nil }
+            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            var word: UInt64 = 0
+            for (position, byte) in hex.enumerated() {
+                let nibble: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
+                default: return nil
+                }
+                word = word << 4 | UInt64(nibble)
+                if position % 16 == 15 {
+                    switch position / 16 {
+                    case 0: words.0 = word
+                    case 1: words.1 = word
+                    case 2: words.2 = word
+                    default: words.3 = word
+                    }
+                    word = 0
+                }
+            }
+            self.key = key
+            digest = words
+        }
+
+        var hex: String {
+            let words = [digest.0, digest.1, digest.2, digest.3]
+            return words.map { word in
+                let text = String(word, radix: 16)
+                return String(repeating: "0", count: 16 - text.count) + text
+            }.joined()
+        }
+
+        static func == (lhs: Identifier, rhs: Identifier) -> Bool {
+            lhs.key == rhs.key && lhs.digest == rhs.digest
+        }
+
+        static func < (lhs: Identifier, rhs: Identifier) -> Bool {
+            (lhs.key, lhs.digest.0, lhs.digest.1, lhs.digest.2, lhs.digest.3) < (rhs.key, rhs.digest.0, rhs.digest.1, rhs.digest.2, rhs.digest.3)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(key)
+            hasher.combine(digest.0)
+            hasher.combine(digest.1)
+        }
     }
 
-    private var members: [Int: Member] = [:]
-    private var index: [IndexKey: Int] = [:]
-    private var nextID = 0
+    /// One user's identifiers.
+    typealias Member = [Identifier]
+
+    private var members: [Int32: [Identifier]] = [:]
+    private var index: [Identifier: Int32] = [:]
+    private var nextID: Int32 = 0
 
     var count: Int { members.count }
 
-    private static func indexKey(_ key: String, _ digest: String) -> IndexKey { IndexKey(key: key, digest: digest) }
-
-    private func matches(_ user: Member) -> Set<Int> {
-        var found: Set<Int> = []
-        for (key, digests) in user {
-            for digest in digests {
-                if let id = index[Self.indexKey(key, digest)] { found.insert(id) }
-            }
-        }
-        return found
-    }
-
     mutating func add(_ user: Member) {
-        guard user.values.contains(where: { !$0.isEmpty }) else { return }
+        guard !user.isEmpty else { return }
         var merged = user
-        for id in matches(user) {
-            for (key, digests) in members.removeValue(forKey: id) ?? [:] {
-                merged[key, default: []].formUnion(digests)
+        var absorbed: Set<Int32> = []
+        for identifier in user {
+            if let id = index[identifier], absorbed.insert(id).inserted {
+                merged += members.removeValue(forKey: id) ?? []
             }
         }
+        if !absorbed.isEmpty || Set(merged).count != merged.count { merged = Array(Set(merged)) }
         let id = nextID
         nextID += 1
         members[id] = merged
-        for (key, digests) in merged {
-            for digest in digests { index[Self.indexKey(key, digest)] = id }
-        }
+        for identifier in merged { index[identifier] = id }
     }
 
     mutating func remove(_ user: Member) {
-        for id in matches(user) {
-            for (key, digests) in members.removeValue(forKey: id) ?? [:] {
-                for digest in digests { index[Self.indexKey(key, digest)] = nil }
-            }
+        for identifier in user {
+            guard let id = index[identifier] else { continue }
+            for gone in members.removeValue(forKey: id) ?? [] { index[gone] = nil }
         }
     }
 
-    /// Every member with keys and digests sorted, members ordered by their first key and digest, for stable output.
+    /// Every member as key → sorted hex digests, members ordered by their first key and digest, for stable output.
     var sorted: [[String: [String]]] {
         members.values
-            .map { member in member.mapValues { $0.sorted() } }
+            .map { member in
+                Dictionary(grouping: member, by: { Self.keys[Int($0.key)] }).mapValues { $0.map(\.hex).sorted() }
+            }
             .sorted { lhs, rhs in Self.sortKey(lhs) < Self.sortKey(rhs) }
     }
 

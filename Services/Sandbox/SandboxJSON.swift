@@ -19,9 +19,4 @@ enum SandboxJSON {
             throw SandboxRequestError("the request body is not valid JSON")
         }
     }
-
-    /// Whether a value is a SHA-256 digest as both platforms want it: 64 lowercase hex characters.
-    static func isLowercaseDigest(_ value: String) -> Bool {
-        value.utf8.count == 64 && value.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
-    }
 }

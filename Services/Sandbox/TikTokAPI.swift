@@ -136,7 +136,7 @@ struct TikTokAPI: Sendable {
             guard body.kind(row) == .array, case let cells = body.elements(of: row), cells.count == schema.count else {
                 return Self.answer(40002, "batch_data[\(rowIndex)] must have one slot per id_schema entry (\(schema.count))")
             }
-            var member: MemberSet.Member = [:]
+            var member: MemberSet.Member = []
             var audiences: Set<String> = []
             var refusal: String?
             for (slot, cell) in cells.enumerated() {
@@ -149,12 +149,11 @@ struct TikTokAPI: Sendable {
                 guard let idIndex, body.kind(idIndex) == .string, let ids, !ids.isEmpty else {
                     return Self.answer(40002, "batch_data[\(rowIndex)][\(slot)] needs id and a non-empty audience_ids")
                 }
-                let id = body.string(idIndex)
-                guard SandboxJSON.isLowercaseDigest(id) else {
+                guard let identifier = MemberSet.Identifier(key: MemberSet.keyNumbers[schema[slot]]!, hex: body.stringBytes(idIndex)) else {
                     refusal = "batch_data[\(rowIndex)][\(slot)] is not a SHA-256 digest; hash ids before upload"
                     continue
                 }
-                member[schema[slot], default: []].insert(id)
+                member.append(identifier)
                 audiences.formUnion(ids)
             }
             if let refusal {

@@ -64,29 +64,22 @@ struct XUsersOperation: Sendable {
             guard !members.isEmpty else {
                 throw Refusal(code: "INVALID_USER_DATA", message: "operation \(index): users[\(userIndex)] must be a non-empty object")
             }
-            var member: MemberSet.Member = [:]
+            var member: MemberSet.Member = []
+            var keysSeen: Set<String> = []
             for (keyIndex, valueIndex) in members {
-                guard document.kind(valueIndex) == .array else { throw shape }
                 let key = document.string(keyIndex)
-                guard member[key] == nil else { throw shape }
-                guard XAdsAPI.userKeys.contains(key) else {
+                guard document.kind(valueIndex) == .array, keysSeen.insert(key).inserted else { throw shape }
+                guard XAdsAPI.userKeys.contains(key), let number = MemberSet.keyNumbers[key] else {
                     throw Refusal(code: "INVALID_USER_DATA", message: "operation \(index): users[\(userIndex)].\(key) is not a user key")
                 }
                 let values = document.elements(of: valueIndex)
-                var digests: Set<String> = []
-                digests.reserveCapacity(values.count)
+                let notDigests = Refusal(code: "INVALID_USER_DATA", message: "operation \(index): users[\(userIndex)].\(key) must hold lowercase SHA-256 hex digests")
+                guard !values.isEmpty else { throw notDigests }
                 for value in values {
                     guard document.kind(value) == .string else { throw shape }
-                    let digest = document.string(value)
-                    guard SandboxJSON.isLowercaseDigest(digest) else {
-                        throw Refusal(code: "INVALID_USER_DATA", message: "operation \(index): users[\(userIndex)].\(key) must hold lowercase SHA-256 hex digests")
-                    }
-                    digests.insert(digest)
+                    guard let identifier = MemberSet.Identifier(key: number, hex: document.stringBytes(value)) else { throw notDigests }
+                    member.append(identifier)
                 }
-                guard !digests.isEmpty else {
-                    throw Refusal(code: "INVALID_USER_DATA", message: "operation \(index): users[\(userIndex)].\(key) must hold lowercase SHA-256 hex digests")
-                }
-                member[key] = digests
             }
             users.append(member)
         }

@@ -61,6 +61,14 @@ public struct JSONDocument: Sendable {
         return String(decoding: Self.unescaped(raw), as: UTF8.self)
     }
 
+    /// The UTF-8 of the string at `index`, escapes resolved, without making a `String`: in place when it
+    /// holds no escape.
+    public func stringBytes(_ index: Int) -> ArraySlice<UInt8> {
+        let entry = entries[index]
+        let raw = bytes[Int(entry.start)..<Int(entry.end)]
+        return entry.flag ? ArraySlice(Self.unescaped(raw)) : raw
+    }
+
     /// The value under `key` in the object at `object`, or nil when it has no such member.
     /// - Throws: `JSONDuplicateKey` when `key` appears more than once.
     ///
