@@ -99,7 +99,7 @@ struct XAdsAPI: Sendable {
         }
         let host = request.header("Host") ?? "127.0.0.1"
         let parameters = request.query.map { ($0.name, $0.value) } + oauth.filter { $0.key != "oauth_signature" && $0.key != "realm" }.map { ($0.key, $0.value) }
-        let base = OAuth1.baseString(method: request.method, baseURL: "http://\(host)\(request.path)", parameters: parameters)
+        let base = OAuth1.baseString(method: request.method, baseURL: OAuth1.normalizedBaseURL("http://\(host)\(request.path)"), parameters: parameters)
         let expected = OAuth1.signature(baseString: base, consumerSecret: credentials.consumerSecret, tokenSecret: credentials.tokenSecret)
         return expected == signature ? nil : unauthorized("signature mismatch")
     }

@@ -37,7 +37,7 @@ public struct RetryBackoff: Sendable, Equatable {
     /// (epoch seconds) when the window is spent; nil when the answer says neither.
     /// - Parameter now: seconds since the epoch.
     public static func serverDelay(_ response: IncomingResponse, now: Double = Date().timeIntervalSince1970) -> Duration? {
-        if let retryAfter = response.header("retry-after").flatMap(Double.init), retryAfter.isFinite {
+        if let retryAfter = response.header("retry-after").flatMap(Double.init), retryAfter.isFinite, retryAfter >= 0 {
             return duration(seconds: retryAfter)
         }
         if response.status == 429, let reset = response.header("x-rate-limit-reset").flatMap(Double.init), reset.isFinite {

@@ -197,7 +197,8 @@ extension UploadEngine {
             groups[groups.count - 1].append(user)
             size += userSize
         }
-        let message = String(items[0].message.prefix(500))
+        // Bounded, and without the connection's credentials should the destination echo a request's headers.
+        let message = String((connections[batch.connectionID]?.credentials.redact(items[0].message) ?? items[0].message).prefix(300))
         return groups.enumerated().map { part, group in
             var letter = batch
             letter.users = group

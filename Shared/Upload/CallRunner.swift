@@ -75,10 +75,12 @@ struct CallRunner: Sendable {
                 metrics.request(connection.id, endpoint, outcome: "credential_refused")
                 if !paused {
                     paused = true
-                    metrics.paused(connection.id, true)
-                    logger.error(
-                        "the destination refused the connection's credential; its uploads wait until the credential changes or the probe interval passes",
-                        [("connection", .string(connection.id)), ("code", .string(failure.code)), ("probe_seconds", .double(settings.pauseProbe.inSeconds))])
+                    // Logged once per connection, by the first of its batches to pause.
+                    if metrics.paused(connection.id, true) {
+                        logger.error(
+                            "the destination refused the connection's credential; its uploads wait until the credential changes or the probe interval passes",
+                            [("connection", .string(connection.id)), ("code", .string(failure.code)), ("probe_seconds", .double(settings.pauseProbe.inSeconds))])
+                    }
                 }
                 try await waitForCredential(connection)
             }

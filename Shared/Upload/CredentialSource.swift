@@ -1,3 +1,4 @@
+import Foundation
 import Config
 import Synchronization
 
@@ -18,6 +19,14 @@ public final class CredentialSource: Sendable {
     /// The credential `name` as last read; empty when the connection has none of that name.
     public func value(_ name: String) -> String {
         values.withLock { $0[name] ?? "" }
+    }
+
+    /// `text` with every credential value replaced by `[redacted]`: a destination's error message may echo a
+    /// request's headers, and it is written to the DLQ.
+    public func redact(_ text: String) -> String {
+        values.withLock { values in
+            values.values.filter { $0.count >= 4 }.reduce(text) { $0.replacingOccurrences(of: $1, with: "[redacted]") }
+        }
     }
 
     /// Reads every credential again; true when one changed. A credential that cannot be read now keeps

@@ -27,13 +27,16 @@ public final class UploadMetrics: Sendable {
         }
     }
 
-    func paused(_ connection: String, _ isPaused: Bool) {
+    /// Counts a batch of `connection` starting or ending a pause; true when it is the first to pause it.
+    @discardableResult
+    func paused(_ connection: String, _ isPaused: Bool) -> Bool {
         let count = pausedLanes.withLock { lanes in
             lanes[connection, default: 0] += isPaused ? 1 : -1
             return lanes[connection]!
         }
         registry.gauge("cohortsync_upload_connection_paused", help: "1 while the connection's credential is refused and its uploads wait.", labels: ["connection": connection])
             .set(count > 0 ? 1 : 0)
+        return isPaused && count == 1
     }
 
     func batch(_ connection: String, _ operation: BatchOperation, status: String, accepted: Int, refused: Int, seconds: Double) {

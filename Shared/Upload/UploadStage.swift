@@ -21,7 +21,9 @@ public enum UploadOptions {
                 help: "Write requests per minute per connection (X: its write category; TikTok: per token). X's x-rate-limit headers lower it further."),
             OptionSpec("max-attempts", environment: "UPLOAD_MAX_ATTEMPTS", default: "8", help: "Attempts of a failing call before its batch is dead-lettered as retries-exhausted (replayable)."),
             OptionSpec("pause-probe-seconds", environment: "UPLOAD_PAUSE_PROBE_SECONDS", default: "60", help: "How long a connection whose credential was refused waits before trying it again (sooner if the credential changes)."),
-            OptionSpec("request-timeout-seconds", environment: "UPLOAD_REQUEST_TIMEOUT_SECONDS", default: "30", help: "Deadline of one HTTP request."),
+            OptionSpec(
+                "request-timeout-seconds", environment: "UPLOAD_REQUEST_TIMEOUT_SECONDS", default: "8",
+                help: "Deadline of one HTTP request; below 40 % of --shutdown-grace, since a stop waits for a create in flight."),
         ]
     }
 }
@@ -45,6 +47,14 @@ extension StageStartup {
             concurrency = try options.integer("concurrency", in: 1...256)
         } catch {
             CommandLineEntry.fail(executable, error.message, status: 64)
+        }
+        // A stop lets running uploads go on for the drain share of the grace period, then waits for a create in
+        // flight (one request) before leaving: both must fit, or the grace period ends between a create and its mapping.
+        guard requestTimeout < budget.drain else {
+            CommandLineEntry.fail(
+                executable,
+                "--request-timeout-seconds \(requestTimeout.components.seconds) must be below \(budget.drain.components.seconds) s, 40 % of --shutdown-grace; lower it or raise --shutdown-grace",
+                status: 64)
         }
         let transport = URLSessionTransport(maxConnectionsPerHost: concurrency)
         var connections: [UploadConnection] = []

@@ -116,6 +116,7 @@ struct RetryAndRateLimitTests {
     func serverDelay() {
         #expect(RetryBackoff.serverDelay(IncomingResponse(status: 503, headers: ["retry-after": "1e20"])) == RequestRateLimiter.maximumHold)
         #expect(RetryBackoff.serverDelay(IncomingResponse(status: 503, headers: ["retry-after": "inf"])) == nil)
+        #expect(RetryBackoff.serverDelay(IncomingResponse(status: 503, headers: ["retry-after": "-1"])) == nil, "a negative delay is no delay named")
         #expect(RetryBackoff.serverDelay(IncomingResponse(status: 429, headers: ["x-rate-limit-reset": "-5"]), now: 1000) == .zero)
         #expect(RetryBackoff.serverDelay(IncomingResponse(status: 503, headers: ["retry-after": "3"])) == .seconds(3))
         #expect(RetryBackoff.serverDelay(IncomingResponse(status: 429, headers: ["x-rate-limit-reset": "1010"]), now: 1000) == .seconds(10))

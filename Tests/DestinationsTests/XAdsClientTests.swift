@@ -129,6 +129,24 @@ struct XAdsClientTests {
         #expect(failure.message.contains("did not create"))
     }
 
+    @Test("adoption stops when X repeats a cursor, a permanent failure instead of paging forever")
+    func adoptionCursorLoop() async throws {
+        let page = ScriptedTransport.json(200, ["data": [["id": "other", "name": "Else"]], "next_cursor": "same"])
+        let transport = ScriptedTransport([ScriptedTransport.json(400, ["errors": [["code": "DUPLICATE_AUDIENCE_NAME", "message": "exists"]]]), page, page, page])
+        let outcome = try await client(transport).createAudience(named: "Buyers", tag: "cohortsync:c/a/")
+        guard case .permanent(let failure) = outcome else { Issue.record("expected permanent, got \(outcome)"); return }
+        #expect(failure.message.contains("did not end"))
+        #expect(transport.requests.count == 3, "one create and two pages: the second repeats the cursor")
+    }
+
+    @Test("the signature's base URL is normalized: the default port dropped, scheme and host lowercased (RFC 5849 3.4.1.2)")
+    func normalizedBaseURL() {
+        #expect(OAuth1.normalizedBaseURL("http://127.0.0.1:80/12/accounts") == "http://127.0.0.1/12/accounts")
+        #expect(OAuth1.normalizedBaseURL("HTTPS://Ads-API.X.com:443/12") == "https://ads-api.x.com/12")
+        #expect(OAuth1.normalizedBaseURL("http://127.0.0.1:8089/12") == "http://127.0.0.1:8089/12")
+        #expect(OAuth1.normalizedBaseURL("https://ads-api.x.com:8443/12") == "https://ads-api.x.com:8443/12")
+    }
+
     @Test("deleting an audience that is already gone counts as deleted")
     func deleteGone() async throws {
         let transport = ScriptedTransport([ScriptedTransport.json(404, ["errors": [["code": "NOT_FOUND", "message": "gone"]]])])

@@ -22,6 +22,22 @@ struct StageCommandLineTests {
         #expect(!child.stdout.contains("very-secret-consumer-key"))
     }
 
+    @Test("an uploader refuses a request timeout a stop could not wait out (exit 64), and a credential it cannot read (exit 78)", arguments: ["cohortsync-upload-x", "cohortsync-upload-tiktok"])
+    func uploaderStartChecks(_ executable: String) async throws {
+        let credentials = [
+            "X_CONSUMER_KEY": "k", "X_CONSUMER_SECRET": "s", "X_TOKEN": "t", "X_TOKEN_SECRET": "ts", "TIKTOK_ACCESS_TOKEN": "tt",
+            "KAFKA_BROKERS": TestBroker.bootstrapServers,
+        ]
+        let slow = try ChildProcess(
+            try BuildProducts.executable(executable), ["--config", Self.example, "--request-timeout-seconds", "12", "--shutdown-grace", "25"],
+            environment: credentials)
+        #expect(await slow.waitForExit(timeout: .seconds(10)) == 64)
+        #expect(slow.stderr.contains("--request-timeout-seconds 12 must be below 10 s"))
+        let missing = try ChildProcess(try BuildProducts.executable(executable), ["--config", Self.example], environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers])
+        #expect(await missing.waitForExit(timeout: .seconds(10)) == 78)
+        #expect(missing.stderr.contains("unset or empty"))
+    }
+
     @Test("an invalid configuration stops the stage with exit 78 and the JSON path of each problem")
     func invalidConfig() async throws {
         let path = NSTemporaryDirectory() + TestBroker.uniqueName("bad-config") + ".json"

@@ -47,6 +47,16 @@ public enum OAuth1 {
         return [method.uppercased(), percentEncode(baseURL), percentEncode(normalized)].joined(separator: "&")
     }
 
+    /// The base string URI of RFC 5849 §3.4.1.2: scheme and host lowercased, the port dropped when it is the
+    /// scheme's default (80 for http, 443 for https), the path as given. A URL that does not parse is returned as is.
+    public static func normalizedBaseURL(_ url: String) -> String {
+        guard var components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else { return url }
+        components.scheme = scheme
+        components.host = components.host?.lowercased()
+        if (scheme == "http" && components.port == 80) || (scheme == "https" && components.port == 443) { components.port = nil }
+        return components.string ?? url
+    }
+
     /// The base64 HMAC-SHA1 signature of a base string under `enc(consumer secret)&enc(token secret)`.
     public static func signature(baseString: String, consumerSecret: String, tokenSecret: String) -> String {
         let key = percentEncode(consumerSecret) + "&" + percentEncode(tokenSecret)

@@ -24,6 +24,8 @@ public struct XAdsClient: AudienceAPI {
     }
 
     public let destination = Destination.x
+    /// Pages of 1,000 audiences read while looking for one to adopt.
+    static let maxAdoptionPages = 50
     /// X documents no limit for list-audience names; longer names are cut here so they stay readable.
     public let maxNameLength = 255
 
@@ -68,7 +70,10 @@ public struct XAdsClient: AudienceAPI {
     private func adopt(named name: String, tag: String, after duplicate: DestinationFailure) async throws -> DestinationOutcome<String> {
         var foreign = false
         var cursor: String?
+        var seen: Set<String> = []
+        var pages = 0
         repeat {
+            pages += 1
             var query = [("count", "1000")]
             if let cursor { query.append(("cursor", cursor)) }
             let answer = try await call("GET", audiencesPath, query: query)
@@ -83,6 +88,12 @@ public struct XAdsClient: AudienceAPI {
                 if let id = ResponseJSON.id(audience["id"]) { return .done(id) }
             }
             cursor = (object?["next_cursor"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+            // A cursor given twice, or more pages than any account holds, would page forever.
+            if let next = cursor, !seen.insert(next).inserted || pages >= Self.maxAdoptionPages {
+                return .permanent(DestinationFailure(
+                    code: duplicate.code, message: "listing the account's audiences to find \"\(name)\" did not end (cursor repeated or over \(Self.maxAdoptionPages) pages)",
+                    httpStatus: duplicate.httpStatus))
+            }
         } while cursor != nil
         let message = foreign
             ? "account \(settings.account) has another audience named \"\(name)\" that CohortSync did not create; rename the upstream audience or that one"
@@ -126,7 +137,7 @@ public struct XAdsClient: AudienceAPI {
         if !reserved { try await (method == "GET" ? reads : writes).acquire() }
         let url = settings.baseURL + path
         let authorization = OAuth1.authorizationHeader(
-            method: method, baseURL: url, query: query, credentials: credentials(), nonce: UUID().uuidString,
+            method: method, baseURL: OAuth1.normalizedBaseURL(url), query: query, credentials: credentials(), nonce: UUID().uuidString,
             timestamp: Int64(Date().timeIntervalSince1970))
         let queryString = query.isEmpty ? "" : "?" + query.map { "\(OAuth1.percentEncode($0.0))=\(OAuth1.percentEncode($0.1))" }.joined(separator: "&")
         var headers = [(name: "Authorization", value: authorization)]
