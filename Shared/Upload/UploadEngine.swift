@@ -106,9 +106,12 @@ public final class UploadEngine: Sendable {
             }
             metrics.deadLettered("invalid-batch")
             logger.error("a batch record is not a valid batch; dead-lettered", [("source", .string(source.label)), ("problem", .string(problem))])
+            // The record is kept for a replay unless it would not fit a dead letter: then its position says where it is.
+            let fits = value.count <= recordBytes - 16_384
             letters.append(DeadLetter(
-                stage: stage, reason: "invalid-batch", source: source, errorCode: "invalid-batch", detail: problem,
-                occurredAtMilliseconds: clock(), payloadType: Batch.protoName, payload: value))
+                stage: stage, reason: "invalid-batch", source: source, errorCode: "invalid-batch",
+                detail: fits ? problem : "\(problem); the record (\(value.count) bytes) is too large to keep here, read it at its source position",
+                occurredAtMilliseconds: clock(), payloadType: fits ? Batch.protoName : "", payload: fits ? value : []))
         }
         try await producer.send(letters, completion: completion)
         guard !uploads.isEmpty else { return }
