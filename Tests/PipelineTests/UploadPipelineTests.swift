@@ -264,6 +264,9 @@ struct Uploaders {
         let good = harness.batch(.x, "hostile", .add, [1, 2])
         try await harness.send([unknownOperation])
         _ = try await harness.producer.send(ProducerRecord(topic: TopicNames.batchesX, key: Array("\(harness.xConnection)/hostile".utf8), value: []))
+        // Bytes that are no batch and too large to keep in a dead letter under the TikTok uploader's 200,000-byte limit.
+        _ = try await harness.producer.send(ProducerRecord(
+            topic: TopicNames.batchesTikTok, key: Array("\(harness.tiktokConnection)/big".utf8), value: [UInt8](repeating: 0xFF, count: 190_000)))
         try await harness.send([stranger, good])
         let sent = [stranger, good]
         let strangerID = stranger.batchID
@@ -273,12 +276,16 @@ struct Uploaders {
                 .filter { $0.batchID == strangerID }
             return Self.results(records, of: sent).count == 2 && strangers.reduce(0) { $0 + $1.users.count } >= 10_000
                 && letters.filter { $0.reason == "invalid-batch" && $0.stage == "upload-x" }.count >= 2
+                && letters.contains { $0.reason == "invalid-batch" && $0.stage == "upload-tiktok" }
         }
         let letters = records.filter { $0.topic == TopicNames.deadLetters }.compactMap { record in (try? DeadLetter(serializedBytes: record.value)).map { (record.value.count, $0) } }
         let invalid = letters.map(\.1).filter { $0.reason == "invalid-batch" && $0.stage == "upload-x" }
         #expect(invalid.count == 2, "the unknown operation and the empty record")
         #expect(invalid.contains { $0.detail.contains("operation") })
         #expect(invalid.contains { $0.detail.contains("empty") })
+        let oversized = letters.map(\.1).filter { $0.reason == "invalid-batch" && $0.stage == "upload-tiktok" }
+        #expect(oversized.count == 1)
+        #expect(oversized.first?.payload.isEmpty == true && oversized.first?.detail.contains("too large to keep") == true)
         let parts = letters.filter { $0.1.errorCode == "unknown-connection" && ((try? Batch(serializedBytes: $0.1.payload))?.batchID == stranger.batchID) }
         #expect(parts.count >= 3, "10,000 users do not fit one 200,000-byte record")
         #expect(parts.allSatisfy { $0.0 <= 200_000 })
