@@ -80,9 +80,9 @@ let package = Package(
             name: "Upload", dependencies: ["Config", "Destinations", "HTTPClient", "Kafka", "Observability", "Runtime", "Stage", "Wire"],
             path: "Shared/Upload", swiftSettings: strict),
         .executableTarget(
-            name: "UploadX", dependencies: ["Upload", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/UploadX", swiftSettings: strict),
+            name: "UploadX", dependencies: ["Upload"], path: "Services/UploadX", swiftSettings: strict),
         .executableTarget(
-            name: "UploadTikTok", dependencies: ["Upload", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/UploadTikTok",
+            name: "UploadTikTok", dependencies: ["Upload"], path: "Services/UploadTikTok",
             swiftSettings: strict),
         .executableTarget(
             name: "Sandbox", dependencies: ["Observability", "Runtime", "Destinations", "JSON", "Wire"], path: "Services/Sandbox", swiftSettings: strict),

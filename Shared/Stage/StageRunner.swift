@@ -51,10 +51,7 @@ extension StageStartup {
                 records.removeAll()
                 buffers.withLock { $0.append(records) }
             }
-            let http = ObservabilityServer.service(host: settings.httpHost, port: settings.httpPort, metrics: metrics, health: health, logger: logger)
-            try await ServiceGroup(services: [http, service], gracePeriod: settings.gracePeriod, logger: logger).run()
-            try await producer.shutdown(timeout: shutdownBudget.producerFlush)
-            exit(0)
+            try await serve([service], producer: producer, metrics: metrics, health: health)
         } catch {
             logger.error("\(stage) stopped", [("error", .string(String(describing: error)))])
             exit(1)

@@ -28,11 +28,33 @@ public enum UploadOptions {
     }
 }
 
+/// What `cohortsync-upload-x` and `cohortsync-upload-tiktok` do, the destination being the one difference.
+public enum UploadCommand {
+    /// Parses the command line, checks the topics the uploader needs, and runs it until SIGTERM.
+    public static func run(_ destination: Destination) async -> Never {
+        let name = "upload-\(destination.name)"
+        let api = destination == .x ? "the X Ads API (custom audiences)" : "the TikTok Business API (partner segments)"
+        guard let batches = TopicNames.batches(for: destination) else { CommandLineEntry.fail("cohortsync-\(name)", "no batches topic for \(destination.name)", status: 64) }
+        let spec = CommandLineSpec(
+            executable: "cohortsync-\(name)",
+            summary: "Uploads the batches on \(batches) to \(api): creates each audience once "
+                + "(mapping in \(TopicNames.audiences)), retries transient failures, pauses a connection whose credential is refused, "
+                + "and writes one result per batch to \(TopicNames.results) and refused users to \(TopicNames.deadLetters).",
+            options: StageOptions.options(defaultGroup: "cohortsync-\(name)") + UploadOptions.options(for: destination)
+                + ServiceSettings.options(defaultHTTPPort: destination == .x ? 9104 : 9105))
+        let startup = StageStartup(spec: spec, stage: name)
+        let admin = startup.makeAdmin()
+        for topic in [batches, TopicNames.results, TopicNames.deadLetters] { _ = startup.partitionCount(of: topic, admin: admin) }
+        let mappingPartitions = startup.partitionCount(of: TopicNames.audiences, admin: admin)
+        await startup.runUploader(destination: destination, topic: batches, metrics: MetricsRegistry(), health: HealthState(), mappingPartitions: mappingPartitions)
+    }
+}
+
 extension StageStartup {
     /// Runs an uploader until SIGTERM: the processing loop over the destination's batches topic, the
     /// engine's mapping read and revocation hooks, and the `/metrics` `/healthz` `/readyz` listener.
     /// Exits 0 after a graceful stop, 1 on a fatal error, 78 when a connection's credential cannot be read.
-    public func runUploader(destination: Destination, metrics: MetricsRegistry, health: HealthState, mappingPartitions: Int32) async -> Never {
+    func runUploader(destination: Destination, topic: String, metrics: MetricsRegistry, health: HealthState, mappingPartitions: Int32) async -> Never {
         let budget = ShutdownBudget(gracePeriod: settings.gracePeriod)
         let upload: UploadSettings
         let requestsPerMinute: Int
@@ -87,7 +109,6 @@ extension StageStartup {
         if connections.isEmpty {
             logger.warning("the configuration has no \(destination.name) connection; every batch will be dead-lettered as unknown-connection", [])
         }
-        guard let topic = TopicNames.batches(for: destination) else { CommandLineEntry.fail(executable, "no batches topic for \(destination.name)", status: 64) }
         do {
             let producer = try KafkaProducer(configuration: producerKafka, logger: logger)
             let directory = AudienceDirectory(destination: destination, producer: producer, kafka: kafka, logger: logger)
@@ -111,10 +132,7 @@ extension StageStartup {
             let service = ProcessingService(name: "upload-\(destination.name)", loop: loop, hooks: hooks) { records, completion in
                 try await engine.handle(records, completion)
             }
-            let http = ObservabilityServer.service(host: settings.httpHost, port: settings.httpPort, metrics: metrics, health: health, logger: logger)
-            try await ServiceGroup(services: [http, service], gracePeriod: settings.gracePeriod, logger: logger).run()
-            try await producer.shutdown(timeout: budget.producerFlush)
-            exit(0)
+            try await serve([service], producer: producer, metrics: metrics, health: health)
         } catch {
             logger.error("uploader stopped", [("error", .string(String(describing: error)))])
             exit(1)

@@ -38,10 +38,7 @@ extension StageStartup {
                 try await engine.handle(batch, completion)
             }
             let timer = BatcherTimer(engine: engine, interval: engineSettings.tickInterval)
-            let http = ObservabilityServer.service(host: settings.httpHost, port: settings.httpPort, metrics: metrics, health: health, logger: logger)
-            try await ServiceGroup(services: [http, timer, service], gracePeriod: settings.gracePeriod, logger: logger).run()
-            try await producer.shutdown(timeout: budget.producerFlush)
-            exit(0)
+            try await serve([timer, service], producer: producer, metrics: metrics, health: health)
         } catch {
             logger.error("batcher stopped", [("error", .string(String(describing: error)))])
             exit(1)

@@ -50,13 +50,7 @@ public struct TikTokClient: AudienceAPI {
     }
 
     public func createAudience(named name: String, tag: String) async throws -> DestinationOutcome<String> {
-        var body = JSONBodyWriter()
-        body.raw(#"{"advertiser_id":"#)
-        body.string(settings.advertiser)
-        body.raw(#","action":"create","custom_audience_name":"#)
-        body.string(name)
-        body.raw("}")
-        return try await call("/segment/audience/", body.bytes, reserved: true) { data, _ in
+        return try await call("/segment/audience/", audienceBody(#","action":"create","custom_audience_name":"#, name), reserved: true) { data, _ in
             guard let id = ResponseJSON.id(data["audience_id"]) else {
                 return .retriable(DestinationFailure(code: "INVALID_RESPONSE", message: "create answered without data.audience_id"), after: nil)
             }
@@ -90,13 +84,18 @@ public struct TikTokClient: AudienceAPI {
     }
 
     public func deleteAudience(_ audience: String) async throws -> DestinationOutcome<Void> {
+        return try await call("/segment/audience/", audienceBody(#","action":"delete","delete_audience_id":"#, audience)) { _, _ in .done(()) }
+    }
+
+    /// `{"advertiser_id": <advertiser>` + `action` (the action and its field's key) + `value` + `}`.
+    private func audienceBody(_ action: StaticString, _ value: String) -> [UInt8] {
         var body = JSONBodyWriter()
         body.raw(#"{"advertiser_id":"#)
         body.string(settings.advertiser)
-        body.raw(#","action":"delete","delete_audience_id":"#)
-        body.string(audience)
+        body.raw(action)
+        body.string(value)
         body.raw("}")
-        return try await call("/segment/audience/", body.bytes) { _, _ in .done(()) }
+        return body.bytes
     }
 
     /// One request after the rate limiter let it go (unless its turn was `reserved`); `success` reads `data`
