@@ -144,14 +144,16 @@ struct RetryAndRateLimitTests {
 
     @Test("a hold that begins while a request waits for its slot is waited out too")
     func holdWhileWaiting() async throws {
-        let limiter = RequestRateLimiter(budget: .init(requests: 2, window: .milliseconds(400), margin: .zero))
+        // The waiting request's slot is 2 s away; the hold begins well before it and ends 2.5 s from then.
+        let limiter = RequestRateLimiter(budget: .init(requests: 1, window: .seconds(2), margin: .zero))
         try await limiter.acquire()
         let start = ContinuousClock.now
         let waiting = Task { try await limiter.acquire() }
         try await Task.sleep(for: .milliseconds(50))
-        limiter.hold(for: .milliseconds(600))
+        let held = ContinuousClock.now
+        limiter.hold(for: .milliseconds(2_500))
         try await waiting.value
-        #expect(ContinuousClock.now - start >= .milliseconds(600))
+        #expect(ContinuousClock.now - held >= .milliseconds(2_500), "the request went at its slot, \(ContinuousClock.now - start) after the start")
     }
 
     @Test("a spent window (x-rate-limit-remaining 0) holds requests until its reset")
