@@ -1,5 +1,6 @@
 import Destinations
 import HTTPClient
+import Synchronization
 import Testing
 import Wire
 
@@ -144,16 +145,21 @@ struct RetryAndRateLimitTests {
 
     @Test("a hold that begins while a request waits for its slot is waited out too")
     func holdWhileWaiting() async throws {
-        // The waiting request's slot is 2 s away; the hold begins well before it and ends 2.5 s from then.
-        let limiter = RequestRateLimiter(budget: .init(requests: 1, window: .seconds(2), margin: .zero))
+        // The waiting request's slot is 6 s away; the hold begins before it (checked) and ends 7 s from then.
+        let limiter = RequestRateLimiter(budget: .init(requests: 1, window: .seconds(6), margin: .zero))
         try await limiter.acquire()
-        let start = ContinuousClock.now
-        let waiting = Task { try await limiter.acquire() }
+        let went = Atomic(false)
+        let waiting = Task {
+            try await limiter.acquire()
+            went.store(true, ordering: .releasing)
+        }
         try await Task.sleep(for: .milliseconds(50))
         let held = ContinuousClock.now
-        limiter.hold(for: .milliseconds(2_500))
+        limiter.hold(for: .seconds(7))
+        let wentEarly = went.load(ordering: .acquiring)
+        try #require(!wentEarly, "the waiting request went before the hold began: the machine stalled this test for 6 s")
         try await waiting.value
-        #expect(ContinuousClock.now - held >= .milliseconds(2_500), "the request went at its slot, \(ContinuousClock.now - start) after the start")
+        #expect(ContinuousClock.now - held >= .seconds(7))
     }
 
     @Test("a spent window (x-rate-limit-remaining 0) holds requests until its reset")
