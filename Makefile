@@ -31,11 +31,11 @@ test: build
 	scripts/test-summary < .build/test.log; \
 	exit $$status
 
-## demo: build, start the broker and the ads sandbox, sync a sample cohort end to end: ingest, normalize, batcher, uploaders, sandbox audiences
+## demo: build, start the broker and the ads sandbox, sync a synthetic cohort (MEMBERS=100000) end to end through every stage, check the sandbox hash for hash
 demo: deps
 	$(SWIFT) build $(BUILD_FLAGS)
 	@for exe in $(EXECUTABLES); do .build/debug/$$exe --help >/dev/null || exit 1; done
-	scripts/demo
+	scripts/demo $(if $(MEMBERS),--members $(MEMBERS))
 
 kafka-up:
 	scripts/kafka-up

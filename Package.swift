@@ -85,7 +85,7 @@ let package = Package(
             name: "UploadTikTok", dependencies: ["Upload"], path: "Services/UploadTikTok",
             swiftSettings: strict),
         .executableTarget(
-            name: "Sandbox", dependencies: ["Observability", "Runtime", "Destinations", "JSON", "Wire"], path: "Services/Sandbox", swiftSettings: strict),
+            name: "Sandbox", dependencies: ["Observability", "Runtime", "Destinations", "Hashing", "JSON", "Wire"], path: "Services/Sandbox", swiftSettings: strict),
 
         // Benchmarks are programs, run by scripts/bench-*; numbers in docs/benchmarks.md.
         .executableTarget(

@@ -1,3 +1,5 @@
+import Hashing
+
 /// The members of one sandbox audience: each member is the union of the identifier keys and digests
 /// uploaded for one user, the way the platforms match users.
 ///
@@ -97,6 +99,25 @@ struct MemberSet: Sendable {
             guard let id = index[identifier] else { continue }
             for gone in members.removeValue(forKey: id) ?? [] { index[gone] = nil }
         }
+    }
+
+    /// The XOR of the SHA-256 of every member's canonical text (`key=d1,d2;key2=d3`, keys and digests
+    /// sorted), in hex: equal sets give equal fingerprints whatever the order, so a checker can poll an
+    /// audience of millions without listing it.
+    var fingerprint: String {
+        var folded = [UInt8](repeating: 0, count: 32)
+        for member in members.values {
+            let digest = SHA256Digest.hash(Self.canonical(member))
+            for (position, byte) in digest.bytes.enumerated() { folded[position] ^= byte }
+        }
+        return SHA256Digest(bytes: folded)!.hex
+    }
+
+    private static func canonical(_ member: Member) -> String {
+        Dictionary(grouping: member, by: { keys[Int($0.key)] })
+            .sorted { $0.key < $1.key }
+            .map { key, identifiers in "\(key)=\(identifiers.map(\.hex).sorted().joined(separator: ","))" }
+            .joined(separator: ";")
     }
 
     /// Every member as key → sorted hex digests, members ordered by their first key and digest, for stable output.

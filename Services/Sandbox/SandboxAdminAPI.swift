@@ -10,7 +10,8 @@ struct SandboxAdminAPI: Sendable {
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         switch (request.method, request.path) {
         case ("GET", "/_sandbox/audiences"):
-            return SandboxJSON.response(200, ["audiences": store.all.map(Self.audienceJSON)])
+            let listMembers = !request.query.contains { $0.name == "members" && $0.value == "false" }
+            return SandboxJSON.response(200, ["audiences": store.all.map { Self.audienceJSON($0, listMembers: listMembers) }])
         case ("POST", "/_sandbox/reset"):
             store.reset()
             faults.reset()
@@ -50,12 +51,15 @@ struct SandboxAdminAPI: Sendable {
         Dictionary(uniqueKeysWithValues: Destination.platforms.map { ($0.name, faults.plan(for: $0).json) })
     }
 
-    static func audienceJSON(_ audience: SandboxStore.Audience) -> [String: Any] {
+    /// One audience as `GET /_sandbox/audiences` lists it; `listMembers: false` (`?members=false`) leaves out
+    /// the members and keeps their count and fingerprint, for polling large audiences.
+    static func audienceJSON(_ audience: SandboxStore.Audience, listMembers: Bool = true) -> [String: Any] {
         let count = audience.members.count
         var json: [String: Any] = [
             "destination": audience.api.name, "account": audience.account, "id": audience.id, "name": audience.name,
-            "members": audience.members.sorted, "member_count": count,
+            "member_count": count, "fingerprint": audience.members.fingerprint,
         ]
+        if listMembers { json["members"] = audience.members.sorted }
         switch audience.api {
         case .x:
             let report = AudienceSizeReport.x(memberCount: count)
