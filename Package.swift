@@ -136,6 +136,6 @@ let package = Package(
         .testTarget(
             name: "BatcherTests", dependencies: ["BatcherCore", "Batcher", "Ingest", "Normalize", "Config", "Kafka", "Observability", "Stage", "Wire", "TestSupport"],
             swiftSettings: strict),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Observability", "Runtime", "TestSupport", "Wire"], swiftSettings: strict),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Hashing", "Observability", "Runtime", "TestSupport", "Wire"], swiftSettings: strict),
     ]
 )

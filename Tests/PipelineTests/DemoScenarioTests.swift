@@ -30,7 +30,9 @@ struct DemoScenarioTests {
         for phase in ["snapshot", "churn", "second snapshot", "audience deletion"] {
             #expect(Self.matched(phase, in: output), "phase \(phase) never matched:\n\(output.suffix(3000))")
         }
-        let rows = output.split(separator: "\n").filter { $0.hasPrefix("x ") || $0.hasPrefix("tiktok ") }
+        let rows = output.split(separator: "\n").filter { line in
+            ["ok", "deleted", "DIFFERS"].contains(line.split(separator: " ").last ?? "") && (line.hasPrefix("x ") || line.hasPrefix("tiktok "))
+        }
         #expect(rows.count == 10, "one row per destination audience (2 on X, 8 per identifier on TikTok):\n\(output.suffix(3000))")
         #expect(rows.filter { $0.hasSuffix(" ok") }.count == 5)
         #expect(rows.filter { $0.hasSuffix(" deleted") }.count == 5)

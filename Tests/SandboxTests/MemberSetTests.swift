@@ -1,0 +1,34 @@
+import Hashing
+import Testing
+
+@testable import Sandbox
+
+/// The fingerprint the demo's checker polls instead of listing millions of members.
+@Suite("Sandbox member fingerprints")
+struct MemberSetTests {
+    static func identifier(_ key: String, _ text: String) throws -> MemberSet.Identifier {
+        let number = try #require(MemberSet.keyNumbers[key])
+        return try #require(MemberSet.Identifier(key: number, hex: Array(SHA256Digest.hash(text).hex.utf8)))
+    }
+
+    @Test("the XOR of each member's canonical text (keys and digests sorted), whatever the order of adds")
+    func fingerprint() throws {
+        let ada = [try Self.identifier("phone_number", "+15551234567"), try Self.identifier("email", "ada@example.com")]
+        let grace = [try Self.identifier("device_id", "b"), try Self.identifier("device_id", "a")]
+        var forward = MemberSet()
+        forward.add(ada)
+        forward.add(grace)
+        var backward = MemberSet()
+        backward.add(grace)
+        backward.add(ada.reversed())
+        let canonicalAda = "email=\(SHA256Digest.hash("ada@example.com").hex);phone_number=\(SHA256Digest.hash("+15551234567").hex)"
+        let sortedDevices = [SHA256Digest.hash("a").hex, SHA256Digest.hash("b").hex].sorted()
+        let canonicalGrace = "device_id=\(sortedDevices.joined(separator: ","))"
+        let expected = zip(SHA256Digest.hash(canonicalAda).bytes, SHA256Digest.hash(canonicalGrace).bytes).map { $0 ^ $1 }
+        #expect(forward.fingerprint == SHA256Digest(bytes: expected)?.hex)
+        #expect(backward.fingerprint == forward.fingerprint)
+        forward.remove([ada[0]])
+        #expect(forward.fingerprint == SHA256Digest.hash(canonicalGrace).hex)
+        #expect(MemberSet().fingerprint == String(repeating: "0", count: 64))
+    }
+}
