@@ -148,6 +148,26 @@ public final class KafkaConsumer: Sendable {
     /// The partitions currently assigned to this member.
     public var assignment: [TopicPartition] { ConsumerCore.assignment(client.handle) }
 
+    /// The consumer lag of each assigned partition as Kafka's own tools and autoscalers count it: the log end
+    /// minus the group's committed offset, so records fetched but not yet processed and acknowledged still
+    /// count. Both are asked of the broker, on a thread of its own. A partition without a committed offset
+    /// yet, or whose end the broker did not give within `timeout`, is left out rather than guessed.
+    public func lag(timeout: Duration = .seconds(2)) async -> [TopicPartition: Int64] {
+        let partitions = assignment
+        guard !partitions.isEmpty, let committed = try? await committed(partitions, timeout: timeout) else { return [:] }
+        let client = client
+        return await offCooperativePool {
+            var lags: [TopicPartition: Int64] = [:]
+            for (partition, offset) in committed where offset >= 0 {
+                var low: Int64 = 0
+                var high: Int64 = 0
+                let answer = rd_kafka_query_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high, timeout.inMilliseconds)
+                if answer == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 { lags[partition] = max(high - offset, 0) }
+            }
+            return lags
+        }
+    }
+
     /// Stops fetching from these partitions until `resume`; for back-pressure beyond the built-in buffer limit.
     public func pause(_ partitions: [TopicPartition]) { core.userPause(client.handle, partitions) }
 

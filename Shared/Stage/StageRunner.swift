@@ -51,7 +51,7 @@ extension StageStartup {
                 records.removeAll()
                 buffers.withLock { $0.append(records) }
             }
-            try await serve([service], producer: producer, metrics: metrics, health: health)
+            try await serve([service], consumer: consumer, producer: producer, metrics: metrics, health: health)
         } catch {
             logger.error("\(stage) stopped", [("error", .string(String(describing: error)))])
             exit(1)

@@ -132,7 +132,7 @@ extension StageStartup {
             let service = ProcessingService(name: "upload-\(destination.name)", loop: loop, hooks: hooks) { records, completion in
                 try await engine.handle(records, completion)
             }
-            try await serve([service], producer: producer, metrics: metrics, health: health)
+            try await serve([service], consumer: consumer, producer: producer, metrics: metrics, health: health)
         } catch {
             logger.error("uploader stopped", [("error", .string(String(describing: error)))])
             exit(1)

@@ -38,7 +38,7 @@ extension StageStartup {
                 try await engine.handle(batch, completion)
             }
             let timer = BatcherTimer(engine: engine, interval: engineSettings.tickInterval)
-            try await serve([timer, service], producer: producer, metrics: metrics, health: health)
+            try await serve([timer, service], consumer: consumer, producer: producer, metrics: metrics, health: health)
         } catch {
             logger.error("batcher stopped", [("error", .string(String(describing: error)))])
             exit(1)
