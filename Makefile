@@ -5,11 +5,14 @@ SHELL := /bin/bash
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := librdkafka-dev libssl-dev libmicrohttpd-dev pkg-config kcat protobuf-compiler curl
+# What the operations tests check the ops/ files and docker-compose.yml with (no Docker engine needed).
+OPS_APT_PACKAGES := prometheus docker-compose
+OPS_PIP_PACKAGES := kubernetes-validate==1.37.0
 # Every warning in our code fails the build: there are no dependencies, so all code is ours.
 BUILD_FLAGS := -Xswiftc -warnings-as-errors
 EXECUTABLES := cohortsync cohortsync-ingest cohortsync-normalize cohortsync-batcher cohortsync-upload-x cohortsync-upload-tiktok cohortsync-sandbox
 
-.PHONY: test demo deps build kafka-up kafka-down clean
+.PHONY: test demo deps ops-tools build kafka-up kafka-down clean
 
 ## deps: install the Debian packages that are missing (the broker comes from PyPI via scripts/kafka-up)
 deps:
@@ -19,12 +22,22 @@ deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+## ops-tools: Prometheus and promtool, docker-compose (for `config`), kubectl (kustomize), kubernetes-validate
+ops-tools:
+	@missing=""; for p in $(OPS_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@command -v kubernetes-validate >/dev/null 2>&1 || python3 -m pip install -q $(OPS_PIP_PACKAGES)
+
 ## build: compile every target, tests included
 build: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 
 ## test: start the local broker (unless one already runs), run every test, stop the broker even when tests fail
-test: build
+test: build ops-tools
 	@if kcat -b 127.0.0.1:9092 -L -m 2 >/dev/null 2>&1; then started=no; else started=yes; scripts/kafka-up || exit 1; fi; \
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
 	if [ $$started = yes ]; then scripts/kafka-down; fi; \

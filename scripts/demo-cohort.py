@@ -200,7 +200,8 @@ def canonical_member(pairs):
 # ---- the cohort ---------------------------------------------------------------------------------------------
 
 class Cohort:
-    """Users with identifiers mixed as a CDP has them: some missing, some malformed, some pre-hashed."""
+    """Users with identifiers mixed as a CDP has them: some missing, some malformed, some pre-hashed, some
+    without consent."""
 
     def __init__(self, seed):
         self.random = random.Random(seed)
@@ -312,6 +313,13 @@ def generate(args):
             users.append(latest[index])
         lines += snapshot_records(audience, "s1-%s" % audience, users)
         model.snapshot(audience, users)
+    # Records a CDP gets wrong now and then: ingest dead-letters each (cohortsync.dlq.v1) and goes on.
+    lines += [
+        "aud_high_value|{\"type\":\"membership\",\"audience\":{\"id\":\"aud_high_value\"},\"action\":\"enter\"",
+        record("aud_high_value", {"type": "membership", "action": "enter"}),
+        record("aud_high_value", {"type": "membership", "action": "joined", "user": {"id": "u_0"}}),
+        record("aud_high_value", {"type": "page_view", "user": {"id": "u_1"}}),
+    ]
     phases.append(("snapshot", lines, model.expectation(args.run)))
 
     # Phase 2: real-time churn: enters, exits, identifier changes, consent withdrawals.
@@ -522,6 +530,12 @@ def report(args):
     for name, labels, value in normalize:
         if name == "cohortsync_normalize_refused_total" and value:
             reasons[labels.get("reason", "?")] = reasons.get(labels.get("reason", "?"), 0) + int(value)
+    ingest = metric_samples(args.ingest)
+    letters = {}
+    for name, labels, value in ingest:
+        if name == "cohortsync_ingest_dead_letters_total" and value:
+            letters[labels.get("reason", "?")] = letters.get(labels.get("reason", "?"), 0) + int(value)
+    print("upstream records dead-lettered by ingest: " + (", ".join("%s %d" % kv for kv in sorted(letters.items())) or "none"))
     print("refused by normalize (users and identifiers, both connections): " +
           (", ".join("%s %d" % kv for kv in sorted(reasons.items())) or "none"))
     print("elapsed: %.1f s" % args.elapsed)
@@ -544,6 +558,7 @@ def main():
     r = commands.add_parser("report", help="the closing table")
     r.add_argument("--expected", required=True)
     r.add_argument("--sandbox", required=True)
+    r.add_argument("--ingest", required=True, help="ingest's metrics base URL")
     r.add_argument("--normalize", required=True, help="normalize's metrics base URL")
     r.add_argument("--elapsed", type=float, required=True)
     args = parser.parse_args()

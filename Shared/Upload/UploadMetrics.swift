@@ -8,8 +8,30 @@ public final class UploadMetrics: Sendable {
     /// Lanes paused per connection; the gauge is 1 while any is.
     private let pausedLanes = Mutex<[String: Int]>([:])
 
-    public init(registry: MetricsRegistry) {
+    /// Starts the per-connection counters and the pause gauge of `connections` at 0, so a rate or an alert
+    /// over them has a series from the start rather than only after the first retry, 429 or refusal.
+    public init(registry: MetricsRegistry, connections: [String] = []) {
         self.registry = registry
+        for connection in connections {
+            _ = (retries(connection), rateLimited(connection), refused(connection))
+            pausedGauge(connection).set(0)
+        }
+    }
+
+    private func retries(_ connection: String) -> Counter {
+        registry.counter("cohortsync_upload_retries_total", help: "Calls sent again after a transient failure.", labels: ["connection": connection])
+    }
+
+    private func rateLimited(_ connection: String) -> Counter {
+        registry.counter("cohortsync_upload_rate_limited_total", help: "Answers saying the rate limit was hit (HTTP 429, TikTok 40100).", labels: ["connection": connection])
+    }
+
+    private func refused(_ connection: String) -> Counter {
+        registry.counter("cohortsync_upload_refused_total", help: "Users the destination refused (sent to the DLQ).", labels: ["connection": connection])
+    }
+
+    private func pausedGauge(_ connection: String) -> Gauge {
+        registry.gauge("cohortsync_upload_connection_paused", help: "1 while the connection's credential is refused and its uploads wait.", labels: ["connection": connection])
     }
 
     func request(_ connection: String, _ endpoint: String, outcome: String) {
@@ -20,11 +42,8 @@ public final class UploadMetrics: Sendable {
     }
 
     func retry(_ connection: String, rateLimited: Bool) {
-        registry.counter("cohortsync_upload_retries_total", help: "Calls sent again after a transient failure.", labels: ["connection": connection]).increment()
-        if rateLimited {
-            registry.counter("cohortsync_upload_rate_limited_total", help: "Answers saying the rate limit was hit (HTTP 429, TikTok 40100).", labels: ["connection": connection])
-                .increment()
-        }
+        retries(connection).increment()
+        if rateLimited { self.rateLimited(connection).increment() }
     }
 
     /// Counts a batch of `connection` starting or ending a pause; true when it is the first to pause it.
@@ -34,8 +53,7 @@ public final class UploadMetrics: Sendable {
             lanes[connection, default: 0] += isPaused ? 1 : -1
             return lanes[connection]!
         }
-        registry.gauge("cohortsync_upload_connection_paused", help: "1 while the connection's credential is refused and its uploads wait.", labels: ["connection": connection])
-            .set(count > 0 ? 1 : 0)
+        pausedGauge(connection).set(count > 0 ? 1 : 0)
         return isPaused && count == 1
     }
 
@@ -45,10 +63,7 @@ public final class UploadMetrics: Sendable {
             .increment()
         registry.counter("cohortsync_upload_ids_total", help: "Users the destination took, by connection and operation.", labels: ["connection": connection, "operation": kind])
             .increment(by: Int64(accepted))
-        if refused > 0 {
-            registry.counter("cohortsync_upload_refused_total", help: "Users the destination refused (sent to the DLQ).", labels: ["connection": connection])
-                .increment(by: Int64(refused))
-        }
+        if refused > 0 { self.refused(connection).increment(by: Int64(refused)) }
         registry.histogram(
             "cohortsync_upload_batch_seconds", help: "From taking a batch to its outcome, retries and pauses included.", labels: ["connection": connection],
             buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]

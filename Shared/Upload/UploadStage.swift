@@ -117,7 +117,7 @@ extension StageStartup {
                 logger: logger)
             let engine = UploadEngine(
                 destination: destination, connections: connections, directory: directory, mappingPartitions: mappingPartitions, producer: producer,
-                settings: upload, metrics: UploadMetrics(registry: metrics), logger: logger,
+                settings: upload, metrics: UploadMetrics(registry: metrics, connections: connections.map(\.id)), logger: logger,
                 pauseIntake: { consumer.pause($0) }, resumeIntake: { consumer.resume($0) })
             // The handler only queues, so the loop never waits on a destination; a destination may keep a batch
             // for minutes (retries, a paused credential) without that counting as a stall.
