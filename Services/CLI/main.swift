@@ -21,6 +21,14 @@ let spec = CommandLineSpec(
           holds confirm --connection ID --audience ID [--snapshot ID]
           holds discard --connection ID --audience ID [--snapshot ID]
                           apply or drop a held removal; without --snapshot, whichever snapshot is held
+          audiences list  our audiences and the destination audiences created for them (cohortsync.audiences.v1)
+          dlq list [--stage S] [--reason R] [--connection ID]
+                          the records the stages refused (cohortsync.dlq.v1), oldest first, with their reasons
+          dlq replay [--stage S] [--reason R] [--connection ID] [--dry-run]
+                          send the replayable letters (the uploaders' batches) back to their batches topic
+                          once the cause is fixed; upstream records are never stored, the CDP re-sends them
+
+        Listings print aligned tables; --json prints a JSON array for scripts.
 
         Kafka connection: KAFKA_BROKERS (default 127.0.0.1:9092) and any KAFKA_<librdkafka property>.
         """,
@@ -31,12 +39,16 @@ let spec = CommandLineSpec(
         OptionSpec("destination", help: "identify: x or tiktok."),
         OptionSpec("type", help: "identify: the identifier type."),
         OptionSpec("default-region", help: "identify: ISO region for national phone numbers, for example US."),
-        OptionSpec("connection", help: "holds confirm|discard: the connection id of the held removal."),
+        OptionSpec("connection", help: "holds confirm|discard: the connection of the held removal; dlq: only this connection's letters."),
         OptionSpec("audience", help: "holds confirm|discard: the upstream audience id of the held removal."),
         OptionSpec("snapshot", help: "holds confirm|discard: the held snapshot id (as `holds list` shows it)."),
+        OptionSpec("stage", help: "dlq: only letters of this stage (ingest, normalize, batcher, upload-x, upload-tiktok)."),
+        OptionSpec("reason", help: "dlq: only letters with this reason (as dlq list shows it)."),
+        .flag("dry-run", help: "dlq replay: say what would be sent, send nothing."),
+        .flag("json", help: "Listings as a JSON array of objects instead of a table."),
         OptionSpec("log-level", environment: "LOG_LEVEL", default: "warning", help: "debug, info, warning or error."),
     ],
-    positionalUsage: "topics create|check | identify VALUE | holds list|confirm|discard")
+    positionalUsage: "topics create|check | identify VALUE | holds list|confirm|discard | audiences list | dlq list|replay")
 
 let options = CommandLineEntry.parse(spec)
 let logger = Logger(stage: "cli", minimumLevel: LogLevel(name: options.string("log-level") ?? "warning") ?? .warning)
@@ -82,6 +94,23 @@ do {
         let command = HoldsCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
         let partitions = try await command.decide(action, connectionID: connection, audienceID: audience, snapshotID: options.string("snapshot") ?? "")
         say("\(options.positionals[1]) for \(connection)/\(audience) written to \(partitions) partitions of \(TopicNames.hashed); each batcher partition applies it in order")
+    case ["audiences", "list"]:
+        let command = AudiencesCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
+        try await command.list().lines(json: options.isSet("json")).forEach(say)
+    case ["dlq", "list"], ["dlq", "replay"]:
+        let command = DeadLetterCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
+        let filter = DeadLetterCommand.Filter(stage: options.string("stage") ?? "", reason: options.string("reason") ?? "", connection: options.string("connection") ?? "")
+        let entries = try await command.letters(filter)
+        if options.positionals[1] == "list" {
+            DeadLetterCommand.table(entries).lines(json: options.isSet("json")).forEach(say)
+        } else {
+            let dryRun = options.isSet("dry-run")
+            let counts = try await command.replay(entries, dryRun: dryRun)
+            let sent = counts.values.reduce(0, +)
+            say("\(dryRun ? "would replay" : "replayed") \(sent) of \(entries.count) matching letters"
+                + counts.sorted { $0.key < $1.key }.map { " · \($0.value) to \($0.key)" }.joined()
+                + (sent < entries.count ? "; the rest carry no batch (upstream records: the CDP sends them again)" : ""))
+        }
     case []:
         CommandLineEntry.fail("cohortsync", "no command given; run cohortsync --help for the commands", status: 64)
     default:

@@ -1,0 +1,30 @@
+import Kafka
+import Observability
+import Synchronization
+import Wire
+
+/// `cohortsync audiences list`: our audiences and the destination audiences the uploaders created for them,
+/// from the compacted mapping topic `cohortsync.audiences.v1` (the latest record of each key).
+struct AudiencesCommand {
+    let kafka: KafkaConfiguration
+    let logger: Logger
+
+    func list() async throws -> Table {
+        let partitions = try TopicScan.partitions(of: TopicNames.audiences, kafka: kafka, logger: logger)
+        let latest = Mutex<[[UInt8]: AudienceMapping?]>([:])
+        _ = try await PartitionReader.readAll(partitions, configuration: kafka, logger: logger) { _, entries in
+            let decoded = try entries.map { entry in (entry.key ?? [], try entry.value.map { try AudienceMapping(serializedBytes: $0) }) }
+            latest.withLock { for (key, mapping) in decoded { $0[key] = mapping } }
+        }
+        let mappings = latest.withLock { $0.values.compactMap { $0 } }
+            .sorted { ($0.connectionID, $0.audienceID, $0.scope) < ($1.connectionID, $1.audienceID, $1.scope) }
+        var table = Table(columns: ["connection", "audience", "scope", "destination", "destination_audience", "name", "created", "state"])
+        for mapping in mappings {
+            table.rows.append([
+                mapping.connectionID, mapping.audienceID, mapping.scope.isEmpty ? "-" : mapping.scope, mapping.destination.name,
+                mapping.destinationAudienceID, mapping.name, Table.time(mapping.createdAtMilliseconds), mapping.deleted ? "deleted" : "active",
+            ])
+        }
+        return table
+    }
+}

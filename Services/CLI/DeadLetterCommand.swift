@@ -1,0 +1,101 @@
+import Foundation
+import Kafka
+import Observability
+import Stage
+import Synchronization
+import Wire
+
+/// `cohortsync dlq list|replay`: what the stages refused (`cohortsync.dlq.v1`), and sending the replayable
+/// part back once its cause is fixed.
+///
+/// Only the uploaders' letters are replayable: they carry the batch itself (digests, never a raw identifier)
+/// and name the batches topic it came from. Upstream records are dead-lettered redacted, without their
+/// payload, so those must be sent again by the CDP.
+struct DeadLetterCommand {
+    /// Which letters a command acts on; an empty field matches every letter.
+    struct Filter {
+        var stage = ""
+        var reason = ""
+        var connection = ""
+    }
+
+    /// One letter and where it sits in the DLQ.
+    struct Entry {
+        let position: TopicPartition
+        let offset: Int64
+        let letter: DeadLetter
+        /// The batch a replay would send, when the letter carries one.
+        let batch: Batch?
+    }
+
+    let kafka: KafkaConfiguration
+    let logger: Logger
+
+    /// Every letter matching `filter`, oldest first.
+    func letters(_ filter: Filter) async throws -> [Entry] {
+        let partitions = try TopicScan.partitions(of: TopicNames.deadLetters, kafka: kafka, logger: logger)
+        let found = Mutex<[Entry]>([])
+        _ = try await PartitionReader.readAll(partitions, configuration: kafka, logger: logger) { partition, entries in
+            var kept: [Entry] = []
+            for entry in entries {
+                // A letter this version cannot read is listed as such rather than stopping the listing or vanishing.
+                let letter = (try? DeadLetter(serializedBytes: entry.value ?? []))
+                    ?? DeadLetter(stage: "-", reason: "unreadable-letter", detail: "not a DeadLetter this version of cohortsync reads")
+                let batch = letter.payloadType == Batch.protoName ? try? Batch(serializedBytes: letter.payload) : nil
+                guard filter.stage.isEmpty || letter.stage == filter.stage, filter.reason.isEmpty || letter.reason == filter.reason,
+                    filter.connection.isEmpty || batch?.connectionID == filter.connection
+                else { continue }
+                kept.append(Entry(position: partition, offset: entry.offset, letter: letter, batch: batch))
+            }
+            found.withLock { $0 += kept }
+        }
+        return found.withLock { $0 }.sorted { ($0.letter.occurredAtMilliseconds, $0.offset) < ($1.letter.occurredAtMilliseconds, $1.offset) }
+    }
+
+    static func table(_ entries: [Entry]) -> Table {
+        var table = Table(columns: ["time", "stage", "reason", "code", "source", "connection", "users", "replayable", "detail"])
+        for entry in entries {
+            let letter = entry.letter
+            table.rows.append([
+                Table.time(letter.occurredAtMilliseconds), letter.stage, letter.reason, Self.shown(letter.errorCode),
+                "\(letter.source.topic)[\(letter.source.partition)]@\(letter.source.offset)", Self.shown(entry.batch?.connectionID),
+                entry.batch.map { String($0.users.count) } ?? "-", replayTopic(entry) == nil ? "no" : "yes",
+                Self.shown(String(letter.detail.prefix(100))),
+            ])
+        }
+        return table
+    }
+
+    private static func shown(_ text: String?) -> String {
+        guard let text, !text.isEmpty else { return "-" }
+        return text
+    }
+
+    /// Where a replay sends the letter's batch: the batches topic it was read from. Nil when it carries no
+    /// batch, or one no uploader can act on (`invalid-batch`: sent again, it would be refused again).
+    static func replayTopic(_ entry: Entry) -> String? {
+        guard entry.letter.reason != "invalid-batch", let batch = entry.batch, let topic = TopicNames.batches(for: batch.destination),
+            entry.letter.source.topic == topic
+        else { return nil }
+        return topic
+    }
+
+    /// Sends each replayable letter's batch back to its batches topic, keyed `connection/audience` as the
+    /// batcher keys it (so it queues behind that audience's other batches); returns how many per topic.
+    func replay(_ entries: [Entry], dryRun: Bool) async throws -> [String: Int] {
+        var out = OutgoingRecords()
+        var counts: [String: Int] = [:]
+        for entry in entries {
+            guard let topic = Self.replayTopic(entry), let batch = entry.batch else { continue }
+            counts[topic, default: 0] += 1
+            let trace = SourcePosition(topic: entry.position.topic, partition: entry.position.partition, offset: entry.offset)
+            let headers = out.standardHeaders(for: Batch.self, trace: trace)
+            out.append(batch, topic: topic, placement: .byKey, headers: headers, key: Array("\(batch.connectionID)/\(batch.audienceID)".utf8))
+        }
+        guard !dryRun, out.count > 0 else { return counts }
+        let producer = try KafkaProducer(configuration: kafka, logger: logger)
+        try await producer.deliver(out)
+        try await producer.shutdown()
+        return counts
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Kafka
+import Observability
+import Stage
+import TestSupport
+import Testing
+import Wire
+
+/// `cohortsync audiences list` and `cohortsync dlq list|replay` on the local broker, with records only this
+/// test writes (its own connection ids), so other tests' letters and mappings never count.
+@Suite("Operator CLI: audiences and the dead-letter queue")
+struct OperatorCLITests {
+    let logger = Logger(stage: "cli-test", minimumLevel: .error)
+
+    @Test("audiences list shows the latest mapping of each key and leaves out a key whose latest record is a tombstone")
+    func audiencesList() async throws {
+        let connection = TestBroker.uniqueName("cli-aud")
+        var out = OutgoingRecords()
+        let headers = out.standardHeaders(for: AudienceMapping.self, trace: SourcePosition(topic: "test", partition: 0, offset: 0))
+        func mapping(_ audience: String, _ id: String, deleted: Bool = false) -> AudienceMapping {
+            AudienceMapping(
+                connectionID: connection, audienceID: audience, destination: .x, destinationAudienceID: id, name: "Name of \(audience)",
+                createdAtMilliseconds: 1_795_000_000_000, deleted: deleted)
+        }
+        out.append(mapping("a1", "first"), topic: TopicNames.audiences, placement: .byKey, headers: headers, key: Array("\(connection)/a1".utf8))
+        out.append(mapping("a1", "second", deleted: true), topic: TopicNames.audiences, placement: .byKey, headers: headers, key: Array("\(connection)/a1".utf8))
+        out.append(mapping("a2", "gone"), topic: TopicNames.audiences, placement: .byKey, headers: headers, key: Array("\(connection)/a2".utf8))
+        out.appendTombstone(topic: TopicNames.audiences) { $0.append(contentsOf: "\(connection)/a2".utf8) }
+        try await deliver(out)
+
+        let rows = try await cli(["audiences", "list", "--json"]).filter { $0["connection"] == connection }
+        #expect(rows.count == 1, "\(rows)")
+        let row = try #require(rows.first)
+        #expect(row["audience"] == "a1")
+        #expect(row["destination_audience"] == "second")
+        #expect(row["state"] == "deleted")
+        #expect(row["created"] == "2026-11-18T11:06:40Z")
+
+        let table = try await run(["audiences", "list"])
+        let line = try #require(table.split(separator: "\n").first { $0.hasPrefix(connection) })
+        #expect(line.split(separator: " ", omittingEmptySubsequences: true).map(String.init).prefix(5) == [connection, "a1", "-", "x", "second"])
+    }
+
+    @Test("dlq list shows an uploader's letter as replayable and an invalid batch as not; dlq replay sends the batch back to its topic, keyed by audience")
+    func deadLetters() async throws {
+        let connection = TestBroker.uniqueName("cli-dlq")
+        let batch = Batch(
+            batchID: "b-\(connection)", connectionID: connection, audienceID: "aud_cli", audienceName: "CLI audience", destination: .x, operation: .add,
+            users: [BatchUser(userKey: "u1", identifiers: [HashedIdentifier(type: .email, sha256: Array(repeating: 7, count: 32))])])
+        var invalid = batch
+        invalid.batchID = "invalid-\(connection)"
+        var out = OutgoingRecords()
+        out.append(DeadLetter(
+            stage: "upload-x", reason: "retries-exhausted", source: SourcePosition(topic: TopicNames.batchesX, partition: 1, offset: 42),
+            errorCode: "503", detail: "8 attempts failed", occurredAtMilliseconds: 1_795_000_000_000, payloadType: Batch.protoName, payload: batch.serializedBytes()))
+        out.append(DeadLetter(
+            stage: "upload-x", reason: "invalid-batch", source: SourcePosition(topic: TopicNames.batchesX, partition: 1, offset: 43),
+            detail: "operation is unknown", occurredAtMilliseconds: 1_795_000_000_001, payloadType: Batch.protoName, payload: invalid.serializedBytes()))
+        try await deliver(out)
+
+        let rows = try await cli(["dlq", "list", "--json", "--connection", connection])
+        #expect(rows.count == 2, "\(rows)")
+        #expect(rows.map { $0["reason"] } == ["retries-exhausted", "invalid-batch"])
+        #expect(rows.map { $0["replayable"] } == ["yes", "no"])
+        #expect(rows.first?["source"] == "\(TopicNames.batchesX)[1]@42")
+        #expect(rows.first?["users"] == "1")
+
+        let dryRun = try await run(["dlq", "replay", "--connection", connection, "--dry-run"])
+        #expect(dryRun.contains("would replay 1 of 2 matching letters · 1 to \(TopicNames.batchesX)"), "\(dryRun)")
+
+        let tail = try await TopicTail([TopicNames.batchesX], fromEnd: true, logger: logger)
+        let replayed = try await run(["dlq", "replay", "--connection", connection, "--reason", "retries-exhausted"])
+        #expect(replayed.contains("replayed 1 of 1 matching letters"), "\(replayed)")
+        let records = try await tail.wait(for: "the replayed batch") { records in
+            records.contains { String(decoding: $0.key ?? [], as: UTF8.self) == "\(connection)/aud_cli" }
+        }
+        await tail.close()
+        let mine = records.filter { String(decoding: $0.key ?? [], as: UTF8.self) == "\(connection)/aud_cli" }
+        #expect(mine.count == 1)
+        #expect(try Batch(serializedBytes: try #require(mine.first).value) == batch)
+    }
+
+    func deliver(_ records: OutgoingRecords) async throws {
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(properties: ["bootstrap.servers": TestBroker.bootstrapServers]), logger: logger)
+        try await producer.deliver(records)
+        try await producer.shutdown()
+    }
+
+    func run(_ arguments: [String]) async throws -> String {
+        let child = try ChildProcess(try BuildProducts.executable("cohortsync"), arguments, environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers])
+        let status = await child.waitForExit(timeout: .seconds(60))
+        #expect(status == 0, "cohortsync \(arguments.joined(separator: " ")): \(child.stderr)")
+        return child.stdout
+    }
+
+    func cli(_ arguments: [String]) async throws -> [[String: String]] {
+        let output = try await run(arguments)
+        return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: String]], "not a JSON array: \(output)")
+    }
+}
