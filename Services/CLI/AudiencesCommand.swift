@@ -9,15 +9,20 @@ struct AudiencesCommand {
     let kafka: KafkaConfiguration
     let logger: Logger
 
-    func list() async throws -> Table {
+    /// The latest mapping of each key; a key whose latest record is a tombstone is gone.
+    func mappings() async throws -> [AudienceMapping] {
         let partitions = try TopicScan.partitions(of: TopicNames.audiences, kafka: kafka, logger: logger)
         let latest = Mutex<[[UInt8]: AudienceMapping?]>([:])
         _ = try await PartitionReader.readAll(partitions, configuration: kafka, logger: logger) { _, entries in
             let decoded = try entries.map { entry in (entry.key ?? [], try entry.value.map { try AudienceMapping(serializedBytes: $0) }) }
             latest.withLock { for (key, mapping) in decoded { $0[key] = mapping } }
         }
-        let mappings = latest.withLock { $0.values.compactMap { $0 } }
+        return latest.withLock { $0.values.compactMap { $0 } }
             .sorted { ($0.connectionID, $0.audienceID, $0.scope) < ($1.connectionID, $1.audienceID, $1.scope) }
+    }
+
+    func list() async throws -> Table {
+        let mappings = try await mappings()
         var table = Table(columns: ["connection", "audience", "scope", "destination", "destination_audience", "name", "created", "state"])
         for mapping in mappings {
             table.rows.append([

@@ -21,6 +21,8 @@ let spec = CommandLineSpec(
           holds confirm --connection ID --audience ID [--snapshot ID]
           holds discard --connection ID --audience ID [--snapshot ID]
                           apply or drop a held removal; without --snapshot, whichever snapshot is held
+          status          per synced audience: its state in the batcher, members the destination holds, the
+                          destination audiences, the last upload result (all read from the pipeline's topics)
           audiences list  our audiences and the destination audiences created for them (cohortsync.audiences.v1)
           dlq list [--stage S] [--reason R] [--connection ID]
                           the records the stages refused (cohortsync.dlq.v1), oldest first, with their reasons
@@ -48,7 +50,7 @@ let spec = CommandLineSpec(
         .flag("json", help: "Listings as a JSON array of objects instead of a table."),
         OptionSpec("log-level", environment: "LOG_LEVEL", default: "warning", help: "debug, info, warning or error."),
     ],
-    positionalUsage: "topics create|check | identify VALUE | holds list|confirm|discard | audiences list | dlq list|replay")
+    positionalUsage: "topics create|check | identify VALUE | holds list|confirm|discard | status | audiences list | dlq list|replay")
 
 let options = CommandLineEntry.parse(spec)
 let logger = Logger(stage: "cli", minimumLevel: LogLevel(name: options.string("log-level") ?? "warning") ?? .warning)
@@ -94,6 +96,9 @@ do {
         let command = HoldsCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
         let partitions = try await command.decide(action, connectionID: connection, audienceID: audience, snapshotID: options.string("snapshot") ?? "")
         say("\(options.positionals[1]) for \(connection)/\(audience) written to \(partitions) partitions of \(TopicNames.hashed); each batcher partition applies it in order")
+    case ["status"]:
+        let command = StatusCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
+        StatusCommand.table(try await command.rows()).lines(json: options.isSet("json")).forEach(say)
     case ["audiences", "list"]:
         let command = AudiencesCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
         try await command.list().lines(json: options.isSet("json")).forEach(say)

@@ -51,6 +51,7 @@ struct DemoScenarioTests {
         if demo.isRunning {
             try await Self.checkExpressions(prometheus: prometheus)
         }
+        try await Self.checkStatus(output)
         demo.send(SIGTERM)  // the demo's trap stops every stage it started and exits with the check's status
         #expect(await demo.waitForExit(timeout: .seconds(60)) == 0)
     }
@@ -60,6 +61,28 @@ struct DemoScenarioTests {
         output.split(separator: "\n").contains { line in
             line.trimmingCharacters(in: .whitespaces).hasPrefix(phase) && line.contains("matches the expectation in every audience")
         }
+    }
+
+    /// `cohortsync status` agrees with the demo: the X audience's member count as the report expected it,
+    /// the deleted audience deleted and empty, the last results succeeded.
+    static func checkStatus(_ output: String) async throws {
+        let runLine = try #require(output.split(separator: "\n").first { $0.hasPrefix("== run ") })
+        let run = String(runLine.dropFirst("== run ".count).prefix { $0 != ":" })
+        let expected = try #require(output.split(separator: "\n").first { $0.hasPrefix("x ") && $0.contains("High value buyers") && $0.hasSuffix(" ok") })
+            .split(separator: " ", omittingEmptySubsequences: true).dropLast().last.map(String.init)
+        let child = try ChildProcess(try BuildProducts.executable("cohortsync"), ["status", "--json"], environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers])
+        #expect(await child.waitForExit(timeout: .seconds(120)) == 0, "\(child.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(child.stdout.utf8)) as? [[String: String]])
+        let mine = rows.filter { $0["connection"] == "x-demo-\(run)" }
+        #expect(mine.map { $0["audience"] } == ["aud_cart_abandoners", "aud_high_value"], "\(mine)")
+        let kept = try #require(mine.last)
+        #expect(kept["state"] == "active")
+        #expect(kept["members"] == expected, "status says \(kept["members"] ?? "-") members, the demo expected \(expected ?? "-")")
+        #expect(kept["last_result"]?.contains(" succeeded ") == true)
+        #expect(kept["destination_audiences"]?.isEmpty == false)
+        let deleted = try #require(mine.first)
+        #expect(deleted["state"] == "deleted")
+        #expect(deleted["members"] == "0")
     }
 
     /// Prometheus scraping the demo's five stages and its sandbox every second, with the alert rules loaded.
