@@ -12,7 +12,7 @@ OPS_PIP_PACKAGES := kubernetes-validate==1.37.0
 BUILD_FLAGS := -Xswiftc -warnings-as-errors
 EXECUTABLES := cohortsync cohortsync-ingest cohortsync-normalize cohortsync-batcher cohortsync-upload-x cohortsync-upload-tiktok cohortsync-sandbox
 
-.PHONY: test demo deps ops-tools build kafka-up kafka-down clean
+.PHONY: test demo deps ops-tools build bench-e2e kafka-up kafka-down clean
 
 ## deps: install the Debian packages that are missing (the broker comes from PyPI via scripts/kafka-up)
 deps:
@@ -49,6 +49,10 @@ demo: deps
 	$(SWIFT) build $(BUILD_FLAGS)
 	@for exe in $(EXECUTABLES); do .build/debug/$$exe --help >/dev/null || exit 1; done
 	scripts/demo $(if $(MEMBERS),--members $(MEMBERS))
+
+## bench-e2e: a generated cohort's snapshot (MEMBERS=1000000) through every stage, release builds, against the kcat pipe
+bench-e2e: deps
+	MEMBERS=$(or $(MEMBERS),1000000) scripts/bench-e2e
 
 kafka-up:
 	scripts/kafka-up
