@@ -487,7 +487,7 @@ def wait(args):
             print("  %-18s %d of %d audiences differ; sandbox holds %d of %d expected members (%.0f s)" % (
                 phase["phase"], len(problems), len(phase["audiences"]), held, want, elapsed), flush=True)
             last_report = elapsed
-        time.sleep(0.5)
+        time.sleep(1)
 
 
 def metric_samples(url):

@@ -14,7 +14,11 @@ struct AudiencesCommand {
         let partitions = try TopicScan.partitions(of: TopicNames.audiences, kafka: kafka, logger: logger)
         let latest = Mutex<[[UInt8]: AudienceMapping?]>([:])
         _ = try await PartitionReader.readAll(partitions, configuration: kafka, logger: logger) { _, entries in
-            let decoded = try entries.map { entry in (entry.key ?? [], try entry.value.map { try AudienceMapping(serializedBytes: $0) }) }
+            // A record this version cannot read leaves its key's previous mapping standing, as the uploaders do.
+            let decoded = entries.compactMap { entry -> ([UInt8], AudienceMapping?)? in
+                guard let value = entry.value else { return (entry.key ?? [], nil) }
+                return (try? AudienceMapping(serializedBytes: value)).map { (entry.key ?? [], $0) }
+            }
             latest.withLock { for (key, mapping) in decoded { $0[key] = mapping } }
         }
         return latest.withLock { $0.values.compactMap { $0 } }

@@ -71,31 +71,73 @@ struct DeadLetterCommand {
         return text
     }
 
+    /// Reasons whose cause an operator fixes outside the batch (the destination's outage, a connection
+    /// missing from the configuration): the batch itself was fine, so sending it again can succeed. A batch
+    /// refused user by user (`refused-by-destination`) or unreadable (`invalid-batch`) would be refused again.
+    static let replayableReasons: Set<String> = ["retries-exhausted", "unknown-connection"]
+
     /// Where a replay sends the letter's batch: the batches topic it was read from. Nil when it carries no
-    /// batch, or one no uploader can act on (`invalid-batch`: sent again, it would be refused again).
+    /// batch or its reason is not replayable.
     static func replayTopic(_ entry: Entry) -> String? {
-        guard entry.letter.reason != "invalid-batch", let batch = entry.batch, let topic = TopicNames.batches(for: batch.destination),
+        guard replayableReasons.contains(entry.letter.reason), let batch = entry.batch, let topic = TopicNames.batches(for: batch.destination),
             entry.letter.source.topic == topic
         else { return nil }
         return topic
     }
 
+    /// What a replay did: batches sent per topic, and letters left out, per reason.
+    struct ReplayOutcome {
+        var sent: [String: Int] = [:]
+        var skipped: [String: Int] = [:]
+    }
+
     /// Sends each replayable letter's batch back to its batches topic, keyed `connection/audience` as the
-    /// batcher keys it (so it queues behind that audience's other batches); returns how many per topic.
-    func replay(_ entries: [Entry], dryRun: Bool) async throws -> [String: Int] {
+    /// batcher keys it (so it queues behind that audience's other batches), cut to what the batcher still
+    /// intends by its changelog now: an add keeps the users whose sent identifiers still include the batch's,
+    /// a removal the users who no longer hold those identifiers, a deletion only an audience still deleted;
+    /// nothing for an audience deleted since. So a replay never undoes what happened after the letter (an
+    /// exit, a withdrawal, a deletion), and replaying the same letters twice sends nothing wrong.
+    func replay(_ entries: [Entry], dryRun: Bool) async throws -> ReplayOutcome {
+        var outcome = ReplayOutcome()
+        let replayable = entries.filter { Self.replayTopic($0) != nil }
+        outcome.skipped["not replayable"] = entries.count - replayable.count
+        guard !replayable.isEmpty else { return outcome }
+        let changelog = try await ChangelogSnapshot.read(kafka: kafka, logger: logger)
         var out = OutgoingRecords()
-        var counts: [String: Int] = [:]
-        for entry in entries {
-            guard let topic = Self.replayTopic(entry), let batch = entry.batch else { continue }
-            counts[topic, default: 0] += 1
+        for entry in replayable {
+            guard let topic = Self.replayTopic(entry), let original = entry.batch else { continue }
+            guard let batch = Self.stillIntended(original, changelog) else {
+                outcome.skipped["overtaken by later changes", default: 0] += 1
+                continue
+            }
+            outcome.sent[topic, default: 0] += 1
             let trace = SourcePosition(topic: entry.position.topic, partition: entry.position.partition, offset: entry.offset)
             let headers = out.standardHeaders(for: Batch.self, trace: trace)
             out.append(batch, topic: topic, placement: .byKey, headers: headers, key: Array("\(batch.connectionID)/\(batch.audienceID)".utf8))
         }
-        guard !dryRun, out.count > 0 else { return counts }
+        guard !dryRun, out.count > 0 else { return outcome }
         let producer = try KafkaProducer(configuration: kafka, logger: logger)
         try await producer.deliver(out)
         try await producer.shutdown()
-        return counts
+        return outcome
+    }
+
+    /// `batch` cut to what the changelog still intends; nil when nothing of it is.
+    static func stillIntended(_ batch: Batch, _ changelog: ChangelogSnapshot) -> Batch? {
+        let audience = ChangelogSnapshot.AudienceKey(connection: batch.connectionID, audience: batch.audienceID)
+        switch batch.operation {
+        case .deleteAudience:
+            return changelog.isDeleted(audience) ? batch : nil
+        case .add, .remove:
+            guard !changelog.isDeleted(audience) else { return nil }
+            var cut = batch
+            cut.users = batch.users.filter { user in
+                let sent = changelog.sent[ChangelogSnapshot.MemberKey(audience: audience, user: user.userKey)] ?? []
+                return batch.operation == .add ? Set(user.identifiers).isSubset(of: sent) : sent.isDisjoint(with: user.identifiers)
+            }
+            return cut.users.isEmpty ? nil : cut
+        case .unspecified:
+            return nil
+        }
     }
 }

@@ -21,14 +21,16 @@ let spec = CommandLineSpec(
           holds confirm --connection ID --audience ID [--snapshot ID]
           holds discard --connection ID --audience ID [--snapshot ID]
                           apply or drop a held removal; without --snapshot, whichever snapshot is held
-          status          per synced audience: its state in the batcher, members the destination holds, the
+          status          per synced audience: its state in the batcher, members it sent (or is sending), the
                           destination audiences, the last upload result (all read from the pipeline's topics)
           audiences list  our audiences and the destination audiences created for them (cohortsync.audiences.v1)
           dlq list [--stage S] [--reason R] [--connection ID]
                           the records the stages refused (cohortsync.dlq.v1), oldest first, with their reasons
           dlq replay [--stage S] [--reason R] [--connection ID] [--dry-run]
-                          send the replayable letters (the uploaders' batches) back to their batches topic
-                          once the cause is fixed; upstream records are never stored, the CDP re-sends them
+                          once the cause is fixed, send the uploaders' retries-exhausted and unknown-connection
+                          batches back to their batches topic, cut to what the batcher still intends (never
+                          undoing a later exit, withdrawal or deletion); upstream records are never stored,
+                          the CDP sends those again
 
         Listings print aligned tables; --json prints a JSON array for scripts.
 
@@ -98,7 +100,11 @@ do {
         say("\(options.positionals[1]) for \(connection)/\(audience) written to \(partitions) partitions of \(TopicNames.hashed); each batcher partition applies it in order")
     case ["status"]:
         let command = StatusCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
-        StatusCommand.table(try await command.rows()).lines(json: options.isSet("json")).forEach(say)
+        let (rows, unreadable) = try await command.rows()
+        StatusCommand.table(rows).lines(json: options.isSet("json")).forEach(say)
+        if unreadable > 0 {
+            FileHandle.standardError.write(Data("cohortsync: \(unreadable) records of the changelog or the results could not be read and were left out (written by a newer version?)\n".utf8))
+        }
     case ["audiences", "list"]:
         let command = AudiencesCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
         try await command.list().lines(json: options.isSet("json")).forEach(say)
@@ -110,11 +116,12 @@ do {
             DeadLetterCommand.table(entries).lines(json: options.isSet("json")).forEach(say)
         } else {
             let dryRun = options.isSet("dry-run")
-            let counts = try await command.replay(entries, dryRun: dryRun)
-            let sent = counts.values.reduce(0, +)
-            say("\(dryRun ? "would replay" : "replayed") \(sent) of \(entries.count) matching letters"
-                + counts.sorted { $0.key < $1.key }.map { " · \($0.value) to \($0.key)" }.joined()
-                + (sent < entries.count ? "; the rest carry no batch (upstream records: the CDP sends them again)" : ""))
+            let outcome = try await command.replay(entries, dryRun: dryRun)
+            say("\(dryRun ? "would replay" : "replayed") \(outcome.sent.values.reduce(0, +)) of \(entries.count) matching letters"
+                + outcome.sent.sorted { $0.key < $1.key }.map { " · \($0.value) to \($0.key)" }.joined())
+            for (reason, count) in outcome.skipped.sorted(by: { $0.key < $1.key }) where count > 0 {
+                say("left out \(count): \(reason)")
+            }
         }
     case []:
         CommandLineEntry.fail("cohortsync", "no command given; run cohortsync --help for the commands", status: 64)

@@ -148,24 +148,42 @@ public final class KafkaConsumer: Sendable {
     /// The partitions currently assigned to this member.
     public var assignment: [TopicPartition] { ConsumerCore.assignment(client.handle) }
 
-    /// The consumer lag of each assigned partition as Kafka's own tools and autoscalers count it: the log end
-    /// minus the group's committed offset, so records fetched but not yet processed and acknowledged still
-    /// count. Both are asked of the broker, on a thread of its own. A partition without a committed offset
-    /// yet, or whose end the broker did not give within `timeout`, is left out rather than guessed.
-    public func lag(timeout: Duration = .seconds(2)) async -> [TopicPartition: Int64] {
-        let partitions = assignment
-        guard !partitions.isEmpty, let committed = try? await committed(partitions, timeout: timeout) else { return [:] }
+    /// One sample of this member's lag (see `lag(timeout:)`).
+    public struct LagSample: Sendable {
+        /// The partitions assigned when the sample was taken.
+        public let assigned: [TopicPartition]
+        /// Records beyond the group's committed offset (or, before any commit, beyond the log start), for each
+        /// assigned partition whose log end the broker gave within the timeout.
+        public let lags: [TopicPartition: Int64]
+    }
+
+    /// The consumer lag of each assigned partition as autoscalers such as KEDA count it: the log end minus the
+    /// group's committed offset, so records fetched but not yet processed and acknowledged still count; a
+    /// partition the group never committed counts from its log start. Both are asked of the broker, on a
+    /// thread of its own, within `timeout` in all.
+    /// - Throws: `KafkaError` when the committed offsets cannot be read (a rebalance, the broker away): a
+    ///   failed sample says nothing, rather than "no lag".
+    public func lag(timeout: Duration = .seconds(2)) async throws(KafkaError) -> LagSample {
         let client = client
-        return await offCooperativePool {
+        let assigned = await offCooperativePool { ConsumerCore.assignment(client.handle) }
+        guard !assigned.isEmpty else { return LagSample(assigned: [], lags: [:]) }
+        let committed = try await committed(assigned, timeout: timeout)
+        let lags = await offCooperativePool { () -> [TopicPartition: Int64] in
+            let deadline = ContinuousClock.now + timeout
             var lags: [TopicPartition: Int64] = [:]
-            for (partition, offset) in committed where offset >= 0 {
+            for (partition, offset) in committed {
+                let remaining = deadline - ContinuousClock.now
+                guard remaining > .zero else { break }
                 var low: Int64 = 0
                 var high: Int64 = 0
-                let answer = rd_kafka_query_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high, timeout.inMilliseconds)
-                if answer == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 { lags[partition] = max(high - offset, 0) }
+                let answer = rd_kafka_query_watermark_offsets(
+                    client.handle, partition.topic, partition.partition, &low, &high, max(remaining.inMilliseconds, 1))
+                guard answer == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { continue }
+                lags[partition] = max(high - (offset >= 0 ? offset : low), 0)
             }
             return lags
         }
+        return LagSample(assigned: assigned, lags: lags)
     }
 
     /// Stops fetching from these partitions until `resume`; for back-pressure beyond the built-in buffer limit.

@@ -48,9 +48,8 @@ struct DemoScenarioTests {
         #expect(rows.filter { $0.hasSuffix(" deleted") }.count == 5)
         #expect(output.contains("upstream records dead-lettered by ingest: invalid-action 1, invalid-json 1, missing-user 1, unknown-type 1"))
 
-        if demo.isRunning {
-            try await Self.checkExpressions(prometheus: prometheus)
-        }
+        try #require(demo.isRunning, "the demo ended before its stages could be scraped:\n\(demo.stderr.suffix(2000))")
+        try await Self.checkExpressions(prometheus: prometheus)
         try await Self.checkStatus(output)
         demo.send(SIGTERM)  // the demo's trap stops every stage it started and exits with the check's status
         #expect(await demo.waitForExit(timeout: .seconds(60)) == 0)

@@ -106,11 +106,17 @@ struct OperationsTests {
         }
     }
 
-    @Test("promtool accepts the alert rules")
+    @Test("promtool accepts the alert rules, and each fires on the series that should fire it, from a fresh start")
     func alertRules() async throws {
-        let result = try await Tool.run(["promtool", "check", "rules", Self.path("ops/prometheus/alerts.yml")])
-        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("SUCCESS: 6 rules found"))
+        let checked = try await Tool.run(["promtool", "check", "rules", Self.path("ops/prometheus/alerts.yml")])
+        #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
+        #expect(checked.stdout.contains("SUCCESS: 6 rules found"))
+        let tested = try await Tool.run(["promtool", "test", "rules", Self.path("ops/prometheus/alerts-test.yml")])
+        #expect(tested.status == 0, "\(tested.stdout)\(tested.stderr)")
+        let fired = try String(contentsOfFile: Self.path("ops/prometheus/alerts-test.yml"), encoding: .utf8)
+        for alert in ["ConsumerLagGrowing", "DeadLetters", "NoResults", "ConnectionPaused", "RateLimited", "RemovalHeld"] {
+            #expect(fired.contains("alertname: CohortSync\(alert)\n        exp_alerts:\n          - exp_labels"), "no test makes CohortSync\(alert) fire")
+        }
     }
 
     static func path(_ relative: String) -> String {

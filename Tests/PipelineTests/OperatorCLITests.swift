@@ -41,32 +41,46 @@ struct OperatorCLITests {
         #expect(line.split(separator: " ", omittingEmptySubsequences: true).map(String.init).prefix(5) == [connection, "a1", "-", "x", "second"])
     }
 
-    @Test("dlq list shows an uploader's letter as replayable and an invalid batch as not; dlq replay sends the batch back to its topic, keyed by audience")
+    @Test("dlq list marks only retries-exhausted and unknown-connection batches replayable; dlq replay sends them back keyed by audience, cut to what the batcher still intends")
     func deadLetters() async throws {
         let connection = TestBroker.uniqueName("cli-dlq")
+        func user(_ key: String, _ byte: UInt8) -> BatchUser {
+            BatchUser(userKey: key, identifiers: [HashedIdentifier(type: .email, sha256: Array(repeating: byte, count: 32))])
+        }
+        // u1 is still a member with the same digest; u2 left after the batch failed; u3 changed identifiers.
         let batch = Batch(
             batchID: "b-\(connection)", connectionID: connection, audienceID: "aud_cli", audienceName: "CLI audience", destination: .x, operation: .add,
-            users: [BatchUser(userKey: "u1", identifiers: [HashedIdentifier(type: .email, sha256: Array(repeating: 7, count: 32))])])
-        var invalid = batch
-        invalid.batchID = "invalid-\(connection)"
+            users: [user("u1", 1), user("u2", 2), user("u3", 3)])
+        var refused = batch
+        refused.batchID = "refused-\(connection)"
         var out = OutgoingRecords()
         out.append(DeadLetter(
             stage: "upload-x", reason: "retries-exhausted", source: SourcePosition(topic: TopicNames.batchesX, partition: 1, offset: 42),
             errorCode: "503", detail: "8 attempts failed", occurredAtMilliseconds: 1_795_000_000_000, payloadType: Batch.protoName, payload: batch.serializedBytes()))
         out.append(DeadLetter(
-            stage: "upload-x", reason: "invalid-batch", source: SourcePosition(topic: TopicNames.batchesX, partition: 1, offset: 43),
-            detail: "operation is unknown", occurredAtMilliseconds: 1_795_000_000_001, payloadType: Batch.protoName, payload: invalid.serializedBytes()))
+            stage: "upload-x", reason: "refused-by-destination", source: SourcePosition(topic: TopicNames.batchesX, partition: 1, offset: 43),
+            errorCode: "INVALID_USER_DATA", detail: "1 of 1 refused", occurredAtMilliseconds: 1_795_000_000_001, payloadType: Batch.protoName,
+            payload: refused.serializedBytes()))
+        let stateHeaders = out.standardHeaders(for: BatcherState.self, trace: SourcePosition(topic: "test", partition: 0, offset: 0))
+        for (key, byte) in [("u1", UInt8(1)), ("u3", UInt8(9))] {
+            var stateKey: [UInt8] = []
+            BatcherState.memberKey(connectionID: connection, audienceID: "aud_cli", userKey: key, into: &stateKey)
+            let state = BatcherState.member(MemberState(
+                connectionID: connection, audienceID: "aud_cli", userKey: key, sent: [HashedIdentifier(type: .email, sha256: Array(repeating: byte, count: 32))]))
+            out.append(state, topic: TopicNames.batcherState, placement: .partition(0), headers: stateHeaders, key: stateKey)
+        }
         try await deliver(out)
 
         let rows = try await cli(["dlq", "list", "--json", "--connection", connection])
         #expect(rows.count == 2, "\(rows)")
-        #expect(rows.map { $0["reason"] } == ["retries-exhausted", "invalid-batch"])
+        #expect(rows.map { $0["reason"] } == ["retries-exhausted", "refused-by-destination"])
         #expect(rows.map { $0["replayable"] } == ["yes", "no"])
         #expect(rows.first?["source"] == "\(TopicNames.batchesX)[1]@42")
-        #expect(rows.first?["users"] == "1")
+        #expect(rows.first?["users"] == "3")
 
         let dryRun = try await run(["dlq", "replay", "--connection", connection, "--dry-run"])
         #expect(dryRun.contains("would replay 1 of 2 matching letters · 1 to \(TopicNames.batchesX)"), "\(dryRun)")
+        #expect(dryRun.contains("left out 1: not replayable"), "\(dryRun)")
 
         let tail = try await TopicTail([TopicNames.batchesX], fromEnd: true, logger: logger)
         let replayed = try await run(["dlq", "replay", "--connection", connection, "--reason", "retries-exhausted"])
@@ -77,7 +91,9 @@ struct OperatorCLITests {
         await tail.close()
         let mine = records.filter { String(decoding: $0.key ?? [], as: UTF8.self) == "\(connection)/aud_cli" }
         #expect(mine.count == 1)
-        #expect(try Batch(serializedBytes: try #require(mine.first).value) == batch)
+        var expected = batch
+        expected.users = [user("u1", 1)]
+        #expect(try Batch(serializedBytes: try #require(mine.first).value) == expected, "only u1 still holds what the batch adds")
     }
 
     func deliver(_ records: OutgoingRecords) async throws {
