@@ -451,7 +451,8 @@ def differences(expected, found):
             have = (len(have), fingerprint(have))
         if isinstance(have, tuple):
             if have != (count, audience["fingerprint"]):
-                problems.append("%s %r: %d members, %d expected" % (key + (have[0], count)))
+                problems.append("%s %r: %d members, %d expected%s" % (
+                    key + (have[0], count, "; same count, other members (fingerprints differ)" if have[0] == count else "")))
         elif have != want:
             problems.append("%s %r: %d members, %d expected; %d missing, %d unexpected" % (
                 key + (len(have), len(want), len(want - have), len(have - want))))
@@ -470,9 +471,15 @@ def wait(args):
     started = time.monotonic()
     last_report = 0.0
     while True:
-        found = sandbox_audiences(args.sandbox, members=False)
-        problems = differences(phase["audiences"], found)
         elapsed = time.monotonic() - started
+        try:
+            found = sandbox_audiences(args.sandbox, members=False)
+        except OSError as error:  # the sandbox not up yet, or restarting: it is waited for like the rest
+            if elapsed >= args.timeout:
+                raise SystemExit("wait: the sandbox at %s did not answer within %.0f s: %s" % (args.sandbox, args.timeout, error))
+            time.sleep(1)
+            continue
+        problems = differences(phase["audiences"], found)
         if not problems:
             print("  %-18s matches the expectation in every audience after %.1f s" % (phase["phase"], elapsed))
             return 0
@@ -525,9 +532,13 @@ def report(args):
     rows = []
     for audience in phase["audiences"]:
         copies = found.get((audience["destination"], audience["name"]), [])
-        have = len(copies[0]) if copies else 0
-        state = "deleted" if audience["deleted"] and not copies else ("ok" if copies and copies[0] == set(audience["members"]) or (not copies and not audience["members"]) else "DIFFERS")
-        rows.append((audience["destination"], audience["name"], "-" if audience["deleted"] else len(audience["members"]), have, state))
+        problems = differences([audience], {k: v for k, v in found.items() if k == (audience["destination"], audience["name"])})
+        state = "DIFFERS" if problems else "deleted" if audience["deleted"] else "ok"
+        expected = "-" if audience["deleted"] else audience.get("count", len(audience.get("members", ())))
+        rows.append((audience["destination"], audience["name"], expected, len(copies[0]) if copies else 0, state))
+    names = {(a["destination"], a["name"]) for a in phase["audiences"]}
+    for destination, name in sorted(set(found) - names):
+        rows.append((destination, name, "-", len(found[(destination, name)][0]), "DIFFERS"))
     print("%-8s %-34s %10s %10s  %s" % ("dest", "audience", "expected", "sandbox", "check"))
     for row in rows:
         print("%-8s %-34s %10s %10d  %s" % row)
@@ -549,7 +560,10 @@ def report(args):
     print("refused by normalize (users and identifiers, both connections): " +
           (", ".join("%s %d" % kv for kv in sorted(reasons.items())) or "none"))
     print("elapsed: %.1f s" % args.elapsed)
-    return 0 if all(row[4] in ("ok", "deleted") for row in rows) else 1
+    problems = differences(phase["audiences"], found)
+    for problem in problems:
+        print("  " + problem)
+    return 1 if problems else 0
 
 
 def main():
@@ -575,9 +589,12 @@ def main():
     r.add_argument("--normalize", required=True, help="normalize's metrics base URL")
     r.add_argument("--elapsed", type=float, required=True)
     args = parser.parse_args()
-    if args.command == "generate" and args.members < 100:
-        parser.error("--members: at least 100, so every phase has members to move")
-    sys.exit({"generate": generate, "wait": wait, "report": report}[args.command](args) or 0)
+    if args.command == "generate" and not 100 <= args.members <= 20_000_000:
+        parser.error("--members: from 100 (every phase needs members to move) to 20,000,000 (the model keeps them in memory)")
+    try:
+        sys.exit({"generate": generate, "wait": wait, "report": report}[args.command](args) or 0)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
+        sys.exit("%s: %s: %s" % (args.command, type(error).__name__, error))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ struct AudiencesCommand {
             // A record this version cannot read leaves its key's previous mapping standing, as the uploaders do.
             let decoded = entries.compactMap { entry -> ([UInt8], AudienceMapping?)? in
                 guard let value = entry.value else { return (entry.key ?? [], nil) }
-                return (try? AudienceMapping(serializedBytes: value)).map { (entry.key ?? [], $0) }
+                return (try? AudienceMapping(serializedBytes: value)).flatMap { $0.connectionID.isEmpty ? nil : (entry.key ?? [], $0) }
             }
             latest.withLock { for (key, mapping) in decoded { $0[key] = mapping } }
         }

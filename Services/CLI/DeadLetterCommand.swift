@@ -12,6 +12,9 @@ import Wire
 /// and name the batches topic it came from. Upstream records are dead-lettered redacted, without their
 /// payload, so those must be sent again by the CDP.
 struct DeadLetterCommand {
+    /// The stages that write dead letters, as `--stage` takes them.
+    static let stages = ["ingest", "normalize", "batcher", "upload-x", "upload-tiktok"]
+
     /// Which letters a command acts on; an empty field matches every letter.
     struct Filter {
         var stage = ""
@@ -38,9 +41,12 @@ struct DeadLetterCommand {
         _ = try await PartitionReader.readAll(partitions, configuration: kafka, logger: logger) { partition, entries in
             var kept: [Entry] = []
             for entry in entries {
-                // A letter this version cannot read is listed as such rather than stopping the listing or vanishing.
-                let letter = (try? DeadLetter(serializedBytes: entry.value ?? []))
-                    ?? DeadLetter(stage: "-", reason: "unreadable-letter", detail: "not a DeadLetter this version of cohortsync reads")
+                // A record this version cannot read (or an empty one) is listed where it is in the DLQ, rather
+                // than stopping the listing or vanishing.
+                let letter = entry.value.flatMap { $0.isEmpty ? nil : try? DeadLetter(serializedBytes: $0) }
+                    ?? DeadLetter(
+                        stage: "-", reason: "unreadable-letter", source: SourcePosition(topic: partition.topic, partition: partition.partition, offset: entry.offset),
+                        detail: "not a DeadLetter this version of cohortsync reads (empty, a tombstone, or written by a newer version)")
                 let batch = letter.payloadType == Batch.protoName ? try? Batch(serializedBytes: letter.payload) : nil
                 guard filter.stage.isEmpty || letter.stage == filter.stage, filter.reason.isEmpty || letter.reason == filter.reason,
                     filter.connection.isEmpty || batch?.connectionID == filter.connection
@@ -53,14 +59,14 @@ struct DeadLetterCommand {
     }
 
     static func table(_ entries: [Entry]) -> Table {
-        var table = Table(columns: ["time", "stage", "reason", "code", "source", "connection", "users", "replayable", "detail"])
+        var table = Table(columns: ["time", "stage", "reason", "code", "source", "connection", "users", "replayable", "detail"], numeric: ["users"])
         for entry in entries {
             let letter = entry.letter
             table.rows.append([
                 Table.time(letter.occurredAtMilliseconds), letter.stage, letter.reason, Self.shown(letter.errorCode),
                 "\(letter.source.topic)[\(letter.source.partition)]@\(letter.source.offset)", Self.shown(entry.batch?.connectionID),
                 entry.batch.map { String($0.users.count) } ?? "-", replayTopic(entry) == nil ? "no" : "yes",
-                Self.shown(String(letter.detail.prefix(100))),
+                Self.shown(letter.detail),
             ])
         }
         return table

@@ -33,7 +33,8 @@ struct HoldsCommand {
         _ = try await PartitionReader.readAll(changelogs, configuration: kafka, logger: logger) { changelog, entries in
             for entry in entries {
                 guard let key = entry.key, case .audience = BatcherState.parseKey(key) else { continue }
-                let state = try entry.value.map { try BatcherState(serializedBytes: $0) }
+                // A record this version cannot read is left out, as the batcher leaves it at restore.
+                let state = entry.value.flatMap { try? BatcherState(serializedBytes: $0) }
                 states.withLock { $0[changelog, default: [:]][key] = state.flatMap { if case .audience(let audience) = $0 { audience } else { nil } } }
             }
         }

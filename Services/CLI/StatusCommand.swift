@@ -51,7 +51,9 @@ struct StatusCommand {
     }
 
     static func table(_ rows: [String: Row]) -> Table {
-        var table = Table(columns: ["connection", "audience", "state", "members_sent", "destination_audiences", "last_result", "results", "failed"])
+        var table = Table(
+            columns: ["connection", "audience", "state", "members_sent", "destination_audiences", "last_result", "results", "failed"],
+            numeric: ["members_sent", "results", "failed"])
         for (key, row) in rows.sorted(by: { $0.key < $1.key }) {
             let parts = key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
             let last = row.lastResult.map { "\(Table.time($0.completedAtMilliseconds)) \(Self.name($0.status)) \($0.succeeded)/\($0.attempted)" } ?? "-"
@@ -91,7 +93,9 @@ struct StatusCommand {
         let results = Mutex<[BatchResult]>([])
         let unreadable = Mutex(0)
         _ = try await PartitionReader.readAll(partitions, configuration: kafka, logger: logger) { _, entries in
-            let decoded = entries.compactMap { $0.value.flatMap { try? BatchResult(serializedBytes: $0) } }
+            let decoded = entries.compactMap { entry in
+                entry.value.flatMap { try? BatchResult(serializedBytes: $0) }.flatMap { $0.connectionID.isEmpty ? nil : $0 }
+            }
             unreadable.withLock { $0 += entries.count - decoded.count }
             results.withLock { $0 += decoded }
         }

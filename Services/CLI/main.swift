@@ -43,7 +43,7 @@ let spec = CommandLineSpec(
         OptionSpec("destination", help: "identify: x or tiktok."),
         OptionSpec("type", help: "identify: the identifier type."),
         OptionSpec("default-region", help: "identify: ISO region for national phone numbers, for example US."),
-        OptionSpec("connection", help: "holds confirm|discard: the connection of the held removal; dlq: only this connection's letters."),
+        OptionSpec("connection", help: "holds confirm|discard: the connection of the held removal; status, dlq: only this connection's."),
         OptionSpec("audience", help: "holds confirm|discard: the upstream audience id of the held removal."),
         OptionSpec("snapshot", help: "holds confirm|discard: the held snapshot id (as `holds list` shows it)."),
         OptionSpec("stage", help: "dlq: only letters of this stage (ingest, normalize, batcher, upload-x, upload-tiktok)."),
@@ -100,7 +100,10 @@ do {
         say("\(options.positionals[1]) for \(connection)/\(audience) written to \(partitions) partitions of \(TopicNames.hashed); each batcher partition applies it in order")
     case ["status"]:
         let command = StatusCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
-        let (rows, unreadable) = try await command.rows()
+        var (rows, unreadable) = try await command.rows()
+        if let connection = options.string("connection") {
+            rows = rows.filter { $0.key.hasPrefix(StatusCommand.key(connection, "")) }
+        }
         StatusCommand.table(rows).lines(json: options.isSet("json")).forEach(say)
         if unreadable > 0 {
             FileHandle.standardError.write(Data("cohortsync: \(unreadable) records of the changelog or the results could not be read and were left out (written by a newer version?)\n".utf8))
@@ -109,6 +112,12 @@ do {
         let command = AudiencesCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
         try await command.list().lines(json: options.isSet("json")).forEach(say)
     case ["dlq", "list"], ["dlq", "replay"]:
+        if let stage = options.string("stage"), !DeadLetterCommand.stages.contains(stage) {
+            CommandLineEntry.fail("cohortsync", "--stage \(stage) is not a stage; use one of \(DeadLetterCommand.stages.joined(separator: ", "))", status: 64)
+        }
+        if options.positionals[1] == "list", options.isSet("dry-run") {
+            CommandLineEntry.fail("cohortsync", "--dry-run is for dlq replay; dlq list never sends anything", status: 64)
+        }
         let command = DeadLetterCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
         let filter = DeadLetterCommand.Filter(stage: options.string("stage") ?? "", reason: options.string("reason") ?? "", connection: options.string("connection") ?? "")
         let entries = try await command.letters(filter)

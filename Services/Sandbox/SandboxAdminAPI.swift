@@ -10,7 +10,7 @@ struct SandboxAdminAPI: Sendable {
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         switch (request.method, request.path) {
         case ("GET", "/_sandbox/audiences"):
-            let listMembers = !request.query.contains { $0.name == "members" && $0.value == "false" }
+            let listMembers = !request.query.contains { $0.name == "members" && ["false", "0", "no"].contains($0.value.lowercased()) }
             return SandboxJSON.response(200, ["audiences": store.all.map { Self.audienceJSON($0, listMembers: listMembers) }])
         case ("POST", "/_sandbox/reset"):
             store.reset()

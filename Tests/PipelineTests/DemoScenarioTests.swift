@@ -71,7 +71,7 @@ struct DemoScenarioTests {
             .split(separator: " ", omittingEmptySubsequences: true).dropLast().last.map(String.init)
         let child = try ChildProcess(try BuildProducts.executable("cohortsync"), ["status", "--json"], environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers])
         #expect(await child.waitForExit(timeout: .seconds(120)) == 0, "\(child.stderr)")
-        let rows = try #require(try JSONSerialization.jsonObject(with: Data(child.stdout.utf8)) as? [[String: String]])
+        let rows = try OperatorCLITests.rows(fromJSON: child.stdout)
         let mine = rows.filter { $0["connection"] == "x-demo-\(run)" }
         #expect(mine.map { $0["audience"] } == ["aud_cart_abandoners", "aud_high_value"], "\(mine)")
         let kept = try #require(mine.last)

@@ -77,6 +77,8 @@ struct OperatorCLITests {
         #expect(rows.map { $0["replayable"] } == ["yes", "no"])
         #expect(rows.first?["source"] == "\(TopicNames.batchesX)[1]@42")
         #expect(rows.first?["users"] == "3")
+        let raw = try #require(try JSONSerialization.jsonObject(with: Data(try await run(["dlq", "list", "--json", "--connection", connection]).utf8)) as? [[String: Any]])
+        #expect(raw.first?["users"] as? Int == 3, "users is a number in JSON")
 
         let dryRun = try await run(["dlq", "replay", "--connection", connection, "--dry-run"])
         #expect(dryRun.contains("would replay 1 of 2 matching letters · 1 to \(TopicNames.batchesX)"), "\(dryRun)")
@@ -110,7 +112,22 @@ struct OperatorCLITests {
     }
 
     func cli(_ arguments: [String]) async throws -> [[String: String]] {
-        let output = try await run(arguments)
-        return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: String]], "not a JSON array: \(output)")
+        try Self.rows(fromJSON: try await run(arguments))
+    }
+
+    /// A listing's `--json` output with every value as the table shows it: null as "-", numbers as digits.
+    /// Throws unless it is an array of objects whose values are strings, whole numbers or null.
+    static func rows(fromJSON output: String) throws -> [[String: String]] {
+        let objects = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]], "not a JSON array of objects: \(output)")
+        return try objects.map { object in
+            try object.mapValues { value in
+                switch value {
+                case is NSNull: return "-"
+                case let text as String: return text
+                case let number as NSNumber where number.doubleValue == number.doubleValue.rounded(): return String(number.intValue)
+                default: throw TestSupportError("\(value) is neither text, a whole number nor null")
+                }
+            }
+        }
     }
 }
