@@ -34,7 +34,9 @@ struct ChangelogSnapshot {
         return states.allSatisfy(\.deleted)
     }
 
-    static func read(kafka: KafkaConfiguration, logger: Logger) async throws -> ChangelogSnapshot {
+    /// Reads the whole changelog; with `only`, keeps (and decodes) just the records of those audiences,
+    /// which makes a replay's read mostly key parsing.
+    static func read(kafka: KafkaConfiguration, logger: Logger, only: Set<AudienceKey>? = nil) async throws -> ChangelogSnapshot {
         let partitions = try TopicScan.partitions(of: TopicNames.batcherState, kafka: kafka, logger: logger)
         let state = Mutex<(members: [MemberKey: Set<HashedIdentifier>], audiences: [[UInt8]: AudienceState?], unreadable: Int)>(([:], [:], 0))
         _ = try await PartitionReader.readAll(partitions, configuration: kafka, logger: logger) { partition, entries in
@@ -43,6 +45,13 @@ struct ChangelogSnapshot {
             var unreadable = 0
             for entry in entries {
                 guard let key = entry.key, let parsed = BatcherState.parseKey(key) else { continue }
+                if let only {
+                    let audience: AudienceKey = switch parsed {
+                    case .member(let connection, let audience, _), .audience(let connection, let audience):
+                        AudienceKey(connection: connection, audience: audience)
+                    }
+                    guard only.contains(audience) else { continue }
+                }
                 let decoded: BatcherState?
                 do {
                     decoded = try entry.value.map { try BatcherState(serializedBytes: $0) }

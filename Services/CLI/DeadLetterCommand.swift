@@ -108,7 +108,8 @@ struct DeadLetterCommand {
         let replayable = entries.filter { Self.replayTopic($0) != nil }
         outcome.skipped["not replayable"] = entries.count - replayable.count
         guard !replayable.isEmpty else { return outcome }
-        let changelog = try await ChangelogSnapshot.read(kafka: kafka, logger: logger)
+        let audiences = Set(replayable.compactMap { $0.batch.map { ChangelogSnapshot.AudienceKey(connection: $0.connectionID, audience: $0.audienceID) } })
+        let changelog = try await ChangelogSnapshot.read(kafka: kafka, logger: logger, only: audiences)
         var out = OutgoingRecords()
         for entry in replayable {
             guard let topic = Self.replayTopic(entry), let original = entry.batch else { continue }

@@ -106,7 +106,8 @@ struct OperatorCLITests {
 
     func run(_ arguments: [String]) async throws -> String {
         let child = try ChildProcess(try BuildProducts.executable("cohortsync"), arguments, environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers])
-        let status = await child.waitForExit(timeout: .seconds(60))
+        // The commands read whole topics of the shared broker, which other suites fill at the same time.
+        let status = await child.waitForExit(timeout: .seconds(240))
         #expect(status == 0, "cohortsync \(arguments.joined(separator: " ")): \(child.stderr)")
         return child.stdout
     }
