@@ -39,6 +39,7 @@ build: deps
 ## test: start the local broker (unless one already runs), run every test, stop the broker even when tests fail
 test: build ops-tools
 	@if kcat -b 127.0.0.1:9092 -L -m 2 >/dev/null 2>&1; then started=no; else started=yes; scripts/kafka-up || exit 1; fi; \
+	.build/debug/cohortsync topics create --member-partitions 4 --batch-partitions 2 >/dev/null || exit 1; \
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
 	if [ $$started = yes ]; then scripts/kafka-down; fi; \
 	scripts/test-summary < .build/test.log; \

@@ -14,6 +14,7 @@ struct OperatorCLITests {
 
     @Test("audiences list shows the latest mapping of each key and leaves out a key whose latest record is a tombstone")
     func audiencesList() async throws {
+        try createInternalTopics()
         let connection = TestBroker.uniqueName("cli-aud")
         var out = OutgoingRecords()
         let headers = out.standardHeaders(for: AudienceMapping.self, trace: SourcePosition(topic: "test", partition: 0, offset: 0))
@@ -43,6 +44,7 @@ struct OperatorCLITests {
 
     @Test("dlq list marks only retries-exhausted and unknown-connection batches replayable; dlq replay sends them back keyed by audience, cut to what the batcher still intends")
     func deadLetters() async throws {
+        try createInternalTopics()
         let connection = TestBroker.uniqueName("cli-dlq")
         func user(_ key: String, _ byte: UInt8) -> BatchUser {
             BatchUser(userKey: key, identifiers: [HashedIdentifier(type: .email, sha256: Array(repeating: byte, count: 32))])
@@ -96,6 +98,12 @@ struct OperatorCLITests {
         var expected = batch
         expected.users = [user("u1", 1)]
         #expect(try Batch(serializedBytes: try #require(mine.first).value) == expected, "only u1 still holds what the batch adds")
+    }
+
+    /// The internal topics with the layout every suite uses, before anything is written to them: on a fresh
+    /// broker a write would otherwise create a topic with one partition, out of line with the others.
+    func createInternalTopics() throws {
+        try IngestNormalizeTests.createInternalTopics(try KafkaAdmin(configuration: KafkaConfiguration(properties: ["bootstrap.servers": TestBroker.bootstrapServers]), logger: logger))
     }
 
     func deliver(_ records: OutgoingRecords) async throws {
