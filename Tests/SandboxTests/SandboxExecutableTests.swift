@@ -37,7 +37,7 @@ struct SandboxExecutableTests {
         #expect(await child.waitForExit(timeout: .seconds(5)) == 0)
     }
 
-    @Test("twenty requests sitting in injected latency hold no thread: /healthz answers within 100 ms, SIGTERM is prompt")
+    @Test("twenty requests sitting in injected latency hold no thread: /healthz answers within 1 s (not the 20 s of the latency), SIGTERM is prompt")
     func latencyHoldsNoThread() async throws {
         let child = try ChildProcess(try BuildProducts.executable("cohortsync-sandbox"), ["--port", "0", "--faults", #"{"x":{"latency_ms":20000}}"#])
         defer { child.stop() }
@@ -64,7 +64,8 @@ struct SandboxExecutableTests {
         #expect(answered.count.load(ordering: .relaxed) == 0, "the slow requests are still waiting")
         for path in ["/healthz", "/_sandbox/faults", "/metrics"] {
             let fastest = try await Self.fastestAnswer("http://127.0.0.1:\(port)\(path)")
-            #expect(fastest < .milliseconds(100), "\(path) took \(fastest) with twenty requests in injected latency")
+            // A held thread would make this 20 s; 1 s leaves room for a loaded CI machine (108 ms was seen).
+            #expect(fastest < .seconds(1), "\(path) took \(fastest) with twenty requests in injected latency")
         }
         let stopping = ContinuousClock.now
         child.send(SIGTERM)
