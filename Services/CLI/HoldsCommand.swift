@@ -27,7 +27,7 @@ struct HoldsCommand {
     /// The held removals, one line per (connection, audience, snapshot), from every changelog partition
     /// (read in one pass).
     func list() async throws -> [Hold] {
-        let changelogs = (0..<(try partitionCount(of: TopicNames.batcherState))).map { TopicPartition(topic: TopicNames.batcherState, partition: $0) }
+        let changelogs = try TopicScan.partitions(of: TopicNames.batcherState, kafka: kafka, logger: logger)
         // The latest state per partition and audience key, filled by the reading thread.
         let states = Mutex<[TopicPartition: [[UInt8]: AudienceState]]>([:])
         _ = try await PartitionReader.readAll(changelogs, configuration: kafka, logger: logger) { changelog, entries in
@@ -50,7 +50,7 @@ struct HoldsCommand {
 
     /// Writes the decision to every partition of `hashed`; returns the number of partitions written.
     func decide(_ action: HoldAction, connectionID: String, audienceID: String, snapshotID: String) async throws -> Int {
-        let count = try partitionCount(of: TopicNames.hashed)
+        let count = Int32(try TopicScan.partitions(of: TopicNames.hashed, kafka: kafka, logger: logger).count)
         let decision = HoldDecision(
             connectionID: connectionID, audienceID: audienceID, action: action, snapshotID: snapshotID,
             decidedAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1_000))
@@ -66,21 +66,9 @@ struct HoldsCommand {
         return Int(count)
     }
 
-    private func partitionCount(of topic: String) throws -> Int32 {
-        guard let count = try KafkaAdmin(configuration: kafka, logger: logger).partitionCount(of: topic) else {
-            throw HoldsError("topic \(topic) does not exist; create the internal topics with `cohortsync topics create`")
-        }
-        return Int32(count)
-    }
-
     static func render(_ holds: [Hold]) -> [String] {
         guard !holds.isEmpty else { return ["no held removals"] }
         return ["connection\taudience\tsnapshot\tpartitions\tremovals"]
             + holds.map { "\($0.connectionID)\t\($0.audienceID)\t\($0.snapshotID)\t\($0.partitions)\t\($0.removals)" }
     }
-}
-
-struct HoldsError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

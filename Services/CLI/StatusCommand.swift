@@ -26,7 +26,7 @@ struct StatusCommand {
     let logger: Logger
 
     /// The rows, and how many records of the changelog or the results this version could not read (left out).
-    func rows() async throws -> (rows: [String: Row], unreadable: Int) {
+    func rows() async throws -> (rows: [ChangelogSnapshot.AudienceKey: Row], unreadable: Int) {
         async let changelog = readChangelog()
         async let results = readResults()
         async let mappings = AudiencesCommand(kafka: kafka, logger: logger).mappings()
@@ -34,31 +34,26 @@ struct StatusCommand {
         let (found, unreadableResults) = try await results
         unreadable += unreadableResults
         for result in found {
-            let key = Self.key(result.connectionID, result.audienceID)
+            let key = ChangelogSnapshot.AudienceKey(connection: result.connectionID, audience: result.audienceID)
             rows[key, default: Row()].results += 1
             if result.status != .succeeded { rows[key]!.failedResults += 1 }
             if (rows[key]!.lastResult?.completedAtMilliseconds ?? -1) <= result.completedAtMilliseconds { rows[key]!.lastResult = result }
         }
         for mapping in try await mappings where !mapping.deleted {
-            rows[Self.key(mapping.connectionID, mapping.audienceID), default: Row()].destinationAudiences.append(
+            rows[ChangelogSnapshot.AudienceKey(connection: mapping.connectionID, audience: mapping.audienceID), default: Row()].destinationAudiences.append(
                 mapping.scope.isEmpty ? mapping.destinationAudienceID : "\(mapping.scope):\(mapping.destinationAudienceID)")
         }
         return (rows, unreadable)
     }
 
-    static func key(_ connection: String, _ audience: String) -> String {
-        "\(connection)\u{1F}\(audience)"
-    }
-
-    static func table(_ rows: [String: Row]) -> Table {
+    static func table(_ rows: [ChangelogSnapshot.AudienceKey: Row]) -> Table {
         var table = Table(
             columns: ["connection", "audience", "state", "members_sent", "destination_audiences", "last_result", "results", "failed"],
             numeric: ["members_sent", "results", "failed"])
         for (key, row) in rows.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
             let last = row.lastResult.map { "\(Table.time($0.completedAtMilliseconds)) \(Self.name($0.status)) \($0.succeeded)/\($0.attempted)" } ?? "-"
             table.rows.append([
-                parts[0], parts.count > 1 ? parts[1] : "", row.state, String(row.members),
+                key.connection, key.audience, row.state, String(row.members),
                 row.destinationAudiences.isEmpty ? "-" : row.destinationAudiences.sorted().joined(separator: ","), last, String(row.results),
                 String(row.failedResults),
             ])
@@ -76,13 +71,13 @@ struct StatusCommand {
     }
 
     /// Audience states and member counts from the whole changelog.
-    private func readChangelog() async throws -> ([String: Row], Int) {
+    private func readChangelog() async throws -> ([ChangelogSnapshot.AudienceKey: Row], Int) {
         let changelog = try await ChangelogSnapshot.read(kafka: kafka, logger: logger)
-        var rows: [String: Row] = [:]
-        for member in changelog.sent.keys { rows[Self.key(member.audience.connection, member.audience.audience), default: Row()].members += 1 }
+        var rows: [ChangelogSnapshot.AudienceKey: Row] = [:]
+        for member in changelog.sent.keys { rows[member.audience, default: Row()].members += 1 }
         for (audience, states) in changelog.audiences {
             let held = states.filter { $0.heldSequence != 0 }
-            rows[Self.key(audience.connection, audience.audience), default: Row()].state =
+            rows[audience, default: Row()].state =
                 !held.isEmpty ? "held (\(held.reduce(0) { $0 + $1.heldRemovals }) removals)" : changelog.isDeleted(audience) ? "deleted" : "active"
         }
         return (rows, changelog.unreadable)

@@ -5,8 +5,14 @@ import Observability
 enum TopicScan {
     static func partitions(of topic: String, kafka: KafkaConfiguration, logger: Logger) throws -> [TopicPartition] {
         guard let count = try KafkaAdmin(configuration: kafka, logger: logger).partitionCount(of: topic) else {
-            throw HoldsError("topic \(topic) does not exist; create the internal topics with `cohortsync topics create`")
+            throw TopicScanError("topic \(topic) does not exist; create the internal topics with `cohortsync topics create`")
         }
         return (0..<Int32(count)).map { TopicPartition(topic: topic, partition: $0) }
     }
+}
+
+/// A topic the CLI needs is missing, said with the command that creates it.
+struct TopicScanError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -102,7 +102,7 @@ do {
         let command = StatusCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
         var (rows, unreadable) = try await command.rows()
         if let connection = options.string("connection") {
-            rows = rows.filter { $0.key.hasPrefix(StatusCommand.key(connection, "")) }
+            rows = rows.filter { $0.key.connection == connection }
         }
         StatusCommand.table(rows).lines(json: options.isSet("json")).forEach(say)
         if unreadable > 0 {
