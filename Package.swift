@@ -116,7 +116,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
 
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "Observability", "Stage", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
-        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: strict),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RuntimeTests", dependencies: ["Observability", "Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
         .testTarget(name: "StageTests", dependencies: ["Stage", "Kafka"], swiftSettings: strict),
@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity", "TestSupport", "Wire"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "PipelineTests", dependencies: ["Ingest", "Normalize", "UploadX", "UploadTikTok", "Sandbox", "Kafka", "Observability", "Runtime", "Stage", "Wire", "Hashing", "TestSupport"],
+            name: "PipelineTests", dependencies: ["Ingest", "Normalize", "UploadX", "UploadTikTok", "Sandbox", "Kafka", "Observability", "Runtime", "Stage", "Wire", "Hashing", "Identity", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "IngestTests", dependencies: ["IngestCore", "Config", "JSON", "Kafka", "Observability", "Runtime", "Stage", "Wire", "TestSupport"], swiftSettings: strict),

@@ -5,7 +5,9 @@ import Wire
 /// `--print-config`: the effective configuration, defaults filled in, credentials shown only as their
 /// references and whether they are available, never their values.
 public enum ConfigPrinter {
-    public static func render(_ config: CohortSyncConfig, environment: [String: String]) -> String {
+    /// - Parameter kafka: the client settings from `KAFKA_*`, already redacted (TLS keys and SASL passwords
+    ///   are shown as `[redacted]`); printed so an operator can see what a stage will connect with.
+    public static func render(_ config: CohortSyncConfig, environment: [String: String], kafka: [String: String] = [:]) -> String {
         let connections: [[String: Any]] = config.connections.map { connection in
             var json: [String: Any] = [
                 "id": connection.id, "destination": connection.destination.name,
@@ -32,7 +34,9 @@ public enum ConfigPrinter {
                 "maxDelaySeconds": sync.maxDelaySeconds,
             ]
         }
-        let data = (try? JSONSerialization.data(withJSONObject: ["connections": connections, "syncs": syncs], options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        var document: [String: Any] = ["connections": connections, "syncs": syncs]
+        if !kafka.isEmpty { document["kafka"] = kafka }
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

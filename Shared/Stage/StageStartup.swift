@@ -34,11 +34,11 @@ public struct StageStartup: Sendable {
         } catch {
             CommandLineEntry.fail(spec.executable, error.description, status: 78)
         }
+        kafka = .fromEnvironment(environment)
         if options.isSet("print-config") {
-            FileHandle.standardOutput.write(Data(ConfigPrinter.render(config, environment: environment).utf8))
+            FileHandle.standardOutput.write(Data(ConfigPrinter.render(config, environment: environment, kafka: kafka.redacted).utf8))
             exit(0)
         }
-        kafka = .fromEnvironment(environment)
         logger = Logger(stage: stage, minimumLevel: settings.logLevel)
         if !kafka.ignoredVariables.isEmpty {
             logger.warning(

@@ -5,7 +5,8 @@ import Testing
 /// The demo's scenario as a test: every stage as its own process on the local broker, a synthetic cohort of
 /// 20,000 members through four phases, and the sandbox compared hash for hash with an expectation that
 /// `scripts/demo-cohort.py` computes without the stages' code. A real Prometheus scrapes every stage meanwhile;
-/// afterwards every expression of the dashboard and of the alert rules is evaluated against it.
+/// afterwards every expression of the dashboard and of the alert rules is evaluated against it, and every topic
+/// after normalize and every log of the run is scanned for the cohort's raw identifiers and credentials.
 @Suite("The demo scenario end to end", .timeLimit(.minutes(10)))
 struct DemoScenarioTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -23,12 +24,14 @@ struct DemoScenarioTests {
         // trap a blocked SIGTERM: python unblocks it before it becomes the demo.
         let unblocked = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT}); "
             + "signal.signal(signal.SIGTERM, signal.SIG_DFL); signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv('/bin/bash', ['bash'] + sys.argv[1:])"
+        let work = URL(fileURLWithPath: NSTemporaryDirectory() + "cohortsync-demo-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
         let demo = try ChildProcess(
             URL(fileURLWithPath: "/usr/bin/env"),
             ["python3", "-c", unblocked, Self.repository.appendingPathComponent("scripts/demo").path, "--members", "20000", "--keep-running"],
             environment: [
                 "DEMO_BIN": BuildProducts.directory.path, "DEMO_PORT_BASE": String(Self.portBase), "DEMO_SANDBOX_PORT": String(Self.sandboxPort),
-                "KAFKA_BROKERS": TestBroker.bootstrapServers,
+                "KAFKA_BROKERS": TestBroker.bootstrapServers, "DEMO_LOG_LEVEL": "info", "DEMO_WORK_DIR": work.path,
             ])
         defer { demo.stop() }
         let deadline = ContinuousClock.now + .seconds(480)
@@ -54,6 +57,7 @@ struct DemoScenarioTests {
         #expect(await demo.waitForExit(timeout: .seconds(60)) == 0)
         // The topics outlive the stages: status reads them with the machine to itself.
         try await Self.checkStatus(output)
+        try await PersonalDataScan.check(work: work, demoOutput: demo.stdout + demo.stderr)
     }
 
     /// Whether the demo printed its "matches" line for `phase` (the phase name is padded into a column).

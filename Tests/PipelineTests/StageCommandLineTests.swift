@@ -10,16 +10,43 @@ struct StageCommandLineTests {
     static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("examples/config.json").path
 
-    @Test("--print-config shows the effective configuration with credential references, never values", arguments: ["cohortsync-ingest", "cohortsync-normalize"])
+    @Test(
+        "--print-config shows the effective configuration and Kafka settings, credentials as references and secrets redacted",
+        arguments: ["cohortsync-ingest", "cohortsync-normalize", "cohortsync-batcher", "cohortsync-upload-x", "cohortsync-upload-tiktok"])
     func printConfig(_ executable: String) async throws {
+        let secrets = [
+            "X_CONSUMER_KEY": "very-secret-consumer-key", "KAFKA_SASL_PASSWORD": "very-secret-sasl-password",
+            "KAFKA_SSL_KEY_PASSWORD": "very-secret-key-password", "KAFKA_SSL_KEY_PEM": "-----BEGIN PRIVATE KEY-----very-secret-pem",
+        ]
         let child = try ChildProcess(
-            try BuildProducts.executable(executable),
-            ["--config", Self.example, "--print-config"],
-            environment: ["X_CONSUMER_KEY": "very-secret-consumer-key"])
-        #expect(await child.waitForExit(timeout: .seconds(10)) == 0)
+            try BuildProducts.executable(executable), ["--config", Self.example, "--print-config"],
+            environment: secrets.merging(["KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISMS": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": "cohortsync"]) { $1 })
+        #expect(await child.waitForExit(timeout: .seconds(10)) == 0, "\(child.stderr)")
+        let printed = try #require(try JSONSerialization.jsonObject(with: Data(child.stdout.utf8)) as? [String: Any])
         #expect(child.stdout.contains("\"x-main\""))
         #expect(child.stdout.contains("\"env\" : \"X_CONSUMER_KEY\""))
-        #expect(!child.stdout.contains("very-secret-consumer-key"))
+        let kafka = try #require(printed["kafka"] as? [String: String])
+        #expect(kafka["security.protocol"] == "SASL_SSL" && kafka["sasl.mechanisms"] == "SCRAM-SHA-512" && kafka["sasl.username"] == "cohortsync")
+        #expect(kafka["sasl.password"] == "[redacted]" && kafka["ssl.key.password"] == "[redacted]" && kafka["ssl.key.pem"] == "[redacted]")
+        for value in secrets.values {
+            #expect(!child.stdout.contains(value) && !child.stderr.contains(value), "\(executable) printed a secret")
+        }
+    }
+
+    @Test("TLS and SASL settings from KAFKA_* reach librdkafka: a missing CA file or an unknown mechanism stops the stage with exit 78, naming it")
+    func kafkaSecuritySettings() async throws {
+        let cases: [([String: String], String)] = [
+            (["KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SSL_CA_LOCATION": "/nonexistent/cohortsync-ca.pem"], "ssl.ca.location"),
+            (["KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISMS": "NOT-A-MECHANISM", "KAFKA_SASL_PASSWORD": "very-secret-sasl-password"], "NOT-A-MECHANISM"),
+        ]
+        for (environment, named) in cases {
+            let child = try ChildProcess(
+                try BuildProducts.executable("cohortsync-normalize"), ["--config", Self.example, "--http-port", "0"],
+                environment: environment.merging(["KAFKA_BROKERS": TestBroker.bootstrapServers]) { $1 })
+            #expect(await child.waitForExit(timeout: .seconds(20)) == 78, "\(child.stderr.suffix(500))")
+            #expect(child.stderr.contains(named), "the refusal names \(named): \(child.stderr.suffix(500))")
+            #expect(!child.stderr.contains("very-secret-sasl-password"))
+        }
     }
 
     @Test("an uploader refuses a request timeout a stop could not wait out (exit 64), and a credential it cannot read (exit 78)", arguments: ["cohortsync-upload-x", "cohortsync-upload-tiktok"])
