@@ -31,6 +31,9 @@ struct SandboxSettings: Sendable {
             OptionSpec(
                 "faults", environment: "SANDBOX_FAULTS", default: "{}",
                 help: #"Faults at start, as POST /_sandbox/faults takes them: {"x":{"errors":{"503":0.1},"rate_limit_burst":3,"latency_ms":50,"drop_rate":0.01,"token_revoked":false},"tiktok":{...}}"#),
+            OptionSpec(
+                "max-buffered-mb", environment: "SANDBOX_MAX_BUFFERED_MB", default: "128",
+                help: "Request bodies held at once, all connections together, in MiB; a request past it is answered 503 with Retry-After."),
             OptionSpec("log-level", environment: "LOG_LEVEL", default: "info", help: "debug, info, warning or error."),
             OptionSpec("shutdown-grace", environment: "SHUTDOWN_GRACE_SECONDS", default: "10", help: "Seconds to finish answering after SIGTERM."),
         ])
@@ -45,6 +48,12 @@ struct SandboxSettings: Sendable {
     let faults: [Destination: FaultPlan]
     let logLevel: LogLevel
     let gracePeriod: Duration
+    /// Request bodies held at once, all connections together (`--max-buffered-mb`).
+    let maxBufferedBytes: Int
+
+    /// The largest request body the listener reads: X's limit with room for its own 400 answer, and at least
+    /// 16 MiB for TikTok's 10,000-row mappings. Anything larger is answered 413 before it is read.
+    var maxRequestBytes: Int { max(16 << 20, xLimits.maxBodyBytes + (1 << 20)) }
 
     /// - Throws: `RuntimeError` naming the option that is wrong.
     init(_ options: ParsedOptions) throws(RuntimeError) {
@@ -80,5 +89,6 @@ struct SandboxSettings: Sendable {
         }
         logLevel = level
         gracePeriod = try options.seconds("shutdown-grace")
+        maxBufferedBytes = try options.integer("max-buffered-mb", in: 16...65_536) << 20
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Observability
 import Runtime
 
+ProcessMemory.returnLargeAllocationsWhenFreed()
 let options = CommandLineEntry.parse(SandboxSettings.spec)
 let settings: SandboxSettings
 do {
@@ -16,7 +17,8 @@ let health = HealthState()
 let sandbox = Sandbox(settings: settings, metrics: metrics, health: health)
 health.setReady(true)
 let http = HTTPService(
-    name: "sandbox", host: settings.host, port: settings.port, threads: settings.threads, maxBodyBytes: 64 << 20, logger: logger,
+    name: "sandbox", host: settings.host, port: settings.port, threads: settings.threads, maxBodyBytes: settings.maxRequestBytes,
+    maxBufferedBytes: settings.maxBufferedBytes, logger: logger,
     handler: sandbox.router.handle)
 do {
     try await ServiceGroup(services: [http], gracePeriod: settings.gracePeriod, logger: logger).run()

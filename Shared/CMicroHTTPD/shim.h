@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdarg.h>
 #include <sys/resource.h>
+#include <malloc.h>
 #include <microhttpd.h>
 
 /* MHD_start_daemon is variadic, which Swift cannot call. This wrapper starts a daemon with an
@@ -53,6 +54,13 @@ static inline uint16_t cohortsync_mhd_bound_port(struct MHD_Daemon *daemon) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info == NULL ? 0 : info->port;
 }
-
+/* Serves every allocation of at least `bytes` from its own mapping, returned to the system when freed (a fixed
+   threshold also stops glibc from raising it after the first large free). For servers that receive large
+   request bodies; glibc-only, a no-op elsewhere. */
+static inline void cohortsync_return_large_allocations(size_t bytes) {
+#ifdef M_MMAP_THRESHOLD
+    mallopt(M_MMAP_THRESHOLD, (int)bytes);
+#endif
+}
 
 #endif

@@ -8,8 +8,11 @@ import Synchronization
 /// Handlers run on libmicrohttpd's threads, never on Swift's cooperative pool. A response with a `delay`
 /// (the sandbox's injected latency) suspends its connection instead of holding a thread, so slow answers
 /// never starve `/healthz`. Request bodies are collected whole before the handler runs, up to
-/// `maxBodyBytes`; a larger body is answered 413 without calling the handler. libmicrohttpd's own messages
-/// go to `log`, never straight to stderr.
+/// `maxBodyBytes`; a larger body is answered 413 without calling the handler, at once when its
+/// `Content-Length` says so. All bodies being received together hold at most `maxBufferedBytes`; a request
+/// that would exceed it is answered 503 with `Retry-After` (a body without a length that outgrows either limit
+/// has its connection closed), so many large uploads at once cannot exhaust memory. libmicrohttpd's own messages go to `log`, never straight to
+/// stderr.
 public final class HTTPServer: Sendable {
     /// Answers one request; called concurrently from several threads.
     public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
@@ -25,13 +28,16 @@ public final class HTTPServer: Sendable {
     ///   - port: 0 picks a free port.
     ///   - idleTimeoutSeconds: a connection that sends nothing for this long (while sending headers too) is closed.
     ///   - maxConnections: open connections at most (lowered to fit the process's file descriptor limit).
+    ///   - maxBodyBytes: the largest request body accepted.
+    ///   - maxBufferedBytes: request bodies held at once, all connections together (default four of the largest).
     ///   - log: receives libmicrohttpd's own messages, one line each.
     /// - Throws: `RuntimeError` `.listener` when the address cannot be bound.
     public init(
-        host: String, port: UInt16, threads: Int = 4, maxBodyBytes: Int = 16 << 20, idleTimeoutSeconds: Int = 10, maxConnections: Int = 10_000,
-        log: @escaping @Sendable (String) -> Void = { _ in }, handler: @escaping Handler
+        host: String, port: UInt16, threads: Int = 4, maxBodyBytes: Int = 16 << 20, maxBufferedBytes: Int? = nil, idleTimeoutSeconds: Int = 10,
+        maxConnections: Int = 10_000, log: @escaping @Sendable (String) -> Void = { _ in }, handler: @escaping Handler
     ) throws(RuntimeError) {
-        let context = Unmanaged.passRetained(ServerContext(handler: handler, maxBodyBytes: maxBodyBytes, log: log))
+        let budget = BodyBudget(limit: max(maxBufferedBytes ?? 4 * maxBodyBytes, maxBodyBytes))
+        let context = Unmanaged.passRetained(ServerContext(handler: handler, maxBodyBytes: maxBodyBytes, budget: budget, log: log))
         let started = cohortsync_mhd_start(
             host, port, UInt32(max(threads, 1)), UInt32(max(idleTimeoutSeconds, 1)), UInt32(max(maxConnections, 1)),
             serveAccess, context.toOpaque(), serveCompleted, context.toOpaque(), serveLog, context.toOpaque())
@@ -82,6 +88,7 @@ private struct SuspendedConnection: @unchecked Sendable {
 private final class ServerContext: Sendable {
     let handler: HTTPServer.Handler
     let maxBodyBytes: Int
+    let budget: BodyBudget
     let log: @Sendable (String) -> Void
     /// Connections parked until their answer is due, and how many delayed answers are not yet sent (parked or
     /// resumed); `drained` is signalled when that count reaches zero after `stopping`.
@@ -89,11 +96,15 @@ private final class ServerContext: Sendable {
         (false, 0, [:], 0, nil))
     private let timers = DispatchQueue(label: "cohortsync.http.delayed-answers")
 
-    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int, log: @escaping @Sendable (String) -> Void) {
+    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int, budget: BodyBudget, log: @escaping @Sendable (String) -> Void) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
+        self.budget = budget
         self.log = log
     }
+
+    /// The answer for a body too large for this server.
+    var tooLarge: HTTPResponse { .text(413, "request body larger than \(maxBodyBytes) bytes\n") }
 
     /// Suspends `connection` for `delay`; false (answer now) once the server is stopping.
     /// Call only from the access handler, as libmicrohttpd requires.
@@ -143,10 +154,36 @@ private final class ServerContext: Sendable {
     }
 }
 
+/// The bytes of request bodies held at once, all connections together; shared by libmicrohttpd's threads.
+private final class BodyBudget: Sendable {
+    let limit: Int
+    private let held = Mutex(0)
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Takes `bytes` from the budget; false (nothing taken) when that would exceed it.
+    func take(_ bytes: Int) -> Bool {
+        held.withLock { held in
+            guard held + bytes <= limit else { return false }
+            held += bytes
+            return true
+        }
+    }
+
+    func give(_ bytes: Int) {
+        held.withLock { $0 -= bytes }
+    }
+}
+
 /// One request's body while it arrives; owned by libmicrohttpd's per-connection pointer until completion.
 private final class RequestBody {
     var bytes: [UInt8] = []
-    var tooLarge = false
+    /// Bytes taken from the server's `BodyBudget` for this body (its `Content-Length`, or what has arrived).
+    var reserved = 0
+    /// The answer decided before the body was complete (413 or 503); the rest of the body is dropped.
+    var refusal: HTTPResponse?
     /// The answer of a suspended request, sent when libmicrohttpd calls the handler again after resuming.
     var delayed: HTTPResponse?
     /// Whether this request was parked, so its completion counts for the shutdown drain.
@@ -175,8 +212,23 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
     guard let cls, let connection, let requestState, let uploadSize else { return MHD_Result.NO }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     guard let state = requestState.pointee else {
-        // First call for this request: headers are in, the body (if any) follows.
-        requestState.pointee = Unmanaged.passRetained(RequestBody()).toOpaque()
+        // First call for this request: headers are in, the body (if any) follows. A declared length over the
+        // limit, or over what the budget has left, is refused before a byte of the body is read.
+        let body = RequestBody()
+        requestState.pointee = Unmanaged.passRetained(body).toOpaque()
+        guard let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length").flatMap({ Int(String(cString: $0)) }), declared > 0 else {
+            return MHD_Result.YES
+        }
+        if declared > context.maxBodyBytes {
+            body.refusal = context.tooLarge
+            return queue(context.tooLarge, on: connection)
+        }
+        guard context.budget.take(declared) else {
+            body.refusal = .busy
+            return queue(.busy, on: connection)
+        }
+        body.reserved = declared
+        body.bytes.reserveCapacity(declared)
         return MHD_Result.YES
     }
     let body = Unmanaged<RequestBody>.fromOpaque(state).takeUnretainedValue()
@@ -185,22 +237,30 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
         return queue(delayed, on: connection)
     }
     if uploadSize.pointee > 0 {
-        if let uploadData, !body.tooLarge {
-            if body.bytes.count + uploadSize.pointee > context.maxBodyBytes {
-                body.tooLarge = true
-                body.bytes = []
-            } else {
-                uploadData.withMemoryRebound(to: UInt8.self, capacity: uploadSize.pointee) { pointer in
-                    body.bytes.append(contentsOf: UnsafeBufferPointer(start: pointer, count: uploadSize.pointee))
-                }
+        let arriving = uploadSize.pointee
+        uploadSize.pointee = 0
+        guard let uploadData, body.refusal == nil else { return MHD_Result.YES }
+        let needed = body.bytes.count + arriving
+        // A body without a Content-Length that outgrows a limit on the way: libmicrohttpd can only answer a
+        // request whose body has ended, so the refusal is tried and, refused itself, closes the connection
+        // rather than reading (and dropping) the rest of a flood.
+        if needed > context.maxBodyBytes {
+            body.refuse(context.tooLarge, budget: context.budget)
+            return queue(context.tooLarge, on: connection)
+        } else if needed > body.reserved, !context.budget.take(needed - body.reserved) {
+            body.refuse(.busy, budget: context.budget)
+            return queue(.busy, on: connection)
+        } else {
+            body.reserved = max(body.reserved, needed)
+            uploadData.withMemoryRebound(to: UInt8.self, capacity: arriving) { pointer in
+                body.bytes.append(contentsOf: UnsafeBufferPointer(start: pointer, count: arriving))
             }
         }
-        uploadSize.pointee = 0
         return MHD_Result.YES
     }
     let response: HTTPResponse
-    if body.tooLarge {
-        response = .text(413, "request body larger than \(context.maxBodyBytes) bytes\n")
+    if let refusal = body.refusal {
+        response = refusal
     } else {
         let request = HTTPRequest(
             method: method.map { String(cString: $0) } ?? "GET",
@@ -253,6 +313,32 @@ private let serveCompleted: MHD_RequestCompletedCallback = { cls, _, requestStat
     if body.takeUnretainedValue().wasSuspended, let cls {
         Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().delayedAnswerFinished()
     }
+    if let cls {
+        body.takeUnretainedValue().releaseReservation(to: Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().budget)
+    }
     body.release()
     requestState.pointee = nil
+}
+
+extension RequestBody {
+    /// Drops what has arrived and answers `response` once the client has finished sending.
+    func refuse(_ response: HTTPResponse, budget: BodyBudget) {
+        refusal = response
+        bytes = []
+        releaseReservation(to: budget)
+    }
+
+    func releaseReservation(to budget: BodyBudget) {
+        if reserved > 0 { budget.give(reserved) }
+        reserved = 0
+    }
+}
+
+extension HTTPResponse {
+    /// The answer when request bodies already hold the server's whole budget.
+    static var busy: HTTPResponse {
+        var response = HTTPResponse.text(503, "the server is receiving as much request data as it holds at once; retry shortly\n")
+        response.headers.append((name: "Retry-After", value: "1"))
+        return response
+    }
 }

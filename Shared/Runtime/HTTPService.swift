@@ -8,12 +8,13 @@ public final class HTTPService: Service {
     private let requestedPort: UInt16
     private let threads: Int
     private let maxBodyBytes: Int
+    private let maxBufferedBytes: Int?
     private let handler: HTTPServer.Handler
     private let logger: Logger
     private let stopped = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     public init(
-        name: String = "http", host: String, port: UInt16, threads: Int = 2, maxBodyBytes: Int = 16 << 20, logger: Logger,
+        name: String = "http", host: String, port: UInt16, threads: Int = 2, maxBodyBytes: Int = 16 << 20, maxBufferedBytes: Int? = nil, logger: Logger,
         handler: @escaping HTTPServer.Handler
     ) {
         self.name = name
@@ -21,6 +22,7 @@ public final class HTTPService: Service {
         self.requestedPort = port
         self.threads = threads
         self.maxBodyBytes = maxBodyBytes
+        self.maxBufferedBytes = maxBufferedBytes
         self.handler = handler
         self.logger = logger
     }
@@ -30,7 +32,7 @@ public final class HTTPService: Service {
     public func run() async throws {
         let logger = self.logger
         let server = try HTTPServer(
-            host: host, port: requestedPort, threads: threads, maxBodyBytes: maxBodyBytes,
+            host: host, port: requestedPort, threads: threads, maxBodyBytes: maxBodyBytes, maxBufferedBytes: maxBufferedBytes,
             log: { logger.warning("libmicrohttpd", [("detail", .string($0))]) }, handler: handler)
         logger.info("http listening", [("host", .string(host)), ("port", .integer(server.port))])
         await withCheckedContinuation { continuation in

@@ -4,7 +4,8 @@ import Observability
 public enum ObservabilityServer {
     /// An HTTP service answering only the three endpoints.
     public static func service(host: String, port: UInt16, metrics: MetricsRegistry, health: HealthState, logger: Logger) -> HTTPService {
-        HTTPService(host: host, port: port, logger: logger) { request in
+        // The three endpoints take no body: anything over a few KiB is refused before it is read.
+        HTTPService(host: host, port: port, maxBodyBytes: 64 << 10, logger: logger) { request in
             respond(to: request, metrics: metrics, health: health)
                 ?? .text(404, "not found: try /metrics, /healthz or /readyz\n")
         }
