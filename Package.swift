@@ -122,6 +122,8 @@ let package = Package(
         .testTarget(name: "StageTests", dependencies: ["Stage", "Kafka"], swiftSettings: strict),
         .testTarget(name: "DestinationsTests", dependencies: ["Destinations", "HTTPClient", "Wire"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity", "TestSupport", "Wire"], swiftSettings: strict),
+        .testTarget(
+            name: "UploadTests", dependencies: ["Upload", "Config", "Destinations", "HTTPClient", "Observability", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "PipelineTests", dependencies: ["Ingest", "Normalize", "UploadX", "UploadTikTok", "Sandbox", "Kafka", "Observability", "Runtime", "Stage", "Wire", "Hashing", "Identity", "TestSupport"],

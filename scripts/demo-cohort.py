@@ -326,7 +326,7 @@ def generate(args):
     lines = []
     # Each user has at most one churn event, so the expectation does not depend on how the stages interleave
     # the two audiences' partitions (a withdrawal in one audience removes the user from both).
-    churn = max(10, n // 20)
+    churn = max(10, int(n * args.churn))
     state = {a: set(r) for a, r in members.items()}
     candidates = {a: sorted(r) for a, r in members.items()}
     used = set()
@@ -497,6 +497,20 @@ def wait(args):
         time.sleep(1)
 
 
+def check(args):
+    """Exit 0 when the sandbox holds the phase's expectation now, 1 otherwise; prints nothing."""
+    with open(args.expected) as f:
+        phase = json.load(f)
+    for audience in phase["audiences"]:
+        if "members" in audience:
+            audience["count"], audience["fingerprint"] = len(audience["members"]), fingerprint(audience["members"])
+    try:
+        found = sandbox_audiences(args.sandbox, members=False)
+    except OSError:
+        return 1
+    return 1 if differences(phase["audiences"], found) else 0
+
+
 def metric_samples(url):
     """Prometheus text as (name, labels dict, value); an unreachable endpoint gives nothing."""
     try:
@@ -566,6 +580,29 @@ def report(args):
     return 1 if problems else 0
 
 
+def operations(args):
+    """User operations the sandbox applied, the duplicates among them (an add of a member already there, a
+    removal of one already gone: what crashes and retries cost an at-least-once pipeline), and operations per
+    expected member, over every API."""
+    with open(args.expected) as f:
+        phase = json.load(f)
+    samples = metric_samples(args.sandbox)
+    counts = {}
+    for name, labels, value in samples:
+        if name == "cohortsync_sandbox_user_operations_total":
+            key = (labels.get("operation"), labels.get("effect"))
+            counts[key] = counts.get(key, 0) + int(value)
+    total_ops = sum(counts.values())
+    duplicates = counts.get(("add", "unchanged"), 0) + counts.get(("remove", "unchanged"), 0)
+    members = sum(a.get("count", len(a.get("members", ()))) for a in phase["audiences"] if not a["deleted"])
+    print("user operations applied by the sandbox: %d (adds %d, removes %d)" % (
+        total_ops, counts.get(("add", "changed"), 0) + counts.get(("add", "unchanged"), 0),
+        counts.get(("remove", "changed"), 0) + counts.get(("remove", "unchanged"), 0)))
+    print("duplicates sent (changed nothing): %d (%.2f %% of operations)" % (duplicates, 100.0 * duplicates / max(total_ops, 1)))
+    print("operations per expected member: %.3f (%d members in the destination audiences)" % (total_ops / max(members, 1), members))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -576,6 +613,7 @@ def main():
     g.add_argument("--out", required=True, help="folder for config.json, phase-N.jsonl and expected-N.json")
     g.add_argument("--sandbox-url", default="http://127.0.0.1:8089")
     g.add_argument("--phases", type=int, choices=range(1, 5), default=4, help="write only the first K phases")
+    g.add_argument("--churn", type=float, default=0.05, help="real-time churn events as a fraction of --members (phase 2)")
     g.add_argument("--summary", action="store_true",
                    help="expectations as member counts and fingerprints only (for cohorts of millions)")
     w = commands.add_parser("wait", help="wait until the sandbox holds a phase's expectation")
@@ -588,11 +626,19 @@ def main():
     r.add_argument("--ingest", required=True, help="ingest's metrics base URL")
     r.add_argument("--normalize", required=True, help="normalize's metrics base URL")
     r.add_argument("--elapsed", type=float, required=True)
+    c = commands.add_parser("check", help="exit 0 if the sandbox holds a phase's expectation now, silently")
+    c.add_argument("--expected", required=True)
+    c.add_argument("--sandbox", required=True)
+    o = commands.add_parser("operations", help="what the sandbox received: user operations, duplicates, operations per member")
+    o.add_argument("--expected", required=True)
+    o.add_argument("--sandbox", required=True)
     args = parser.parse_args()
     if args.command == "generate" and not 100 <= args.members <= 20_000_000:
         parser.error("--members: from 100 (every phase needs members to move) to 20,000,000 (the model keeps them in memory)")
+    if args.command == "generate" and not 0 <= args.churn <= 1:
+        parser.error("--churn: a fraction from 0 to 1")
     try:
-        sys.exit({"generate": generate, "wait": wait, "report": report}[args.command](args) or 0)
+        sys.exit({"generate": generate, "wait": wait, "check": check, "report": report, "operations": operations}[args.command](args) or 0)
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
         sys.exit("%s: %s: %s" % (args.command, type(error).__name__, error))
 

@@ -34,16 +34,20 @@ final class FaultInjector: Sendable {
         plans.withLock { plans in
             var plan = plans[api] ?? FaultPlan()
             defer { plans[api] = plan }
-            if plan.dropRate > 0, random() < plan.dropRate { return (plan.latencyMilliseconds, .dropConnection) }
-            if plan.tokenRevoked { return (plan.latencyMilliseconds, .tokenRevoked) }
+            var latency = plan.latencyMilliseconds
+            if plan.latencyJitterMilliseconds > 0 {
+                latency += min(Int(random() * Double(plan.latencyJitterMilliseconds + 1)), plan.latencyJitterMilliseconds)
+            }
+            if plan.dropRate > 0, random() < plan.dropRate { return (latency, .dropConnection) }
+            if plan.tokenRevoked { return (latency, .tokenRevoked) }
             if plan.rateLimitBurst > 0 {
                 plan.rateLimitBurst -= 1
-                return (plan.latencyMilliseconds, .rateLimited)
+                return (latency, .rateLimited)
             }
             for (code, probability) in plan.errors.sorted(by: { $0.key < $1.key }) where random() < probability {
-                return (plan.latencyMilliseconds, .error(code))
+                return (latency, .error(code))
             }
-            return (plan.latencyMilliseconds, nil)
+            return (latency, nil)
         }
     }
 

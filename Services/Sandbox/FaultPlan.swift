@@ -10,6 +10,9 @@ struct FaultPlan: Sendable, Equatable {
     var rateLimitBurst = 0
     /// Added to every answer, in milliseconds, at most `maxLatencyMilliseconds`.
     var latencyMilliseconds = 0
+    /// Up to this many milliseconds more, uniformly drawn per answer (`latency_jitter_ms`): 100 and 400 give
+    /// answers between 100 and 500 ms, as a real API under load varies.
+    var latencyJitterMilliseconds = 0
     /// Longer than any client timeout worth testing; a larger value is a typo that would park connections for days.
     static let maxLatencyMilliseconds = 60_000
     /// More 429s in a row than any test needs.
@@ -19,7 +22,7 @@ struct FaultPlan: Sendable, Equatable {
     /// Credentials revoked: X answers 401, TikTok code 40105.
     var tokenRevoked = false
 
-    /// Reads `{"errors":{"503":0.1},"rate_limit_burst":3,"latency_ms":50,"drop_rate":0.01,"token_revoked":false}`
+    /// Reads `{"errors":{"503":0.1},"rate_limit_burst":3,"latency_ms":50,"latency_jitter_ms":100,"drop_rate":0.01,"token_revoked":false}`
     /// for `api`: X's injected errors are HTTP error statuses (400-599), TikTok's are business codes (1-99999).
     /// - Throws: `SandboxRequestError` naming the field that is wrong.
     init(json: Any?, api: Destination) throws(SandboxRequestError) {
@@ -27,9 +30,9 @@ struct FaultPlan: Sendable, Equatable {
         let codes = api == .x ? 400...599 : 1...99_999
         guard let json else { return }
         guard let object = json as? [String: Any] else { throw SandboxRequestError("\(path) must be an object") }
-        let known: Set<String> = ["errors", "rate_limit_burst", "latency_ms", "drop_rate", "token_revoked"]
-        if let unknown = object.keys.first(where: { !known.contains($0) }) {
-            throw SandboxRequestError("\(path).\(unknown) is not a fault; use errors, rate_limit_burst, latency_ms, drop_rate, token_revoked")
+        let known: Set<String> = ["errors", "rate_limit_burst", "latency_ms", "latency_jitter_ms", "drop_rate", "token_revoked"]
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw SandboxRequestError("\(path).\(unknown) is not a fault; use errors, rate_limit_burst, latency_ms, latency_jitter_ms, drop_rate, token_revoked")
         }
         if let errors = object["errors"] {
             guard let map = errors as? [String: Any] else { throw SandboxRequestError("\(path).errors must map a status or code to a probability") }
@@ -46,6 +49,7 @@ struct FaultPlan: Sendable, Equatable {
         }
         rateLimitBurst = try Self.integer(object["rate_limit_burst"], "\(path).rate_limit_burst", in: 0...Self.maxRateLimitBurst) ?? 0
         latencyMilliseconds = try Self.integer(object["latency_ms"], "\(path).latency_ms", in: 0...Self.maxLatencyMilliseconds) ?? 0
+        latencyJitterMilliseconds = try Self.integer(object["latency_jitter_ms"], "\(path).latency_jitter_ms", in: 0...Self.maxLatencyMilliseconds) ?? 0
         if let drop = object["drop_rate"] {
             guard let value = (drop as? NSNumber)?.doubleValue, (0...1).contains(value) else {
                 throw SandboxRequestError("\(path).drop_rate must be a probability between 0 and 1")
@@ -74,7 +78,7 @@ struct FaultPlan: Sendable, Equatable {
     var json: [String: Any] {
         [
             "errors": Dictionary(uniqueKeysWithValues: errors.map { (String($0.key), $0.value) }),
-            "rate_limit_burst": rateLimitBurst, "latency_ms": latencyMilliseconds, "drop_rate": dropRate, "token_revoked": tokenRevoked,
+            "rate_limit_burst": rateLimitBurst, "latency_ms": latencyMilliseconds, "latency_jitter_ms": latencyJitterMilliseconds, "drop_rate": dropRate, "token_revoked": tokenRevoked,
         ]
     }
 }

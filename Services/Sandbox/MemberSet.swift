@@ -78,8 +78,12 @@ struct MemberSet: Sendable {
 
     var count: Int { members.count }
 
-    mutating func add(_ user: Member) {
-        guard !user.isEmpty else { return }
+    /// Adds `user`, merging every member that shares an identifier with it; false when that changes nothing
+    /// (every identifier already belongs to one and the same member), as for an add sent twice.
+    @discardableResult
+    mutating func add(_ user: Member) -> Bool {
+        guard !user.isEmpty else { return false }
+        if let first = index[user[0]], user.allSatisfy({ index[$0] == first }) { return false }
         var merged = user
         var absorbed: Set<Int32> = []
         for identifier in user {
@@ -92,13 +96,19 @@ struct MemberSet: Sendable {
         nextID += 1
         members[id] = merged
         for identifier in merged { index[identifier] = id }
+        return true
     }
 
-    mutating func remove(_ user: Member) {
+    /// Removes every member that holds one of `user`'s identifiers; false when there was none.
+    @discardableResult
+    mutating func remove(_ user: Member) -> Bool {
+        var removed = false
         for identifier in user {
             guard let id = index[identifier] else { continue }
             for gone in members.removeValue(forKey: id) ?? [] { index[gone] = nil }
+            removed = true
         }
+        return removed
     }
 
     /// The XOR of the SHA-256 of every member's canonical text (`key=d1,d2;key2=d3`, keys and digests

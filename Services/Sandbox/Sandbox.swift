@@ -10,8 +10,8 @@ struct Sandbox: Sendable {
 
     init(settings: SandboxSettings, metrics: MetricsRegistry, health: HealthState, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
         faults = FaultInjector(plans: settings.faults)
-        let x = XAdsAPI(store: store, credentials: settings.xCredentials, limits: settings.xLimits, now: now)
-        let tiktok = TikTokAPI(store: store, accessToken: settings.tiktokToken, limits: settings.tiktokLimits, now: now)
+        let x = XAdsAPI(store: store, credentials: settings.xCredentials, limits: settings.xLimits, metrics: metrics, now: now)
+        let tiktok = TikTokAPI(store: store, accessToken: settings.tiktokToken, limits: settings.tiktokLimits, metrics: metrics, now: now)
         let admin = SandboxAdminAPI(store: store, faults: faults) {
             x.audienceLimiter.reset()
             x.writeLimiter.reset()

@@ -30,7 +30,7 @@ struct SandboxSettings: Sendable {
             OptionSpec("rate-window-seconds", environment: "SANDBOX_RATE_WINDOW_SECONDS", default: "60", help: "Length of a rate-limit window."),
             OptionSpec(
                 "faults", environment: "SANDBOX_FAULTS", default: "{}",
-                help: #"Faults at start, as POST /_sandbox/faults takes them: {"x":{"errors":{"503":0.1},"rate_limit_burst":3,"latency_ms":50,"drop_rate":0.01,"token_revoked":false},"tiktok":{...}}"#),
+                help: #"Faults at start, as POST /_sandbox/faults takes them: {"x":{"errors":{"503":0.1},"rate_limit_burst":3,"latency_ms":50,"latency_jitter_ms":100,"drop_rate":0.01,"token_revoked":false},"tiktok":{...}}"#),
             OptionSpec(
                 "max-buffered-mb", environment: "SANDBOX_MAX_BUFFERED_MB", default: "128",
                 help: "Request bodies held at once, all connections together, in MiB; a request past it is answered 503 with Retry-After."),

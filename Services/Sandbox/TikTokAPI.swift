@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Observability
 import Runtime
 
 /// The TikTok Business API v1.3 partner-segment subset, under `/open_api/v1.3/`: always HTTP 200 with
@@ -19,10 +20,12 @@ struct TikTokAPI: Sendable {
     let accessToken: String
     let limits: Limits
     let limiter: FixedWindowRateLimiter
+    let operations: UserOperationCounter
     let now: @Sendable () -> Int64
 
-    init(store: SandboxStore, accessToken: String, limits: Limits, now: @escaping @Sendable () -> Int64) {
+    init(store: SandboxStore, accessToken: String, limits: Limits, metrics: MetricsRegistry, now: @escaping @Sendable () -> Int64) {
         self.store = store
+        self.operations = UserOperationCounter(metrics: metrics, api: .tiktok)
         self.accessToken = accessToken
         self.limits = limits
         self.limiter = FixedWindowRateLimiter(limit: limits.requestsPerWindow, windowSeconds: limits.windowSeconds)
@@ -170,13 +173,15 @@ struct TikTokAPI: Sendable {
         if let missing = allAudiences.sorted().first(where: { store.audience(api: .tiktok, account: advertiser, id: $0) == nil }) {
             return Self.answer(40002, "audience \(missing) does not exist for advertiser \(advertiser)")
         }
+        var tally = UserOperationCounter.Tally()
         for audienceID in allAudiences.sorted() {
             _ = store.updateMembers(api: .tiktok, account: advertiser, id: audienceID) { members in
                 for change in changes where change.audiences.contains(audienceID) {
-                    if action == "add" { members.add(change.member) } else { members.remove(change.member) }
+                    if action == "add" { tally.add(changed: members.add(change.member)) } else { tally.remove(changed: members.remove(change.member)) }
                 }
             }
         }
+        operations.record(tally)
         if !failedRows.isEmpty {
             return Self.answer(20001, "partial success: \(failedRows.count) of \(rows.count) rows refused", data: ["failed_rows": failedRows])
         }

@@ -1,5 +1,6 @@
 import Destinations
 import Foundation
+import Observability
 import Runtime
 
 /// The X Ads API v12 custom-audience subset, under `/12/`, as DESIGN §6 describes it.
@@ -22,11 +23,13 @@ struct XAdsAPI: Sendable {
     let limits: Limits
     let audienceLimiter: FixedWindowRateLimiter
     let writeLimiter: FixedWindowRateLimiter
+    let operations: UserOperationCounter
     /// Seconds since the epoch.
     let now: @Sendable () -> Int64
 
-    init(store: SandboxStore, credentials: OAuth1.Credentials, limits: Limits, now: @escaping @Sendable () -> Int64) {
+    init(store: SandboxStore, credentials: OAuth1.Credentials, limits: Limits, metrics: MetricsRegistry, now: @escaping @Sendable () -> Int64) {
         self.store = store
+        self.operations = UserOperationCounter(metrics: metrics, api: .x)
         self.credentials = credentials
         self.limits = limits
         self.audienceLimiter = FixedWindowRateLimiter(limit: limits.audienceRequestsPerWindow, windowSeconds: limits.windowSeconds)
@@ -158,13 +161,15 @@ struct XAdsAPI: Sendable {
         guard parsed.count <= limits.maxOperations else {
             return Self.errors(400, "INVALID_PARAMETER", "\(parsed.count) operations in one request; at most \(limits.maxOperations) are allowed")
         }
+        var tally = UserOperationCounter.Tally()
         let applied = store.updateMembers(api: .x, account: account, id: id) { members in
             for case .success(let operation) in parsed {
                 for user in operation.users {
-                    if operation.isDelete { members.remove(user) } else { members.add(user) }
+                    if operation.isDelete { tally.remove(changed: members.remove(user)) } else { tally.add(changed: members.add(user)) }
                 }
             }
         }
+        operations.record(tally)
         guard applied else { return Self.errors(404, "NOT_FOUND", "custom audience \(id) not found in account \(account)") }
         var operationErrors: [[String: Any]] = []
         for (index, result) in parsed.enumerated() {

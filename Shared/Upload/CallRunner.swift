@@ -36,6 +36,7 @@ struct CallRunner: Sendable {
         _ connection: UploadConnection, endpoint: String, attempts: inout Int, _ call: () async throws -> DestinationOutcome<Value>
     ) async throws -> Settled<Value> {
         var failedHere = 0
+        var rateLimitedHere = 0
         var paused = false
         defer { if paused { metrics.paused(connection.id, false) } }
         while true {
@@ -59,8 +60,19 @@ struct CallRunner: Sendable {
                 return .failed(failure, reason: "refused-by-destination")
             case .retriable(let failure, let after):
                 metrics.request(connection.id, endpoint, outcome: "retriable")
+                let rateLimited = Self.isRateLimit(failure)
+                metrics.retry(connection.id, rateLimited: rateLimited)
+                if rateLimited {
+                    // Not a failure of this batch: wait as asked (or longer each time) and never give up on it.
+                    rateLimitedHere += 1
+                    let delay = after ?? settings.rateLimitBackoff.delay(afterAttempt: rateLimitedHere)
+                    logger.warning(
+                        "destination rate limit; waiting", [("connection", .string(connection.id)), ("endpoint", .string(endpoint)),
+                                                            ("code", .string(failure.code)), ("times", .integer(rateLimitedHere)), ("retry_in_seconds", .double(delay.inSeconds))])
+                    try await Task.sleep(for: delay)
+                    continue
+                }
                 failedHere += 1
-                metrics.retry(connection.id, rateLimited: failure.code == "TOO_MANY_REQUESTS" || failure.code == "40100" || failure.httpStatus == 429)
                 guard failedHere < settings.maxAttempts else {
                     return .failed(
                         DestinationFailure(code: failure.code, message: "still failing after \(failedHere) attempts: \(failure.message)", httpStatus: failure.httpStatus),
@@ -85,6 +97,11 @@ struct CallRunner: Sendable {
                 try await waitForCredential(connection)
             }
         }
+    }
+
+    /// X's 429 `TOO_MANY_REQUESTS` and TikTok's 40100.
+    static func isRateLimit(_ failure: DestinationFailure) -> Bool {
+        failure.code == "TOO_MANY_REQUESTS" || failure.code == "40100" || failure.httpStatus == 429
     }
 
     private static func isCredentialRefusal<Value>(_ outcome: DestinationOutcome<Value>) -> Bool {

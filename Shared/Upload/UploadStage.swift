@@ -19,7 +19,7 @@ public enum UploadOptions {
             OptionSpec(
                 "requests-per-minute", environment: "UPLOAD_REQUESTS_PER_MINUTE", default: budget,
                 help: "Write requests per minute per connection (X: its write category; TikTok: per token). X's x-rate-limit headers lower it further."),
-            OptionSpec("max-attempts", environment: "UPLOAD_MAX_ATTEMPTS", default: "8", help: "Attempts of a failing call before its batch is dead-lettered as retries-exhausted (replayable)."),
+            OptionSpec("max-attempts", environment: "UPLOAD_MAX_ATTEMPTS", default: "8", help: "Failed attempts of a call before its batch is dead-lettered as retries-exhausted (replayable); rate-limit answers do not count."),
             OptionSpec("pause-probe-seconds", environment: "UPLOAD_PAUSE_PROBE_SECONDS", default: "60", help: "How long a connection whose credential was refused waits before trying it again (sooner if the credential changes)."),
             OptionSpec(
                 "request-timeout-seconds", environment: "UPLOAD_REQUEST_TIMEOUT_SECONDS", default: "8",

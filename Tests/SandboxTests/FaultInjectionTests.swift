@@ -70,6 +70,16 @@ struct FaultInjectionTests {
         #expect((unknown.object["error"] as? String)?.contains("x.slowness") == true)
     }
 
+    @Test("latency_jitter_ms adds up to that much to latency_ms, drawn per answer")
+    func latencyJitter() throws {
+        let sequence = [0.0, 0.5, 0.999_999]
+        let counter = SequenceIndex()
+        let plan = try FaultPlan(json: ["latency_ms": 100, "latency_jitter_ms": 400], api: .x)
+        let injector = FaultInjector(plans: [.x: plan]) { sequence[counter.next() % sequence.count] }
+        #expect((0..<3).map { _ in injector.decide(for: .x).latencyMilliseconds } == [100, 300, 500])
+        #expect(throws: SandboxRequestError.self) { try FaultPlan(json: ["latency_jitter_ms": 60_001], api: .tiktok) }
+    }
+
     @Test("random faults follow the configured probability")
     func probability() {
         let sequence = [0.05, 0.5, 0.09, 0.95]

@@ -31,4 +31,28 @@ struct MemberSetTests {
         #expect(forward.fingerprint == SHA256Digest.hash(canonicalGrace).hex)
         #expect(MemberSet().fingerprint == String(repeating: "0", count: 64))
     }
+
+    @Test("add and remove say whether they changed the set: a repeated add or a removal of an absent user did not")
+    func effects() throws {
+        let email = try Self.identifier("email", "ada@example.com")
+        let phone = try Self.identifier("phone_number", "+15551234567")
+        let other = try Self.identifier("email", "grace@example.com")
+        var members = MemberSet()
+        let added = members.add([email, phone])
+        #expect(added)
+        let addedAgain = members.add([phone, email])
+        #expect(!addedAgain, "the same user again")
+        let addedPart = members.add([email])
+        #expect(!addedPart, "a part of a member already there")
+        let addedNew = members.add([email, other])
+        #expect(addedNew, "a new identifier joins the member")
+        #expect(members.count == 1)
+        let removedAbsent = members.remove([try Self.identifier("device_id", "nobody")])
+        #expect(!removedAbsent)
+        let removed = members.remove([other])
+        #expect(removed)
+        let removedAgain = members.remove([email])
+        #expect(!removedAgain, "removing a user removes all of its identifiers at once")
+        #expect(members.count == 0)
+    }
 }
