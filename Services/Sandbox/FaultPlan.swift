@@ -50,6 +50,9 @@ struct FaultPlan: Sendable, Equatable {
         rateLimitBurst = try Self.integer(object["rate_limit_burst"], "\(path).rate_limit_burst", in: 0...Self.maxRateLimitBurst) ?? 0
         latencyMilliseconds = try Self.integer(object["latency_ms"], "\(path).latency_ms", in: 0...Self.maxLatencyMilliseconds) ?? 0
         latencyJitterMilliseconds = try Self.integer(object["latency_jitter_ms"], "\(path).latency_jitter_ms", in: 0...Self.maxLatencyMilliseconds) ?? 0
+        guard latencyMilliseconds + latencyJitterMilliseconds <= Self.maxLatencyMilliseconds else {
+            throw SandboxRequestError("\(path).latency_ms plus latency_jitter_ms must be at most \(Self.maxLatencyMilliseconds)")
+        }
         if let drop = object["drop_rate"] {
             guard let value = (drop as? NSNumber)?.doubleValue, (0...1).contains(value) else {
                 throw SandboxRequestError("\(path).drop_rate must be a probability between 0 and 1")

@@ -15,7 +15,7 @@
 
 /* MHD_start_daemon is variadic, which Swift cannot call. This wrapper starts a daemon with an
    internal polling thread (epoll or poll, whichever the platform has) and a thread pool, bound to the given IPv4
-   address, with an inactivity timeout in seconds (a connection that sends nothing for that long, headers
+   address (raising the process's soft file descriptor limit to the hard one), with an inactivity timeout in seconds (a connection that sends nothing for that long, headers
    included, is closed; a client trickling a byte now and then is not), suspend/resume for delayed answers, a connection limit that leaves room in the process's file
    descriptor limit, and libmicrohttpd's own messages sent to `logger` instead of stderr. */
 static inline struct MHD_Daemon *cohortsync_mhd_start(
@@ -31,6 +31,11 @@ static inline struct MHD_Daemon *cohortsync_mhd_start(
         return NULL;
     }
     struct rlimit files;
+    /* A server's connections are file descriptors: take the hard limit rather than a soft one of 1024. */
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &files);
+    }
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
         unsigned int room = files.rlim_cur > 128 ? (unsigned int)(files.rlim_cur - 64) : 64;
         if (room < max_connections) {
@@ -57,9 +62,11 @@ static inline uint16_t cohortsync_mhd_bound_port(struct MHD_Daemon *daemon) {
 /* Serves every allocation of at least `bytes` from its own mapping, returned to the system when freed (a fixed
    threshold also stops glibc from raising it after the first large free). For servers that receive large
    request bodies; glibc-only, a no-op elsewhere. */
-static inline void cohortsync_return_large_allocations(size_t bytes) {
+static inline int cohortsync_return_large_allocations(size_t bytes) {
 #ifdef M_MMAP_THRESHOLD
-    mallopt(M_MMAP_THRESHOLD, (int)bytes);
+    return mallopt(M_MMAP_THRESHOLD, (int)bytes);
+#else
+    return 0;
 #endif
 }
 

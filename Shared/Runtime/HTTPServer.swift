@@ -175,12 +175,17 @@ private final class BodyBudget: Sendable {
     func give(_ bytes: Int) {
         held.withLock { $0 -= bytes }
     }
+
+    /// What could be taken now.
+    var available: Int {
+        held.withLock { limit - $0 }
+    }
 }
 
 /// One request's body while it arrives; owned by libmicrohttpd's per-connection pointer until completion.
 private final class RequestBody {
     var bytes: [UInt8] = []
-    /// Bytes taken from the server's `BodyBudget` for this body (its `Content-Length`, or what has arrived).
+    /// Bytes taken from the server's `BodyBudget` for this body: what has arrived.
     var reserved = 0
     /// The answer decided before the body was complete (413 or 503); the rest of the body is dropped.
     var refusal: HTTPResponse?
@@ -213,7 +218,9 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     guard let state = requestState.pointee else {
         // First call for this request: headers are in, the body (if any) follows. A declared length over the
-        // limit, or over what the budget has left, is refused before a byte of the body is read.
+        // limit, or over what the budget has left now, is refused before a byte of the body is read. The budget
+        // is taken as bytes arrive, not for the declared length: a client that declares much and sends little
+        // holds only what it sent.
         let body = RequestBody()
         requestState.pointee = Unmanaged.passRetained(body).toOpaque()
         guard let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length").flatMap({ Int(String(cString: $0)) }), declared > 0 else {
@@ -223,12 +230,11 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
             body.refusal = context.tooLarge
             return queue(context.tooLarge, on: connection)
         }
-        guard context.budget.take(declared) else {
+        guard context.budget.available >= declared else {
             body.refusal = .busy
             return queue(.busy, on: connection)
         }
-        body.reserved = declared
-        body.bytes.reserveCapacity(declared)
+        body.bytes.reserveCapacity(min(declared, 1 << 20))
         return MHD_Result.YES
     }
     let body = Unmanaged<RequestBody>.fromOpaque(state).takeUnretainedValue()
@@ -270,6 +276,9 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
             body: body.bytes)
         response = context.handler(request)
     }
+    // The body is done with: its memory and budget go now, not when a delayed answer has been sent.
+    body.bytes = []
+    body.releaseReservation(to: context.budget)
     if response.delay > .zero {
         var due = response
         due.delay = .zero

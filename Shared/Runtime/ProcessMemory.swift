@@ -6,7 +6,9 @@ public enum ProcessMemory {
     /// moment it is freed. glibc otherwise raises that threshold after the first large buffer is freed and
     /// keeps later ones in its heap, so a burst of large request bodies left the sandbox holding hundreds of
     /// MiB it no longer used. Call once, at start.
-    public static func returnLargeAllocationsWhenFreed(from bytes: Int = 1 << 20) {
-        cohortsync_return_large_allocations(bytes)
+    /// - Returns: false when the C library refused (glibc takes at most 32 MiB) or has no such setting.
+    @discardableResult
+    public static func returnLargeAllocationsWhenFreed(from bytes: Int = 1 << 20) -> Bool {
+        cohortsync_return_large_allocations(bytes) != 0
     }
 }

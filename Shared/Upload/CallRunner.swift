@@ -65,7 +65,8 @@ struct CallRunner: Sendable {
                 if rateLimited {
                     // Not a failure of this batch: wait as asked (or longer each time) and never give up on it.
                     rateLimitedHere += 1
-                    let delay = after ?? settings.rateLimitBackoff.delay(afterAttempt: rateLimitedHere)
+                    // Never less than the base: a `Retry-After: 0` or a reset already past must not become a tight loop.
+                    let delay = max(after ?? settings.rateLimitBackoff.delay(afterAttempt: rateLimitedHere), settings.rateLimitBackoff.base)
                     logger.warning(
                         "destination rate limit; waiting", [("connection", .string(connection.id)), ("endpoint", .string(endpoint)),
                                                             ("code", .string(failure.code)), ("times", .integer(rateLimitedHere)), ("retry_in_seconds", .double(delay.inSeconds))])

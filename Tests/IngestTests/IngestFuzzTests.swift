@@ -15,6 +15,8 @@ struct IngestFuzzTests {
     static let identifiers = [
         "ada.lovelace@example.com", "+1 (415) 555-0123", "AEBE52E7-03EE-455A-B3C4-E57283966239", "38400000-8cf0-11bd-b23e-10b96e40000d",
         "9774d56d682e549c", "@adalovelace", "783214999",
+        // As normalize would write them: a leak of the normalized form is as bad as of the raw one.
+        "+14155550123", "aebe52e7-03ee-455a-b3c4-e57283966239", "adalovelace",
     ]
     static let corpus: [String] = [
         #"{"type":"membership","audience":{"id":"aud_x","name":"High value"},"action":"enter","user":{"id":"u_1","email":"ada.lovelace@example.com","phone":"+1 (415) 555-0123","idfa":"AEBE52E7-03EE-455A-B3C4-E57283966239","gaid":"38400000-8cf0-11bd-b23e-10b96e40000d","android_id":"9774d56d682e549c","x_handle":"@adalovelace","x_id":"783214999"},"consent":{"ads":true},"timestamp":"2026-11-23T19:00:00Z"}"#,

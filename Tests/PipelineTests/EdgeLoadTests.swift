@@ -41,14 +41,15 @@ struct EdgeLoadTests {
     }
 
     /// Holds 500 idle and 500 slow connections (one header byte a second) for four seconds while asking
-    /// `/healthz` every 50 ms on fresh connections.
+    /// `/healthz` every 20 ms on fresh connections.
     static func checkConnections(_ listener: Listener) async throws {
         let held = try await load(["connections", "--port", String(listener.port), "--idle", "500", "--slow", "500", "--seconds", "4"])
         print("edge load \(listener.name) connections: \(held)")
         let probes = try #require(held["probes"] as? Int)
-        #expect(probes >= 20, "\(listener.name): \(held)")
+        #expect(probes >= 100, "\(listener.name): \(held)")
         #expect(held["failure_count"] as? Int == 0, "\(listener.name): /healthz failed with 1,000 connections open: \(held)")
-        #expect(try #require(held["max_ms"] as? Double) <= 100, "\(listener.name): /healthz slower than 100 ms with 1,000 connections open: \(held)")
+        // The 99th percentile: one probe of a hundred may meet the machine's other work, not the listener's.
+        #expect(try #require(held["p99_ms"] as? Double) <= 100, "\(listener.name): /healthz slower than 100 ms with 1,000 connections open: \(held)")
         #expect(held["still_open"] as? Int == 1_000, "\(listener.name) dropped connections it should hold: \(held)")
     }
 

@@ -5,6 +5,7 @@ import FoundationNetworking
 import Observability
 import Runtime
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("HTTP listener on libmicrohttpd")
@@ -49,6 +50,65 @@ struct HTTPServerTests {
         request.httpBody = Data(repeating: 1, count: 5_000)
         let (_, response) = try await URLSession.shared.data(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 413)
+    }
+
+    /// A client of raw sockets, so bodies can stay half sent: one prints a line per request it makes.
+    static let budgetClient = #"""
+        import socket, sys, time
+        port = int(sys.argv[1])
+        def answer(conn):
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return "closed"
+                data += chunk
+            head = data.split(b"\r\n\r\n")[0].decode()
+            return head.split("\r\n")[0] + ("; Retry-After: 1" if "Retry-After: 1" in head else "")
+        def post(length):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+            conn.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % length)
+            return conn
+        first = post(700000)
+        first.sendall(b"a" * 600000)
+        time.sleep(0.5)
+        second = post(700000)
+        print("second", answer(second))
+        first.sendall(b"a" * 100000)
+        print("first", answer(first))
+        third = post(700000)
+        third.sendall(b"a" * 700000)
+        print("third", answer(third))
+        chunked = socket.create_connection(("127.0.0.1", port), timeout=10)
+        chunked.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        try:
+            for _ in range(12):
+                chunked.sendall(b"%x\r\n%s\r\n" % (200000, b"a" * 200000))
+            chunked.sendall(b"0\r\n\r\n")
+            print("chunked", answer(chunked))
+        except OSError:
+            print("chunked closed")
+        fourth = post(700000)
+        fourth.sendall(b"a" * 700000)
+        print("fourth", answer(fourth))
+        """#
+
+    @Test("bodies share a budget: a request past it is answered 503 with Retry-After at once; the budget comes back after each request, a refused chunked body's too")
+    func bodyBudget() async throws {
+        let handled = Mutex(0)
+        let server = try HTTPServer(host: "127.0.0.1", port: 0, maxBodyBytes: 1_000_000, maxBufferedBytes: 1_000_000) { request in
+            handled.withLock { $0 += 1 }
+            return .text(200, "took \(request.body.count)")
+        }
+        defer { server.stop() }
+        let client = try ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", Self.budgetClient, String(server.port)])
+        #expect(await client.waitForExit(timeout: .seconds(60)) == 0, "\(client.stderr)")
+        let lines = client.stdout.split(separator: "\n").map(String.init)
+        try #require(lines.count == 5, "\(client.stdout)")
+        #expect(Array(lines[0..<3]) == ["second HTTP/1.1 503 Service Unavailable; Retry-After: 1", "first HTTP/1.1 200 OK", "third HTTP/1.1 200 OK"])
+        #expect(lines[3] == "chunked closed", "a chunked body past the limit has its connection closed")
+        #expect(lines[4] == "fourth HTTP/1.1 200 OK", "the refused chunked body gave its budget back")
+        #expect(handled.withLock { $0 } == 3, "the refused requests never reach the handler")
     }
 
     @Test("binding a port in use fails with a listener error that says what to do")
