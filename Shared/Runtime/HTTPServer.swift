@@ -223,6 +223,14 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
         // holds only what it sent.
         let body = RequestBody()
         requestState.pointee = Unmanaged.passRetained(body).toOpaque()
+        // Framing two parties could read differently (two lengths that disagree, a length beside chunked) is
+        // how requests are smuggled past a proxy: refused, and the connection closed after the answer.
+        let framing = collectValues(connection, .HEADER_KIND).filter { ["content-length", "transfer-encoding"].contains($0.name.lowercased()) }
+        let lengths = Set(framing.filter { $0.name.lowercased() == "content-length" }.map(\.value))
+        if lengths.count > 1 || (!lengths.isEmpty && framing.contains { $0.name.lowercased() == "transfer-encoding" }) {
+            body.refusal = .ambiguousFraming
+            return queue(.ambiguousFraming, on: connection)
+        }
         guard let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length").flatMap({ Int(String(cString: $0)) }), declared > 0 else {
             return MHD_Result.YES
         }
@@ -344,6 +352,13 @@ extension RequestBody {
 }
 
 extension HTTPResponse {
+    /// The answer to a request with two Content-Length values that disagree, or one beside Transfer-Encoding.
+    static var ambiguousFraming: HTTPResponse {
+        var response = HTTPResponse.text(400, "ambiguous request framing: send one Content-Length, or Transfer-Encoding: chunked alone\n")
+        response.headers.append((name: "Connection", value: "close"))
+        return response
+    }
+
     /// The answer when request bodies already hold the server's whole budget.
     static var busy: HTTPResponse {
         var response = HTTPResponse.text(503, "the server is receiving as much request data as it holds at once; retry shortly\n")

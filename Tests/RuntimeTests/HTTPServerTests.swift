@@ -111,6 +111,35 @@ struct HTTPServerTests {
         #expect(handled.withLock { $0 } == 3, "the refused requests never reach the handler")
     }
 
+    @Test("framing two readers could take apart differently is refused 400: two Content-Length values that disagree, a length beside chunked")
+    func ambiguousFraming() async throws {
+        let server = try HTTPServer(host: "127.0.0.1", port: 0) { request in .text(200, "took \(request.body.count)") }
+        defer { server.stop() }
+        let client = #"""
+            import socket, sys
+            port = int(sys.argv[1])
+            for head, body in [
+                (b"Content-Length: 6\r\nContent-Length: 5\r\n", b"abcdef"),
+                (b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", b"5\r\nabcde\r\n0\r\n\r\n"),
+                (b"Content-Length: 5\r\nContent-Length: 5\r\n", b"abcde"),
+            ]:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+                conn.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n" + body)
+                data = b""
+                while b"\r\n" not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                print(data.split(b"\r\n")[0].decode())
+            """#
+        let child = try ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", client, String(server.port)])
+        #expect(await child.waitForExit(timeout: .seconds(30)) == 0, "\(child.stderr)")
+        #expect(child.stdout.split(separator: "\n").map(String.init) == [
+            "HTTP/1.1 400 Bad Request", "HTTP/1.1 400 Bad Request", "HTTP/1.1 200 OK",
+        ], "two equal lengths are one length")
+    }
+
     @Test("binding a port in use fails with a listener error that says what to do")
     func portInUse() throws {
         let first = try HTTPServer(host: "127.0.0.1", port: 0) { _ in .text(200, "") }
