@@ -462,12 +462,18 @@ def differences(expected, found):
     return problems
 
 
-def wait(args):
-    with open(args.expected) as f:
+def load_phase(path):
+    """A phase's expectation, each audience with its member count and fingerprint, as the sandbox reports them."""
+    with open(path) as f:
         phase = json.load(f)
     for audience in phase["audiences"]:
         if "members" in audience:
             audience["count"], audience["fingerprint"] = len(audience["members"]), fingerprint(audience["members"])
+    return phase
+
+
+def wait(args):
+    phase = load_phase(args.expected)
     started = time.monotonic()
     last_report = 0.0
     while True:
@@ -499,11 +505,7 @@ def wait(args):
 
 def check(args):
     """Exit 0 when the sandbox holds the phase's expectation now, 1 otherwise; prints nothing."""
-    with open(args.expected) as f:
-        phase = json.load(f)
-    for audience in phase["audiences"]:
-        if "members" in audience:
-            audience["count"], audience["fingerprint"] = len(audience["members"]), fingerprint(audience["members"])
+    phase = load_phase(args.expected)
     try:
         found = sandbox_audiences(args.sandbox, members=False)
     except OSError:

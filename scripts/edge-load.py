@@ -21,18 +21,24 @@ import threading
 import time
 
 
+def status_line(conn):
+    """The answer's status line, or "" when the connection closed without one."""
+    data = b""
+    while b"\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\r\n", 1)[0].decode("latin-1")
+
+
 def healthz(port, timeout=5.0):
     """Seconds for one GET /healthz on a fresh connection, and its status line."""
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
         conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        data = b""
-        while b"\r\n" not in data:
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-    return time.monotonic() - started, data.split(b"\r\n", 1)[0].decode("latin-1")
+        status = status_line(conn)
+    return time.monotonic() - started, status
 
 
 def probe(port, seconds, stop=None):
@@ -128,13 +134,7 @@ def bodies(args):
                         conn.sendall(b"0\r\n\r\n")
                 except OSError:
                     pass  # the listener answered early and closed; its answer is still there to read
-                answer = b""
-                while b"\r\n" not in answer:
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    answer += chunk
-                status = answer.split(b"\r\n", 1)[0].decode("latin-1")
+                status = status_line(conn)
         except OSError as error:
             status = "error: %s" % error
         with lock:

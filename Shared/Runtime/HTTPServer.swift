@@ -185,6 +185,8 @@ private final class BodyBudget: Sendable {
 /// One request's body while it arrives; owned by libmicrohttpd's per-connection pointer until completion.
 private final class RequestBody {
     var bytes: [UInt8] = []
+    /// The request's headers, read once when they arrive: the framing check and the handler both use them.
+    var headers: [(name: String, value: String)] = []
     /// Bytes taken from the server's `BodyBudget` for this body: what has arrived.
     var reserved = 0
     /// The answer decided before the body was complete (413 or 503); the rest of the body is dropped.
@@ -225,7 +227,8 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
         requestState.pointee = Unmanaged.passRetained(body).toOpaque()
         // Framing two parties could read differently (two lengths that disagree, a length beside chunked) is
         // how requests are smuggled past a proxy: refused, and the connection closed after the answer.
-        let framing = collectValues(connection, .HEADER_KIND).filter { ["content-length", "transfer-encoding"].contains($0.name.lowercased()) }
+        body.headers = collectValues(connection, .HEADER_KIND)
+        let framing = body.headers.filter { ["content-length", "transfer-encoding"].contains($0.name.lowercased()) }
         let lengths = Set(framing.filter { $0.name.lowercased() == "content-length" }.map(\.value))
         if lengths.count > 1 || (!lengths.isEmpty && framing.contains { $0.name.lowercased() == "transfer-encoding" }) {
             body.refusal = .ambiguousFraming
@@ -280,7 +283,7 @@ private let serveAccess: MHD_AccessHandlerCallback = { cls, connection, url, met
             method: method.map { String(cString: $0) } ?? "GET",
             path: url.map { String(cString: $0) } ?? "/",
             query: collectValues(connection, .GET_ARGUMENT_KIND),
-            headers: collectValues(connection, .HEADER_KIND),
+            headers: body.headers,
             body: body.bytes)
         response = context.handler(request)
     }
