@@ -31,7 +31,8 @@ struct AudiencesCommand {
         for mapping in mappings {
             table.rows.append([
                 mapping.connectionID, mapping.audienceID, mapping.scope.isEmpty ? "-" : mapping.scope, mapping.destination.name,
-                mapping.destinationAudienceID, mapping.name, Table.time(mapping.createdAtMilliseconds), mapping.deleted ? "deleted" : "active",
+                mapping.destinationAudienceID, mapping.name, Table.time(mapping.createdAtMilliseconds),
+                mapping.deleted ? "deleted" : mapping.isCreateIntent ? "creating" : "active",
             ])
         }
         return table

@@ -4,6 +4,8 @@ import Wire
 /// What to do to one request instead of, or before, answering it normally.
 enum InjectedFault: Sendable, Equatable {
     case dropConnection
+    /// Acted on, then the connection closed without the answer.
+    case loseAnswer
     case tokenRevoked
     case rateLimited
     /// X: an HTTP status; TikTok: a business code.
@@ -39,6 +41,11 @@ final class FaultInjector: Sendable {
                 latency += min(Int(random() * Double(plan.latencyJitterMilliseconds + 1)), plan.latencyJitterMilliseconds)
             }
             if plan.dropRate > 0, random() < plan.dropRate { return (latency, .dropConnection) }
+            if plan.lostAnswerBurst > 0 {
+                plan.lostAnswerBurst -= 1
+                return (latency, .loseAnswer)
+            }
+            if plan.lostAnswerRate > 0, random() < plan.lostAnswerRate { return (latency, .loseAnswer) }
             if plan.tokenRevoked { return (latency, .tokenRevoked) }
             if plan.rateLimitBurst > 0 {
                 plan.rateLimitBurst -= 1

@@ -19,10 +19,15 @@ struct FaultPlan: Sendable, Equatable {
     static let maxRateLimitBurst = 1_000_000
     /// Probability of closing the connection without an answer.
     var dropRate = 0.0
+    /// Probability of acting on a request and then closing the connection without the answer: a timeout after
+    /// the change was made, which a client survives only if it looks before it sends a create again.
+    var lostAnswerRate = 0.0
+    /// The next N requests are acted on and their answers lost (`lost_answer_burst`), for a deterministic test.
+    var lostAnswerBurst = 0
     /// Credentials revoked: X answers 401, TikTok code 40105.
     var tokenRevoked = false
 
-    /// Reads `{"errors":{"503":0.1},"rate_limit_burst":3,"latency_ms":50,"latency_jitter_ms":100,"drop_rate":0.01,"token_revoked":false}`
+    /// Reads `{"errors":{"503":0.1},"rate_limit_burst":3,"latency_ms":50,"latency_jitter_ms":100,"drop_rate":0.01,"lost_answer_rate":0.01,"lost_answer_burst":1,"token_revoked":false}`
     /// for `api`: X's injected errors are HTTP error statuses (400-599), TikTok's are business codes (1-99999).
     /// - Throws: `SandboxRequestError` naming the field that is wrong.
     init(json: Any?, api: Destination) throws(SandboxRequestError) {
@@ -30,9 +35,9 @@ struct FaultPlan: Sendable, Equatable {
         let codes = api == .x ? 400...599 : 1...99_999
         guard let json else { return }
         guard let object = json as? [String: Any] else { throw SandboxRequestError("\(path) must be an object") }
-        let known: Set<String> = ["errors", "rate_limit_burst", "latency_ms", "latency_jitter_ms", "drop_rate", "token_revoked"]
+        let known: Set<String> = ["errors", "rate_limit_burst", "latency_ms", "latency_jitter_ms", "drop_rate", "lost_answer_rate", "lost_answer_burst", "token_revoked"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw SandboxRequestError("\(path).\(unknown) is not a fault; use errors, rate_limit_burst, latency_ms, latency_jitter_ms, drop_rate, token_revoked")
+            throw SandboxRequestError("\(path).\(unknown) is not a fault; use errors, rate_limit_burst, latency_ms, latency_jitter_ms, drop_rate, lost_answer_rate, lost_answer_burst, token_revoked")
         }
         if let errors = object["errors"] {
             guard let map = errors as? [String: Any] else { throw SandboxRequestError("\(path).errors must map a status or code to a probability") }
@@ -53,12 +58,9 @@ struct FaultPlan: Sendable, Equatable {
         guard latencyMilliseconds + latencyJitterMilliseconds <= Self.maxLatencyMilliseconds else {
             throw SandboxRequestError("\(path).latency_ms plus latency_jitter_ms must be at most \(Self.maxLatencyMilliseconds)")
         }
-        if let drop = object["drop_rate"] {
-            guard let value = (drop as? NSNumber)?.doubleValue, (0...1).contains(value) else {
-                throw SandboxRequestError("\(path).drop_rate must be a probability between 0 and 1")
-            }
-            dropRate = value
-        }
+        dropRate = try Self.probability(object["drop_rate"], "\(path).drop_rate") ?? 0
+        lostAnswerRate = try Self.probability(object["lost_answer_rate"], "\(path).lost_answer_rate") ?? 0
+        lostAnswerBurst = try Self.integer(object["lost_answer_burst"], "\(path).lost_answer_burst", in: 0...Self.maxRateLimitBurst) ?? 0
         if let revoked = object["token_revoked"] {
             guard let value = revoked as? Bool else { throw SandboxRequestError("\(path).token_revoked must be true or false") }
             tokenRevoked = value
@@ -66,6 +68,14 @@ struct FaultPlan: Sendable, Equatable {
     }
 
     init() {}
+
+    private static func probability(_ value: Any?, _ path: String) throws(SandboxRequestError) -> Double? {
+        guard let value else { return nil }
+        guard let number = (value as? NSNumber)?.doubleValue, (0...1).contains(number) else {
+            throw SandboxRequestError("\(path) must be a probability between 0 and 1")
+        }
+        return number
+    }
 
     /// A whole number in `range`, checked as a double before it is converted: `1e19` must be refused, not wrap.
     private static func integer(_ value: Any?, _ path: String, in range: ClosedRange<Int>) throws(SandboxRequestError) -> Int? {
@@ -81,7 +91,8 @@ struct FaultPlan: Sendable, Equatable {
     var json: [String: Any] {
         [
             "errors": Dictionary(uniqueKeysWithValues: errors.map { (String($0.key), $0.value) }),
-            "rate_limit_burst": rateLimitBurst, "latency_ms": latencyMilliseconds, "latency_jitter_ms": latencyJitterMilliseconds, "drop_rate": dropRate, "token_revoked": tokenRevoked,
+            "rate_limit_burst": rateLimitBurst, "latency_ms": latencyMilliseconds, "latency_jitter_ms": latencyJitterMilliseconds, "drop_rate": dropRate,
+            "lost_answer_rate": lostAnswerRate, "lost_answer_burst": lostAnswerBurst, "token_revoked": tokenRevoked,
         ]
     }
 }

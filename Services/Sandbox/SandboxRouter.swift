@@ -27,7 +27,14 @@ struct SandboxRouter: Sendable {
     private func serve(_ api: Destination, _ request: HTTPRequest, _ handler: (HTTPRequest, InjectedFault?) -> HTTPResponse) -> HTTPResponse {
         let started = ContinuousClock.now
         let (latency, fault) = faults.decide(for: api)
-        var response = fault == .dropConnection ? HTTPResponse.dropped : handler(request, fault)
+        var response: HTTPResponse
+        switch fault {
+        case .dropConnection: response = .dropped
+        case .loseAnswer:
+            _ = handler(request, nil)
+            response = .dropped
+        default: response = handler(request, fault)
+        }
         response.delay = .milliseconds(latency)
         let outcome = response.dropsConnection ? "dropped" : String(response.status)
         metrics.counter(

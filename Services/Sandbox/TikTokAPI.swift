@@ -45,6 +45,10 @@ struct TikTokAPI: Sendable {
             return Self.answer(40100, "Too many requests. Please retry in some time.")
         }
         let path = request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
+        if path == "/open_api/v1.3/dmp/custom_audience/list" {
+            guard request.method == "GET" else { return Self.answer(40002, "\(request.method) \(request.path): the audience list takes GET") }
+            return list(request)
+        }
         guard request.method == "POST" else {
             return Self.answer(40002, "\(request.method) \(request.path) is not part of the sandbox's TikTok subset; use POST")
         }
@@ -94,6 +98,37 @@ struct TikTokAPI: Sendable {
         default:
             return Self.answer(40002, "action must be create or delete")
         }
+    }
+
+    /// `GET /dmp/custom_audience/list/?advertiser_id=&page=&page_size=`: the advertiser's audiences, oldest
+    /// first, with TikTok's `create_time` (UTC, to the second) and `page_info`.
+    private func list(_ request: HTTPRequest) -> HTTPResponse {
+        guard let advertiser = request.queryValue("advertiser_id"), !advertiser.isEmpty else { return Self.answer(40002, "advertiser_id is required") }
+        let page = request.queryValue("page").map { Int($0) } ?? 1
+        let size = request.queryValue("page_size").map { Int($0) } ?? 10
+        guard let page, page >= 1, let size, (1...100).contains(size) else {
+            return Self.answer(40002, "page must be a whole number from 1 and page_size one from 1 to 100")
+        }
+        let audiences = store.audiences(api: .tiktok, account: advertiser)
+        let total = audiences.count
+        let slice = audiences.dropFirst(min((page - 1) * size, total)).prefix(size)
+        let formatter = Self.createTimeFormat()
+        return Self.answer(0, "OK", data: [
+            "list": slice.map { audience -> [String: Any] in
+                ["audience_id": audience.id, "name": audience.name, "audience_type": "Partner Audience",
+                 "create_time": formatter.string(from: Date(timeIntervalSince1970: Double(audience.createdAtMilliseconds) / 1000))]
+            },
+            "page_info": ["page": page, "page_size": size, "total_number": total, "total_page": (total + size - 1) / size],
+        ])
+    }
+
+    /// TikTok's time format; a formatter per call, since `DateFormatter` is not safe to share across threads.
+    private static func createTimeFormat() -> DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return formatter
     }
 
     /// The value of `key` in the body's top-level object; nil when absent or given twice.

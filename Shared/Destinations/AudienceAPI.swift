@@ -20,6 +20,12 @@ public protocol AudienceAPI: Sendable {
     /// second audience under a name that exists, so callers must create at most once.
     func createAudience(named name: String, tag: String) async throws -> DestinationOutcome<String>
 
+    /// The audience an earlier `createAudience(named:tag:)` of ours may have made although its answer, or the
+    /// record of its id, was lost (a timeout; a process killed between the create and its mapping): its id, or
+    /// nil when there is none and a create is safe. `since` is when that create was about to be sent (Unix
+    /// milliseconds, our clock); `excluding` are destination audiences already mapped to other audiences of ours.
+    func findCreated(named name: String, tag: String, since: Int64, excluding: Set<String>) async throws -> DestinationOutcome<String?>
+
     /// Adds or removes `users` in one request; the count taken on success.
     func upload(_ operation: BatchOperation, users: [BatchUser], audience: String) async throws -> DestinationOutcome<Int>
 

@@ -42,3 +42,23 @@ public enum DestinationOutcome<Value: Sendable>: Sendable {
     /// The credential is expired or revoked: nothing of this connection can succeed until it is replaced.
     case credentialRevoked(DestinationFailure)
 }
+
+extension DestinationOutcome {
+    /// The value of `done` or `partial`.
+    public var value: Value? {
+        switch self {
+        case .done(let value), .partial(let value, _): value
+        case .retriable, .permanent, .credentialRevoked: nil
+        }
+    }
+
+    /// The same failure for a call of another value type; nil for `done` and `partial`.
+    public func failure<Other>(as: Other.Type = Other.self) -> DestinationOutcome<Other>? {
+        switch self {
+        case .done, .partial: nil
+        case .retriable(let failure, let after): .retriable(failure, after: after)
+        case .permanent(let failure): .permanent(failure)
+        case .credentialRevoked(let failure): .credentialRevoked(failure)
+        }
+    }
+}

@@ -10,7 +10,8 @@ import Wire
 /// audience; it reads the whole mapping topic when it is assigned partitions (after the previous owner
 /// wrote its last mapping, since a revocation waits for in-flight batches) and writes a mapping, waiting
 /// for the broker's acknowledgement, before it uploads to the audience it created. Creation is thereby
-/// serialized per audience across replicas and restarts.
+/// serialized per audience across replicas and restarts. A create intent is written the same way before
+/// the create is sent, so whoever finds one looks for the audience before creating another.
 public final class AudienceDirectory: Sendable {
     /// One destination audience: per connection, upstream audience and identifier scope.
     public struct Key: Hashable, Sendable {
@@ -57,7 +58,23 @@ public final class AudienceDirectory: Sendable {
 
     /// The live destination audience of `key`; nil when none was created or it was deleted.
     public func live(_ key: Key) -> AudienceMapping? {
-        known.withLock { $0.mappings[key] }.flatMap { $0.deleted ? nil : $0 }
+        known.withLock { $0.mappings[key] }.flatMap { $0.deleted || $0.isCreateIntent ? nil : $0 }
+    }
+
+    /// The create intent of `key` when its latest record is one: a create was about to be sent, and whether
+    /// the destination made the audience is unknown until someone looks.
+    public func createIntent(_ key: Key) -> AudienceMapping? {
+        known.withLock { $0.mappings[key] }.flatMap { $0.isCreateIntent && !$0.deleted ? $0 : nil }
+    }
+
+    /// The destination audiences mapped to other live audiences of `key`'s connection (its account or
+    /// advertiser), never to be adopted for `key`.
+    public func claimed(except key: Key) -> Set<String> {
+        known.withLock { known in
+            Set(known.mappings.compactMap { other, mapping in
+                other.connectionID == key.connectionID && other != key && !mapping.deleted && !mapping.isCreateIntent ? mapping.destinationAudienceID : nil
+            })
+        }
     }
 
     /// Reads every partition of the mapping topic to its end; what it read replaces what this replica knew

@@ -46,74 +46,40 @@ extension UploadEngine {
         }
         var attempts = 0
         let key = AudienceDirectory.Key(batch)
-        if batch.operation == .deleteAudience {
-            guard let mapping = directory.live(key) else {
-                try await finish(upload, started: started, destinationID: "", attempts: 0, accepted: 0, refused: [], reason: "", completion)
-                return
+        let found = try await destinationAudience(batch, key, connection, create: batch.operation == .add && !batch.users.isEmpty, attempts: &attempts)
+        guard case .done(let destinationID) = found, let audience = destinationID else {
+            if case .failed(let failure, let reason) = found {
+                let what = batch.operation == .add ? "created" : "found"
+                try await finish(upload, started: started, destinationID: "", attempts: attempts, accepted: 0, refused: (batch.users.isEmpty ? [-1] : Array(batch.users.indices)).map {
+                    RefusedItem(index: $0, code: failure.code, message: "the audience could not be \(what): \(failure.message)")
+                }, reason: reason, completion)
+            } else {
+                // No destination audience: nothing to remove from or delete, and an empty add is nothing to send.
+                try await finish(upload, started: started, destinationID: "", attempts: attempts, accepted: 0, refused: [], reason: "", completion)
             }
+            return
+        }
+        if batch.operation == .deleteAudience {
             let settled = try await runner.run(connection, endpoint: "audience", attempts: &attempts) {
-                try await connection.api.deleteAudience(mapping.destinationAudienceID)
+                try await connection.api.deleteAudience(audience)
             }
             switch settled {
             case .done, .partial:
-                var deleted = mapping
+                var deleted = directory.live(key) ?? audienceMapping(batch, key, id: audience, name: "")
                 deleted.deleted = true
                 try await directory.record(deleted)
-                logger.info("destination audience deleted", [("connection", .string(connection.id)), ("audience", .string(batch.audienceID)), ("destination_audience", .string(mapping.destinationAudienceID))])
-                try await finish(upload, started: started, destinationID: mapping.destinationAudienceID, attempts: attempts, accepted: 0, refused: [], reason: "", completion)
+                logger.info("destination audience deleted", [("connection", .string(connection.id)), ("audience", .string(batch.audienceID)), ("destination_audience", .string(audience))])
+                try await finish(upload, started: started, destinationID: audience, attempts: attempts, accepted: 0, refused: [], reason: "", completion)
             case .failed(let failure, let reason):
-                try await finish(upload, started: started, destinationID: mapping.destinationAudienceID, attempts: attempts, accepted: 0,
+                try await finish(upload, started: started, destinationID: audience, attempts: attempts, accepted: 0,
                                  refused: [RefusedItem(index: -1, code: failure.code, message: failure.message)], reason: reason, completion)
             }
             return
         }
         guard !batch.users.isEmpty else {
-            try await finish(upload, started: started, destinationID: directory.live(key)?.destinationAudienceID ?? "", attempts: 0, accepted: 0, refused: [], reason: "", completion)
+            try await finish(upload, started: started, destinationID: audience, attempts: 0, accepted: 0, refused: [], reason: "", completion)
             return
         }
-        var target = directory.live(key)
-        if target == nil {
-            // Nothing to remove from an audience that was never created.
-            guard batch.operation == .add else {
-                try await finish(upload, started: started, destinationID: "", attempts: 0, accepted: 0, refused: [], reason: "", completion)
-                return
-            }
-            let name = AudienceName.make(upstream: batch.audienceName.isEmpty ? batch.audienceID : batch.audienceName, scope: batch.scope, limit: connection.api.maxNameLength)
-            let created = try await runner.run(connection, endpoint: "audience", attempts: &attempts) {
-                // A create and the write of its mapping are one step that a revocation or a stop does not cut in
-                // two: an audience created and not recorded would be created again by the next owner (TikTok
-                // names are not unique). The waits before it (its rate-limit turn, backoffs) stay cancellable.
-                try await connection.api.reserveCreate()
-                return try await Task { [self] () async throws -> DestinationOutcome<String> in
-                    let outcome = try await connection.api.createAudience(named: name, tag: "cohortsync:\(batch.connectionID)/\(batch.audienceID)/\(key.scope)")
-                    let id: String? = switch outcome {
-                    case .done(let id), .partial(let id, _): id
-                    case .retriable, .permanent, .credentialRevoked: nil
-                    }
-                    if let id {
-                        // Logged before the mapping is written: if that write fails, the id is still on record.
-                        logger.info("destination audience created; recording its mapping", [
-                            ("connection", .string(connection.id)), ("audience", .string(batch.audienceID)), ("destination_audience", .string(id)),
-                        ])
-                        try await directory.record(AudienceMapping(
-                            connectionID: batch.connectionID, audienceID: batch.audienceID, scope: key.scope, destination: destination,
-                            destinationAudienceID: id, name: name, createdAtMilliseconds: clock()))
-                    }
-                    return outcome
-                }.value
-            }
-            switch created {
-            case .done, .partial:
-                metrics.audienceCreated(connection.id)
-                target = directory.live(key)
-            case .failed(let failure, let reason):
-                try await finish(upload, started: started, destinationID: "", attempts: attempts, accepted: 0, refused: batch.users.indices.map {
-                    RefusedItem(index: $0, code: failure.code, message: "the audience could not be created: \(failure.message)")
-                }, reason: reason, completion)
-                return
-            }
-        }
-        guard let audience = target?.destinationAudienceID else { preconditionFailure("an audience created is recorded before it is used") }
         let settled = try await runner.run(connection, endpoint: "users", attempts: &attempts) {
             try await connection.api.upload(batch.operation, users: batch.users, audience: audience)
         }

@@ -74,6 +74,12 @@ public final class UploadMetrics: Sendable {
         registry.counter("cohortsync_upload_audiences_created_total", help: "Destination audiences created.", labels: ["connection": connection]).increment()
     }
 
+    func audienceAdopted(_ connection: String) {
+        registry.counter(
+            "cohortsync_upload_audiences_adopted_total", help: "Destination audiences an earlier create made, found after its answer or mapping was lost.",
+            labels: ["connection": connection]).increment()
+    }
+
     func deadLettered(_ reason: String, count: Int = 1) {
         registry.counter("cohortsync_upload_dead_lettered_total", help: "Dead letters written, by reason.", labels: ["reason": reason]).increment(by: Int64(count))
     }

@@ -42,6 +42,10 @@ public struct AudienceMapping: ProtoMessage, Hashable {
         }
     }
 
+    /// A record written before a create is sent, without the destination's id yet (`created_at_ms` is when):
+    /// the audience may or may not exist, so the next owner looks for it before creating one.
+    public var isCreateIntent: Bool { destinationAudienceID.isEmpty }
+
     public func encode(to writer: inout ProtoWriter) {
         writer.string(1, connectionID)
         writer.string(2, audienceID)

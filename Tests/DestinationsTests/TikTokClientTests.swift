@@ -1,4 +1,4 @@
-import Destinations
+@testable import Destinations
 import HTTPClient
 import Synchronization
 import Testing
@@ -84,6 +84,42 @@ struct TikTokClientTests {
         let body = try #require(transport.requests.first?.json as? [String: Any])
         #expect(body["custom_audience_name"] as? String == "Buyers \"VIP\"")
         #expect(body["action"] as? String == "create")
+    }
+}
+
+extension TikTokClientTests {
+    @Test("findCreated pages the audience list and takes the earliest of that name made since the intent, skipping older ones and audiences mapped elsewhere")
+    func findCreated() async throws {
+        let since = try #require(TikTokClient.unixMilliseconds("2026-11-25 10:00:00"))
+        #expect(since == 1_795_600_800_000)
+        let page = { (page: Int, list: [[String: Any]], total: Int) in
+            ScriptedTransport.json(200, ["code": 0, "message": "OK", "data": ["list": list, "page_info": ["page": page, "total_page": total]]])
+        }
+        let transport = ScriptedTransport([
+            page(1, [
+                ["audience_id": "7old", "name": "Buyers", "create_time": "2026-11-25 09:58:59"],
+                ["audience_id": "7other", "name": "Sellers", "create_time": "2026-11-25 10:00:05"],
+                ["audience_id": "7late", "name": "Buyers", "create_time": "2026-11-25 10:00:09"],
+            ], 2),
+            page(2, [
+                ["audience_id": "7mapped", "name": "Buyers", "create_time": "2026-11-25 10:00:01"],
+                ["audience_id": 7_000_123, "name": "Buyers", "create_time": "2026-11-25 09:59:30"],
+                ["audience_id": "7bad", "name": "Buyers", "create_time": "yesterday"],
+            ], 2),
+        ])
+        let outcome = try await client(transport).findCreated(named: "Buyers", tag: "cohortsync:c/a/", since: since, excluding: ["7mapped"])
+        #expect(outcome.value == .some("7000123"), "within the clock-skew margin, earlier than 7late")
+        #expect(transport.requests.map(\.method) == ["GET", "GET"])
+        #expect(transport.requests.map(\.url) == (1...2).map { "http://sandbox/open_api/v1.3/dmp/custom_audience/list/?advertiser_id=adv1&page=\($0)&page_size=100" })
+
+        let none = ScriptedTransport([page(1, [["audience_id": "7old", "name": "Buyers", "create_time": "2026-11-25 09:00:00"]], 1)])
+        #expect(try await client(none).findCreated(named: "Buyers", tag: "t", since: since, excluding: []).value == .some(nil))
+        #expect(none.requests.count == 1, "page_info said one page: no second is asked for")
+
+        let limited = ScriptedTransport([ScriptedTransport.json(200, ["code": 40100, "message": "slow down", "data": [:]])])
+        let outcome2 = try await client(limited).findCreated(named: "Buyers", tag: "t", since: since, excluding: [])
+        guard case .retriable(let failure, _) = outcome2 else { Issue.record("expected retriable, got \(outcome2)"); return }
+        #expect(failure.code == "40100")
     }
 }
 

@@ -27,11 +27,13 @@ struct OperatorCLITests {
         out.append(mapping("a1", "second", deleted: true), topic: TopicNames.audiences, placement: .byKey, headers: headers, key: Array("\(connection)/a1".utf8))
         out.append(mapping("a2", "gone"), topic: TopicNames.audiences, placement: .byKey, headers: headers, key: Array("\(connection)/a2".utf8))
         out.appendTombstone(topic: TopicNames.audiences) { $0.append(contentsOf: "\(connection)/a2".utf8) }
+        out.append(mapping("a3", ""), topic: TopicNames.audiences, placement: .byKey, headers: headers, key: Array("\(connection)/a3".utf8))
         try await deliver(out)
 
         let rows = try await cli(["audiences", "list", "--json"]).filter { $0["connection"] == connection }
-        #expect(rows.count == 1, "\(rows)")
-        let row = try #require(rows.first)
+        #expect(rows.count == 2, "\(rows)")
+        #expect(rows.first { $0["audience"] == "a3" }?["state"] == "creating", "a create intent without its destination audience yet")
+        let row = try #require(rows.first { $0["audience"] == "a1" })
         #expect(row["audience"] == "a1")
         #expect(row["destination_audience"] == "second")
         #expect(row["state"] == "deleted")

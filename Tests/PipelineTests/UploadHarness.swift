@@ -133,6 +133,18 @@ struct UploadHarness {
         }
     }
 
+    /// Creates a TikTok audience in the sandbox as an uploader would, behind the pipeline's back; its id.
+    func createTikTokAudience(named name: String) async throws -> String {
+        var request = URLRequest(url: URL(string: "\(sandboxURL)/open_api/v1.3/segment/audience/")!)
+        request.httpMethod = "POST"
+        request.setValue("sandbox-tiktok-token", forHTTPHeaderField: "Access-Token")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["advertiser_id": advertiser, "action": "create", "custom_audience_name": name])
+        let (data, _) = try await URLSession.shared.data(for: request)
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        guard let id = (object?["data"] as? [String: Any])?["audience_id"] as? String else { throw TestSupportError("the sandbox created no audience: \(object ?? [:])") }
+        return id
+    }
+
     /// Replaces the sandbox's faults: `{"x": {...}, "tiktok": {...}}` as `POST /_sandbox/faults` takes them.
     func setFaults(_ json: String) async throws {
         var request = URLRequest(url: URL(string: "\(sandboxURL)/_sandbox/faults")!)

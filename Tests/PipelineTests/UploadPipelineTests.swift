@@ -76,7 +76,8 @@ struct Uploaders {
         await tail.close()
         let mappings = records.filter { $0.topic == TopicNames.audiences }.compactMap { try? AudienceMapping(serializedBytes: $0.value) }
             .filter { $0.connectionID == harness.xConnection || $0.connectionID == harness.tiktokConnection }
-        #expect(mappings.count == 8, "three audiences created and one deleted per destination")
+        #expect(mappings.filter { !$0.isCreateIntent }.count == 8, "three audiences created and one deleted per destination")
+        #expect(mappings.filter(\.isCreateIntent).count == 6, "an intent written before each create")
         #expect(mappings.filter(\.deleted).map(\.audienceID).sorted() == ["gone-\(harness.suffix)", "gone-\(harness.suffix)"])
         #expect(mappings.filter { $0.audienceID.hasPrefix("scoped") }.allSatisfy { $0.scope == "email" && $0.name.hasSuffix(" (email)") })
     }
@@ -120,6 +121,60 @@ struct Uploaders {
         var owners = 0
         for replica in replicas where await harness.metric("cohortsync_upload_batches_total", port: replica.port) > 0 { owners += 1 }
         #expect(owners >= 2, "the partitions moved while the work went on")
+    }
+
+    @Test("a create intent left by an uploader killed before its mapping: the audience TikTok made is adopted, never created twice; an intent whose create was never sent creates once")
+    func createIntentAdopted() async throws {
+        let harness = try await UploadHarness(logger: logger)
+        defer { harness.stop() }
+        // What a SIGKILL between TikTok's create and its mapping's acknowledgement leaves: the intent on the
+        // mapping topic and the audience at TikTok. A second intent stands for one killed before its create.
+        let orphan = try await harness.createTikTokAudience(named: "orphan \(harness.suffix)")
+        var out = OutgoingRecords()
+        let headers = out.standardHeaders(for: AudienceMapping.self, trace: SourcePosition(topic: "test", partition: 0, offset: 0))
+        for audience in ["orphan", "unsent"] {
+            let intent = AudienceMapping(
+                connectionID: harness.tiktokConnection, audienceID: "\(audience)-\(harness.suffix)", destination: .tiktok, name: "\(audience) \(harness.suffix)",
+                createdAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000) - 2_000)
+            out.append(intent, topic: TopicNames.audiences, placement: .byKey, headers: headers, key: Array("\(harness.tiktokConnection)/\(intent.audienceID)/".utf8))
+        }
+        try await harness.producer.deliver(out)
+        var expected = ExpectedAudiences()
+        let plan: [(String, BatchOperation, [Int])] = [("orphan", .add, [1, 2, 3]), ("unsent", .add, [4, 5]), ("orphan", .remove, [2])]
+        for (audience, operation, users) in plan { expected.apply(audience, operation, users) }
+        try await harness.send(plan.map { harness.batch(.tiktok, $0.0, $0.1, $0.2) })
+        let uploader = try await harness.start(.tiktok)
+        defer { uploader.process.stop() }
+        try await Self.waitForExact(harness, .tiktok, expected)
+        let audiences = try await harness.audiences(.tiktok)
+        #expect(audiences.count == 2, "\(audiences.map(\.name).sorted())")
+        #expect(audiences.first { $0.name == "orphan \(harness.suffix)" }?.id == orphan)
+        #expect(await harness.metric("cohortsync_upload_audiences_created_total", port: uploader.port) == 1)
+        #expect(await harness.metric("cohortsync_upload_audiences_adopted_total", port: uploader.port) == 1)
+    }
+
+    @Test("a create whose answer is lost (made, never heard of) is looked for before it is sent again: each destination ends with one audience")
+    func lostCreateAnswer() async throws {
+        let harness = try await UploadHarness(logger: logger)
+        defer { harness.stop() }
+        let x = try await harness.start(.x)
+        let tiktok = try await harness.start(.tiktok)
+        defer {
+            x.process.stop()
+            tiktok.process.stop()
+        }
+        // The first request of each API is the create: the sandbox makes the audience and closes the connection.
+        try await harness.setFaults(#"{"x":{"lost_answer_burst":1},"tiktok":{"lost_answer_burst":1}}"#)
+        var expected = ExpectedAudiences()
+        expected.apply("lost", .add, [1, 2, 3])
+        try await harness.send(Destination.platforms.map { harness.batch($0, "lost", .add, [1, 2, 3]) })
+        for destination in Destination.platforms {
+            try await Self.waitForExact(harness, destination, expected)
+            #expect(try await harness.audiences(destination).count == 1, "\(destination.name)")
+        }
+        #expect(await harness.metric("cohortsync_upload_retries_total", port: tiktok.port) >= 1, "the lost answer was retried")
+        #expect(await harness.metric("cohortsync_upload_audiences_created_total", port: tiktok.port) == 0, "adopted, not created by a second create")
+        #expect(await harness.metric("cohortsync_upload_audiences_adopted_total", port: tiktok.port) == 1)
     }
 
     @Test("10 % 5xx, 429 bursts and 200 ms latency on both APIs: the audiences end exact", .timeLimit(.minutes(4)))

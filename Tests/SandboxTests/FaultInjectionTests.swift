@@ -55,6 +55,19 @@ struct FaultInjectionTests {
         _ = try await sandbox.send("POST", "/_sandbox/faults", body: ["x": ["drop_rate": 1.0]])
         await #expect(throws: (any Error).self) { _ = try await sandbox.x("GET", "/12/accounts/a/custom_audiences") }
 
+        // A lost answer: the create is made, the client hears nothing; the list shows what it made.
+        _ = try await sandbox.send("POST", "/_sandbox/faults", body: ["tiktok": ["lost_answer_rate": 1.0]])
+        await #expect(throws: (any Error).self) {
+            _ = try await sandbox.tiktok("/segment/audience/", ["advertiser_id": "lost", "action": "create", "custom_audience_name": "made"])
+        }
+        _ = try await sandbox.send("POST", "/_sandbox/faults", body: ["tiktok": [:] as [String: Any]])
+        let listed = try await sandbox.send("GET", "/open_api/v1.3/dmp/custom_audience/list/?advertiser_id=lost&page=1&page_size=100", headers: ["Access-Token": "sandbox-tiktok-token"])
+        let data = try #require(listed.object["data"] as? [String: Any])
+        let list = try #require(data["list"] as? [[String: Any]])
+        #expect(list.map { $0["name"] as? String } == ["made"])
+        #expect((list.first?["create_time"] as? String)?.count == 19, "yyyy-MM-dd HH:mm:ss")
+        #expect((data["page_info"] as? [String: Any])?["total_page"] as? Int == 1)
+
         let reset = try await sandbox.send("POST", "/_sandbox/reset")
         #expect(reset.status == 200)
         #expect(try await sandbox.x("GET", "/12/accounts/a/custom_audiences").status == 200)

@@ -19,6 +19,7 @@ struct CallRunnerTests {
         var maxNameLength: Int { 128 }
         func reserveCreate() async throws {}
         func createAudience(named name: String, tag: String) async throws -> DestinationOutcome<String> { .done("") }
+        func findCreated(named name: String, tag: String, since: Int64, excluding: Set<String>) async throws -> DestinationOutcome<String?> { .done(nil) }
         func upload(_ operation: BatchOperation, users: [BatchUser], audience: String) async throws -> DestinationOutcome<Int> { .done(0) }
         func deleteAudience(_ audience: String) async throws -> DestinationOutcome<Void> { .done(()) }
     }

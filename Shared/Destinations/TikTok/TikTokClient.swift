@@ -31,6 +31,11 @@ public struct TikTokClient: AudienceAPI {
     static let credentialCodes: Set<Int> = [40102, 40105]
     /// Partial success: some rows were refused.
     static let partialCode = 20001
+    /// Audiences per page of the list call (TikTok's maximum), and the most pages read while looking for one.
+    static let listPageSize = 100
+    static let maxListPages = 200
+    /// How far TikTok's clock may run behind ours when telling an audience made by our create from an older one.
+    static let clockSkewMilliseconds: Int64 = 60_000
 
     private let settings: Settings
     private let transport: any HTTPTransport
@@ -83,6 +88,47 @@ public struct TikTokClient: AudienceAPI {
         }
     }
 
+    /// TikTok takes no description, so the audience is told by its name and its creation time: the earliest
+    /// of that name created since `since` (less the clock skew) that is not mapped to another audience of ours.
+    public func findCreated(named name: String, tag: String, since: Int64, excluding: Set<String>) async throws -> DestinationOutcome<String?> {
+        var earliest: (id: String, created: Int64)?
+        for page in 1...Self.maxListPages {
+            let query = "?advertiser_id=\(Self.queryEncoded(settings.advertiser))&page=\(page)&page_size=\(Self.listPageSize)"
+            let listed: DestinationOutcome<Int> = try await call("/dmp/custom_audience/list/" + query, [], method: "GET") { data, _ in
+                for audience in data["list"] as? [[String: Any]] ?? [] where audience["name"] as? String == name {
+                    guard let id = ResponseJSON.id(audience["audience_id"]), !excluding.contains(id),
+                          let created = (audience["create_time"] as? String).flatMap(Self.unixMilliseconds), created >= since - Self.clockSkewMilliseconds
+                    else { continue }
+                    if created < earliest?.created ?? .max { earliest = (id, created) }
+                }
+                return .done(ResponseJSON.int((data["page_info"] as? [String: Any])?["total_page"]) ?? page)
+            }
+            switch listed {
+            case .done(let pages), .partial(let pages, _): if page >= pages { return .done(earliest?.id) }
+            case .retriable, .permanent, .credentialRevoked: return listed.failure()!
+            }
+        }
+        return .permanent(DestinationFailure(
+            code: "AUDIENCE_LIST_UNBOUNDED", message: "advertiser \(settings.advertiser) lists more than \(Self.maxListPages) pages of audiences; looking for \"\(name)\" stopped there"))
+    }
+
+    /// TikTok's `create_time`, `yyyy-MM-dd HH:mm:ss` in UTC, as Unix milliseconds.
+    static func unixMilliseconds(_ time: String) -> Int64? {
+        let fields = time.split(whereSeparator: { $0 == "-" || $0 == " " || $0 == ":" }).compactMap { Int($0) }
+        guard fields.count == 6 else { return nil }
+        var components = DateComponents()
+        (components.year, components.month, components.day, components.hour, components.minute, components.second) =
+            (fields[0], fields[1], fields[2], fields[3], fields[4], fields[5])
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        guard components.isValidDate(in: calendar), let date = calendar.date(from: components) else { return nil }
+        return Int64(date.timeIntervalSince1970 * 1000)
+    }
+
+    private static func queryEncoded(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
+    }
+
     public func deleteAudience(_ audience: String) async throws -> DestinationOutcome<Void> {
         return try await call("/segment/audience/", audienceBody(#","action":"delete","delete_audience_id":"#, audience)) { _, _ in .done(()) }
     }
@@ -101,13 +147,12 @@ public struct TikTokClient: AudienceAPI {
     /// One request after the rate limiter let it go (unless its turn was `reserved`); `success` reads `data`
     /// of a code 0 or 20001 answer.
     private func call<Value>(
-        _ path: String, _ body: [UInt8], reserved: Bool = false, success: ([String: Any], Int) -> DestinationOutcome<Value>
+        _ path: String, _ body: [UInt8], method: String = "POST", reserved: Bool = false, success: ([String: Any], Int) -> DestinationOutcome<Value>
     ) async throws -> DestinationOutcome<Value> {
         if !reserved { try await limiter.acquire() }
-        let request = OutgoingRequest(
-            method: "POST", url: settings.baseURL + path,
-            headers: [(name: "Access-Token", value: accessToken()), (name: "Content-Type", value: "application/json")], body: body,
-            timeout: settings.requestTimeout)
+        var headers = [(name: "Access-Token", value: accessToken())]
+        if !body.isEmpty { headers.append((name: "Content-Type", value: "application/json")) }
+        let request = OutgoingRequest(method: method, url: settings.baseURL + path, headers: headers, body: body, timeout: settings.requestTimeout)
         let response: IncomingResponse
         do {
             response = try await transport.send(request)

@@ -64,10 +64,30 @@ public struct XAdsClient: AudienceAPI {
         return Self.classify(response, failure)
     }
 
+    /// X keeps the tag as the description, so the tag alone decides, whatever the time.
+    public func findCreated(named name: String, tag: String, since: Int64, excluding: Set<String>) async throws -> DestinationOutcome<String?> {
+        try await findTagged(named: name, tag: tag).outcome
+    }
+
     /// The audience that already has `name` and our `tag`: created by an earlier attempt whose answer was
     /// lost. One of that name without the tag belongs to someone else (another cohort, a person) and is
     /// never taken over.
     private func adopt(named name: String, tag: String, after duplicate: DestinationFailure) async throws -> DestinationOutcome<String> {
+        let (found, foreign) = try await findTagged(named: name, tag: tag)
+        switch found {
+        case .done(let id?), .partial(let id?, _): return .done(id)
+        case .done(nil), .partial(nil, _):
+            let message = foreign
+                ? "account \(settings.account) has another audience named \"\(name)\" that CohortSync did not create; rename the upstream audience or that one"
+                : "X says an audience named \"\(name)\" exists, but no listed audience has that name"
+            return .permanent(DestinationFailure(code: duplicate.code, message: message, httpStatus: duplicate.httpStatus))
+        case .retriable, .permanent, .credentialRevoked: return found.failure()!
+        }
+    }
+
+    /// Lists the account's audiences for the live one named `name` with description `tag`; `foreign` tells
+    /// whether one of that name without the tag was seen.
+    private func findTagged(named name: String, tag: String) async throws -> (outcome: DestinationOutcome<String?>, foreign: Bool) {
         var foreign = false
         var cursor: String?
         var seen: Set<String> = []
@@ -77,28 +97,25 @@ public struct XAdsClient: AudienceAPI {
             var query = [("count", "1000")]
             if let cursor { query.append(("cursor", cursor)) }
             let answer = try await call("GET", audiencesPath, query: query)
-            guard case .success(let response) = answer else { return answer.failureOutcome() }
-            guard (200..<300).contains(response.status) else { return Self.classify(response, Self.failure(response)) }
+            guard case .success(let response) = answer else { return (answer.failureOutcome(), foreign) }
+            guard (200..<300).contains(response.status) else { return (Self.classify(response, Self.failure(response)), foreign) }
             let object = ResponseJSON.object(response.body)
             for audience in object?["data"] as? [[String: Any]] ?? [] where audience["name"] as? String == name && audience["deleted"] as? Bool != true {
                 guard audience["description"] as? String == tag else {
                     foreign = true
                     continue
                 }
-                if let id = ResponseJSON.id(audience["id"]) { return .done(id) }
+                if let id = ResponseJSON.id(audience["id"]) { return (.done(id), foreign) }
             }
             cursor = (object?["next_cursor"] as? String).flatMap { $0.isEmpty ? nil : $0 }
             // A cursor given twice, or more pages than any account holds, would page forever.
             if let next = cursor, !seen.insert(next).inserted || pages >= Self.maxAdoptionPages {
-                return .permanent(DestinationFailure(
-                    code: duplicate.code, message: "listing the account's audiences to find \"\(name)\" did not end (cursor repeated or over \(Self.maxAdoptionPages) pages)",
-                    httpStatus: duplicate.httpStatus))
+                return (.permanent(DestinationFailure(
+                    code: "AUDIENCE_LIST_UNBOUNDED",
+                    message: "listing the account's audiences to find \"\(name)\" did not end (cursor repeated or over \(Self.maxAdoptionPages) pages)")), foreign)
             }
         } while cursor != nil
-        let message = foreign
-            ? "account \(settings.account) has another audience named \"\(name)\" that CohortSync did not create; rename the upstream audience or that one"
-            : "X says an audience named \"\(name)\" exists, but no listed audience has that name"
-        return .permanent(DestinationFailure(code: duplicate.code, message: message, httpStatus: duplicate.httpStatus))
+        return (.done(nil), foreign)
     }
 
     public func upload(_ operation: BatchOperation, users: [BatchUser], audience: String) async throws -> DestinationOutcome<Int> {
