@@ -37,11 +37,11 @@ build: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 
 ## test: start the local broker (unless one already runs), run every test, stop the broker even when tests fail.
-## The edge-load suite (a 100 ms bound on /healthz), the fuzz suites (a million inputs per target, all CPU)
-## and the demo's scenario (six processes and Prometheus) each run on their own after the rest, so no load
-## stretches another suite's deadlines on a 2-core machine. The reduced chaos run is not part of it yet: it
-## still finds open defects (docs/benchmarks.md#chaos); run it with `make chaos-reduced`. The fuzz run turns off Swift Testing's backtrace of every thrown error,
-## which would otherwise cost more than the code under test (most fuzzed inputs are refused by a throw).
+## The edge-load suite (a 100 ms bound on /healthz), the fuzz suites (a million inputs per target, all CPU),
+## the demo's scenario (six processes and Prometheus) and the reduced chaos run (its own broker, SIGKILLs)
+## each run on their own after the rest, so no load stretches another suite's deadlines on a 2-core machine.
+## The fuzz run turns off Swift Testing's backtrace of every thrown error, which would otherwise cost more
+## than the code under test (most fuzzed inputs are refused by a throw).
 test: build ops-tools
 	@if kcat -b 127.0.0.1:9092 -L -m 2 >/dev/null 2>&1; then started=no; else started=yes; scripts/kafka-up || exit 1; fi; \
 	.build/debug/cohortsync topics create --member-partitions 4 --batch-partitions 2 >/dev/null || exit 1; \
@@ -49,6 +49,7 @@ test: build ops-tools
 	$(SWIFT) test --skip-build --filter EdgeLoadTests 2>&1 | tee -a .build/test.log; [ $${PIPESTATUS[0]} = 0 ] || status=1; \
 	SWT_SWIFT_ERROR_BACKTRACING_ENABLED=0 $(SWIFT) test --skip-build --filter FuzzTests 2>&1 | tee -a .build/test.log; [ $${PIPESTATUS[0]} = 0 ] || status=1; \
 	$(SWIFT) test --skip-build --filter DemoScenarioTests 2>&1 | tee -a .build/test.log; [ $${PIPESTATUS[0]} = 0 ] || status=1; \
+	$(SWIFT) test --skip-build --filter ChaosTests 2>&1 | tee -a .build/test.log; [ $${PIPESTATUS[0]} = 0 ] || status=1; \
 	if [ $$started = yes ]; then scripts/kafka-down; fi; \
 	scripts/test-summary < .build/test.log; \
 	exit $$status
@@ -64,7 +65,7 @@ chaos: deps
 	$(SWIFT) build -c release $(BUILD_FLAGS)
 	scripts/chaos --members $(or $(MEMBERS),1000000) --chaos-seconds $(or $(CHAOS_SECONDS),240)
 
-## chaos-reduced: the chaos run as ChaosTests holds it (50,000 members, debug builds, no broker restart), on its own broker
+## chaos-reduced: the chaos run as ChaosTests holds it in make test (50,000 members, debug builds, no broker restart), on its own broker
 chaos-reduced: build
 	$(SWIFT) test --skip-build --filter ChaosTests
 
