@@ -44,10 +44,12 @@ struct ChangelogSnapshot {
             var audiences: [([UInt8], AudienceState?)] = []
             var unreadable = 0
             for entry in entries {
+                // A withdrawal's time says nothing of what the destination holds.
                 guard let key = entry.key, let parsed = BatcherState.parseKey(key) else { continue }
+                if case .withdrawal = parsed { continue }
                 if let only {
                     let audience: AudienceKey = switch parsed {
-                    case .member(let connection, let audience, _), .audience(let connection, let audience):
+                    case .member(let connection, let audience, _), .audience(let connection, let audience), .withdrawal(let connection, let audience, _):
                         AudienceKey(connection: connection, audience: audience)
                     }
                     guard only.contains(audience) else { continue }
@@ -67,6 +69,8 @@ struct ChangelogSnapshot {
                     // Keyed by partition too: an audience's state is kept per changelog partition.
                     let audience: AudienceState? = if case .audience(let audience)? = decoded { audience } else { nil }
                     audiences.append((Array("\(partition.partition)/".utf8) + key, audience))
+                case .withdrawal:
+                    continue
                 }
             }
             state.withLock { state in

@@ -74,12 +74,13 @@ public struct AudienceState: ProtoMessage, Hashable {
     }
 }
 
-/// The value of a `cohortsync.batcher-state.v1` record: a member's or an audience's state. A tombstone
-/// (null value) deletes the key.
+/// The value of a `cohortsync.batcher-state.v1` record: a member's or an audience's state, or a user's last
+/// consent withdrawal. A tombstone (null value) deletes the key.
 public enum BatcherState: ProtoMessage, Hashable {
     public static let protoName = "cohortsync.v1.BatcherState"
     case member(MemberState)
     case audience(AudienceState)
+    case withdrawal(WithdrawalState)
 
     public init(from reader: inout ProtoReader) throws(WireError) {
         var body: BatcherState?
@@ -87,10 +88,11 @@ public enum BatcherState: ProtoMessage, Hashable {
             switch field.number {
             case 1: body = .member(try reader.message(field, "member"))
             case 2: body = .audience(try reader.message(field, "audience"))
+            case 3: body = .withdrawal(try reader.message(field, "withdrawal"))
             default: try reader.skip(field)
             }
         }
-        guard let body else { throw WireError(code: .missingBody, message: "\(Self.protoName) has no member or audience") }
+        guard let body else { throw WireError(code: .missingBody, message: "\(Self.protoName) has no member, audience or withdrawal") }
         self = body
     }
 
@@ -98,6 +100,7 @@ public enum BatcherState: ProtoMessage, Hashable {
         switch self {
         case .member(let member): writer.message(1, member)
         case .audience(let audience): writer.message(2, audience)
+        case .withdrawal(let withdrawal): writer.message(3, withdrawal)
         }
     }
 
@@ -117,13 +120,23 @@ public enum BatcherState: ProtoMessage, Hashable {
         appendPart(audienceID, to: &key)
     }
 
+    /// The changelog key of a user's last consent withdrawal in an audience: `w`, then connection, audience
+    /// and user key, length-prefixed.
+    public static func withdrawalKey(connectionID: String, audienceID: String, userKey: String, into key: inout [UInt8]) {
+        key.append(UInt8(ascii: "w"))
+        appendPart(connectionID, to: &key)
+        appendPart(audienceID, to: &key)
+        appendPart(userKey, to: &key)
+    }
+
     /// What a changelog key names.
     public enum Key: Hashable, Sendable {
         case member(connectionID: String, audienceID: String, userKey: String)
         case audience(connectionID: String, audienceID: String)
+        case withdrawal(connectionID: String, audienceID: String, userKey: String)
     }
 
-    /// The parts of a key written by `memberKey` or `audienceKey`; nil for anything else.
+    /// The parts of a key written by `memberKey`, `audienceKey` or `withdrawalKey`; nil for anything else.
     public static func parseKey(_ key: [UInt8]) -> Key? {
         guard let kind = key.first else { return nil }
         var position = 1
@@ -146,6 +159,7 @@ public enum BatcherState: ProtoMessage, Hashable {
         switch (kind, parts.count) {
         case (UInt8(ascii: "m"), 3): return .member(connectionID: parts[0], audienceID: parts[1], userKey: parts[2])
         case (UInt8(ascii: "a"), 2): return .audience(connectionID: parts[0], audienceID: parts[1])
+        case (UInt8(ascii: "w"), 3): return .withdrawal(connectionID: parts[0], audienceID: parts[1], userKey: parts[2])
         default: return nil
         }
     }

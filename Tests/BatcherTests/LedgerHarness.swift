@@ -34,10 +34,12 @@ struct LedgerHarness {
 
     mutating func member(
         _ action: MemberAction, _ user: String, _ pairs: [(IdentifierType, UInt8)] = [], connection: String = "x-main", audience: String = "aud",
-        snapshot: String = "", completion: BatchCompletion? = nil
+        snapshot: String = "", time: Int64 = 0, completion: BatchCompletion? = nil
     ) {
         apply(
-            .member(HashedMember(connectionID: connection, audienceID: audience, userKey: user, action: action, snapshotID: snapshot, identifiers: Self.ids(pairs))),
+            .member(HashedMember(
+                connectionID: connection, audienceID: audience, userKey: user, action: action, snapshotID: snapshot, identifiers: Self.ids(pairs),
+                eventTimeMilliseconds: time)),
             completion: completion)
     }
 

@@ -60,6 +60,53 @@ struct MembershipRulesTests {
         #expect(LedgerHarness.lines(run.flush()) == ["remove u1 email:01"])
     }
 
+    @Test("a membership written before the user's consent withdrawal but arriving after it adds nobody, after a restore too; a later one does; one without a time goes by arrival")
+    func withdrawalOrdering() throws {
+        let t = LedgerHarness.start - 3_600_000
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.enter, "u1", [(.email, 1)], time: t)
+        _ = run.flush()
+        // A withdrawal fanned out from another audience, for a member here and for a user not here yet.
+        run.member(.consentWithdrawn, "u1", time: t + 300)
+        run.member(.consentWithdrawn, "u2", time: t + 300)
+        #expect(LedgerHarness.lines(run.flush()) == ["remove u1 email:01"])
+        // A snapshot the CDP wrote before the withdrawal, still in flight.
+        run.snapshot(.begin, "s1")
+        run.member(.snapshotMember, "u1", [(.email, 1)], snapshot: "s1", time: t + 200)
+        run.member(.snapshotMember, "u2", [(.email, 2)], snapshot: "s1", time: t + 300)
+        run.member(.snapshotMember, "u3", [(.email, 3)], snapshot: "s1", time: t + 200)
+        #expect(LedgerHarness.lines(run.flush()) == ["add u3 email:03"], "u1 and u2 withdrew at or after those records were written")
+        #expect(run.changelog.contains { BatcherState.parseKey($0.key) == .withdrawal(connectionID: "x-main", audienceID: "aud", userKey: "u2") })
+
+        var restored = try run.restored()
+        restored.member(.enter, "u1", [(.email, 1)], time: t + 250)
+        #expect(restored.flush().isEmpty, "the withdrawal's time survives a restore")
+        restored.member(.enter, "u2", [(.email, 2)], time: t + 400)
+        #expect(LedgerHarness.lines(restored.flush()) == ["add u2 email:02"], "consent given again after the withdrawal")
+        restored.member(.enter, "u1", [(.email, 1)])
+        #expect(LedgerHarness.lines(restored.flush()) == ["add u1 email:01"], "a record without a time is ordered by arrival")
+    }
+
+    @Test("a withdrawal's time is forgotten after its retention, with a tombstone on the changelog")
+    func withdrawalRetention() throws {
+        let t = LedgerHarness.start
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.consentWithdrawn, "u1", time: t)
+        _ = run.flush()
+        run.advance(seconds: 6 * 86_400)
+        run.ledger.pruneWithdrawals(now: run.now)
+        run.member(.enter, "u1", [(.email, 1)], time: t - 1)
+        #expect(run.flush().isEmpty, "kept for 7 days")
+        run.advance(seconds: 2 * 86_400)
+        run.ledger.pruneWithdrawals(now: run.now)
+        _ = run.flush()
+        let key = try #require(run.changelog.last { BatcherState.parseKey($0.key) == .withdrawal(connectionID: "x-main", audienceID: "aud", userKey: "u1") })
+        #expect(key.state == nil, "forgotten: a tombstone")
+        var restored = try run.restored()
+        restored.member(.enter, "u1", [(.email, 1)], time: t - 1)
+        #expect(LedgerHarness.lines(restored.flush()) == ["add u1 email:01"])
+    }
+
     @Test("a user who enters and leaves inside one window costs nothing; changes within a window collapse to the last")
     func coalescing() throws {
         var run = try LedgerHarness(LedgerConfigs.x(maxDelaySeconds: 5))

@@ -30,6 +30,21 @@ struct IngestProcessorTests {
         #expect(change.identifiers.email == "a@b.co")
     }
 
+    @Test("a member change without a timestamp takes its record's Kafka timestamp; one with its own keeps it")
+    func eventTimeFallback() throws {
+        func time(_ json: String, kafka: Int64?) throws -> Int64 {
+            let record = ConsumerRecord(topic: "cdp.audiences", partition: 0, offset: 0, key: nil, value: Array(json.utf8), headers: [], timestampMilliseconds: kafka)
+            let produced = try #require(processor.process(record).records.first)
+            guard case .change(let change) = try MemberRecord(serializedBytes: produced.value) else { throw TestSupportError("expected a change") }
+            return change.eventTimeMilliseconds
+        }
+        let bare = #"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"id":"u_1"}}"#
+        #expect(try time(bare, kafka: 1_795_000_000_123) == 1_795_000_000_123)
+        #expect(try time(bare, kafka: nil) == 0)
+        let timed = #"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"id":"u_1"},"timestamp":"2026-11-23T19:00:00Z"}"#
+        #expect(try time(timed, kafka: 1_795_000_000_123) == 1_795_460_400_000)
+    }
+
     @Test("snapshot markers go to every partition; the end is complete only when the count matches")
     func snapshots() throws {
         let (begin, _) = processor.process(upstream(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#))

@@ -23,7 +23,13 @@ struct AudienceLedger {
         case unknownSnapshot = "unknown-snapshot"
         case unknownHold = "unknown-hold"
         case repeatedBegin = "repeated-snapshot-begin"
+        /// A membership the CDP wrote before the user's last consent withdrawal, arriving after it.
+        case withdrawnSince = "withdrawn-since"
     }
+
+    /// How long a withdrawal's time is kept to refuse memberships written before it: far longer than any
+    /// record stays in flight between the CDP and the batcher.
+    static let withdrawalRetention: Int64 = 7 * 86_400_000
 
     let connection: CohortSyncConfig.Connection
     let sync: CohortSyncConfig.Sync
@@ -37,6 +43,10 @@ struct AudienceLedger {
     private var restoredPrevious: [Int32: [HashedIdentifier]] = [:]
     /// Slots whose changelog record is out of date (the `MemberTable.dirty` flag set).
     private var dirty: [Int32] = []
+    /// Each user's last consent withdrawal (event time), for `withdrawalRetention`; and the users whose
+    /// changelog record of it is out of date (nil: a tombstone is due).
+    private(set) var withdrawals: [String: Int64] = [:]
+    private var dirtyWithdrawals: Set<String> = []
     private var stateDirty = false
     private var deleteRequested = false
     private var flushRequested = false
@@ -55,7 +65,7 @@ struct AudienceLedger {
     var pendingCount: Int { pending.count }
     var memberCount: Int { table.liveCount }
     var isHolding: Bool { state.heldSequence != 0 }
-    var hasWork: Bool { !pending.isEmpty || !dirty.isEmpty || stateDirty || deleteRequested || !waiting.isEmpty }
+    var hasWork: Bool { !pending.isEmpty || !dirty.isEmpty || !dirtyWithdrawals.isEmpty || stateDirty || deleteRequested || !waiting.isEmpty }
 
     // MARK: Records
 
@@ -66,10 +76,19 @@ struct AudienceLedger {
         if sync.cadence == .once && state.onceApplied { return .onceApplied }
         switch member.action {
         case .enter, .snapshotMember, .unspecified:
+            // Event time 0 is unknown: such a record is ordered by arrival alone.
+            if member.eventTimeMilliseconds != 0, let withdrawn = withdrawals[member.userKey], member.eventTimeMilliseconds <= withdrawn {
+                return .withdrawnSince
+            }
             let slot = table.findOrInsert(member.userKey)
             if table.setSeen(slot, UInt32(truncatingIfNeeded: state.snapshotSequence)) { markDirty(slot, now: now) }
             desire(slot, IdentifierSet.canonical(member.identifiers, forwarded: connection.forward), now: now)
         case .exit, .consentWithdrawn:
+            if member.action == .consentWithdrawn, member.eventTimeMilliseconds > withdrawals[member.userKey] ?? 0 {
+                withdrawals[member.userKey] = member.eventTimeMilliseconds
+                dirtyWithdrawals.insert(member.userKey)
+                workSince = workSince ?? now
+            }
             guard let slot = table.find(member.userKey) else { return nil }
             desire(slot, [], now: now)
         }
@@ -176,6 +195,15 @@ struct AudienceLedger {
     }
 
     // MARK: Sweeps
+
+    /// Forgets withdrawals older than `withdrawalRetention` (their changelog records become tombstones).
+    mutating func pruneWithdrawals(now: Int64) {
+        for (userKey, time) in withdrawals where time < now - Self.withdrawalRetention {
+            withdrawals[userKey] = nil
+            dirtyWithdrawals.insert(userKey)
+            workSince = workSince ?? now
+        }
+    }
 
     /// Queues a re-add of every member whose digests were sent before `cutoff` (X's 13-month expiry).
     mutating func refresh(sentBefore cutoff: Int64, now: Int64) -> Int {
@@ -330,6 +358,11 @@ struct AudienceLedger {
         state = audience
     }
 
+    /// A withdrawal from the changelog; nil (a tombstone) forgets the user's.
+    mutating func restoreWithdrawal(userKey: String, _ withdrawal: WithdrawalState?) {
+        withdrawals[userKey] = withdrawal?.withdrawnAtMilliseconds
+    }
+
     // MARK: Helpers
 
     private mutating func desire(_ slot: Int32, _ identifiers: [HashedIdentifier], now: Int64) {
@@ -410,6 +443,15 @@ struct AudienceLedger {
             }
         }
         dirty.removeAll(keepingCapacity: true)
+        for userKey in dirtyWithdrawals.sorted() {
+            var key: [UInt8] = []
+            BatcherState.withdrawalKey(connectionID: connection.id, audienceID: sync.audienceID, userKey: userKey, into: &key)
+            let withdrawal = withdrawals[userKey].map {
+                WithdrawalState(connectionID: connection.id, audienceID: sync.audienceID, userKey: userKey, withdrawnAtMilliseconds: $0)
+            }
+            intent.append(ChangelogRecord(key: key, state: withdrawal.map { .withdrawal($0) }))
+        }
+        dirtyWithdrawals.removeAll(keepingCapacity: true)
         var key: [UInt8] = []
         BatcherState.audienceKey(connectionID: connection.id, audienceID: sync.audienceID, into: &key)
         settle.append(ChangelogRecord(key: key, state: .audience(state)))

@@ -183,8 +183,8 @@ public final class BatcherEngine: Sendable {
 
     // MARK: Timer
 
-    /// Flushes what is due in every owned partition, sweeps for X memberships to refresh when it is time,
-    /// and updates the gauges.
+    /// Flushes what is due in every owned partition, sweeps for X memberships to refresh (and consent
+    /// withdrawals to forget) when it is time, and updates the gauges.
     public func tick() {
         let now = clock()
         lastTick.withLock { $0 = ContinuousClock.now }
@@ -199,7 +199,9 @@ public final class BatcherEngine: Sendable {
         for worker in selected(nil) {
             var refreshed = 0
             worker.update(by: .timer) { ledger in
-                if sweep { refreshed = ledger.refreshX(sentBefore: cutoff, now: now) }
+                guard sweep else { return }
+                refreshed = ledger.refreshX(sentBefore: cutoff, now: now)
+                ledger.pruneWithdrawals(now: now)
             }
             metrics.refreshedMembers(refreshed)
         }

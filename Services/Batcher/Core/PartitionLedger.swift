@@ -191,6 +191,20 @@ public struct PartitionLedger: Sendable {
                 return false
             }
             ledgers[index].restore(state)
+        case .withdrawal(let connectionID, let audienceID, let userKey):
+            guard let index = bySync[SyncKey(connectionID: connectionID, audienceID: audienceID)] else {
+                ignore("state-of-no-sync")
+                return true
+            }
+            guard let value = entry.value else {
+                ledgers[index].restoreWithdrawal(userKey: userKey, nil)
+                return true
+            }
+            guard case .withdrawal(let withdrawal)? = try? BatcherState(serializedBytes: value), withdrawal.userKey == userKey else {
+                ignore("unreadable-state")
+                return false
+            }
+            ledgers[index].restoreWithdrawal(userKey: userKey, withdrawal)
         }
         return true
     }
@@ -205,6 +219,11 @@ public struct PartitionLedger: Sendable {
             counts.unforwarded += ledgers[index].dropUnforwarded(now: now)
         }
         return counts
+    }
+
+    /// Forgets consent withdrawals past their retention, in every audience.
+    public mutating func pruneWithdrawals(now: Int64) {
+        for index in ledgers.indices { ledgers[index].pruneWithdrawals(now: now) }
     }
 
     /// Queues a re-add of X memberships sent before `cutoff`, ahead of X's 13-month default expiry.

@@ -82,7 +82,10 @@ public final class IngestProcessor: Sendable {
             return outcome
         }
         switch event {
-        case .member(let change):
+        case .member(var change):
+            // Without a time of its own, the upstream record's Kafka timestamp: the batcher orders a consent
+            // withdrawal against the user's memberships in other audiences by event time.
+            if change.eventTimeMilliseconds == 0, let time = record.timestampMilliseconds, time > 0 { change.eventTimeMilliseconds = time }
             out.append(MemberRecord.change(change), topic: TopicNames.members, placement: .byKey, headers: headers, audienceID: change.audienceID, userKey: change.userKey)
             return admit(.forwarded) {
                 if change.action == .snapshotMember {
