@@ -32,7 +32,7 @@ struct AudiencesCommand {
             table.rows.append([
                 mapping.connectionID, mapping.audienceID, mapping.scope.isEmpty ? "-" : mapping.scope, mapping.destination.name,
                 mapping.destinationAudienceID, mapping.name, Table.time(mapping.createdAtMilliseconds),
-                mapping.deleted ? "deleted" : mapping.isCreateIntent ? "creating" : "active",
+                mapping.createIntent ? "creating" : mapping.deleted ? "deleted" : "active",
             ])
         }
         return table

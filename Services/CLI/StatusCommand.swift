@@ -39,7 +39,7 @@ struct StatusCommand {
             if result.status != .succeeded { rows[key]!.failedResults += 1 }
             if (rows[key]!.lastResult?.completedAtMilliseconds ?? -1) <= result.completedAtMilliseconds { rows[key]!.lastResult = result }
         }
-        for mapping in try await mappings where !mapping.deleted && !mapping.isCreateIntent {
+        for mapping in try await mappings where !mapping.deleted {
             rows[ChangelogSnapshot.AudienceKey(connection: mapping.connectionID, audience: mapping.audienceID), default: Row()].destinationAudiences.append(
                 mapping.scope.isEmpty ? mapping.destinationAudienceID : "\(mapping.scope):\(mapping.destinationAudienceID)")
         }

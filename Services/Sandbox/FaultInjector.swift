@@ -41,11 +41,6 @@ final class FaultInjector: Sendable {
                 latency += min(Int(random() * Double(plan.latencyJitterMilliseconds + 1)), plan.latencyJitterMilliseconds)
             }
             if plan.dropRate > 0, random() < plan.dropRate { return (latency, .dropConnection) }
-            if plan.lostAnswerBurst > 0 {
-                plan.lostAnswerBurst -= 1
-                return (latency, .loseAnswer)
-            }
-            if plan.lostAnswerRate > 0, random() < plan.lostAnswerRate { return (latency, .loseAnswer) }
             if plan.tokenRevoked { return (latency, .tokenRevoked) }
             if plan.rateLimitBurst > 0 {
                 plan.rateLimitBurst -= 1
@@ -54,6 +49,12 @@ final class FaultInjector: Sendable {
             for (code, probability) in plan.errors.sorted(by: { $0.key < $1.key }) where random() < probability {
                 return (latency, .error(code))
             }
+            // Last: a lost answer is of a request the sandbox acts on as if no fault applied.
+            if plan.lostAnswerBurst > 0 {
+                plan.lostAnswerBurst -= 1
+                return (latency, .loseAnswer)
+            }
+            if plan.lostAnswerRate > 0, random() < plan.lostAnswerRate { return (latency, .loseAnswer) }
             return (latency, nil)
         }
     }

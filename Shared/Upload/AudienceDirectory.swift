@@ -58,21 +58,21 @@ public final class AudienceDirectory: Sendable {
 
     /// The live destination audience of `key`; nil when none was created or it was deleted.
     public func live(_ key: Key) -> AudienceMapping? {
-        known.withLock { $0.mappings[key] }.flatMap { $0.deleted || $0.isCreateIntent ? nil : $0 }
+        known.withLock { $0.mappings[key] }.flatMap { $0.deleted || $0.createIntent ? nil : $0 }
     }
 
     /// The create intent of `key` when its latest record is one: a create was about to be sent, and whether
     /// the destination made the audience is unknown until someone looks.
     public func createIntent(_ key: Key) -> AudienceMapping? {
-        known.withLock { $0.mappings[key] }.flatMap { $0.isCreateIntent && !$0.deleted ? $0 : nil }
+        known.withLock { $0.mappings[key] }.flatMap { $0.createIntent ? $0 : nil }
     }
 
-    /// The destination audiences mapped to other live audiences of `key`'s connection (its account or
-    /// advertiser), never to be adopted for `key`.
-    public func claimed(except key: Key) -> Set<String> {
+    /// The destination audiences never to be adopted for `key`: every one a mapping of its connection (its
+    /// account or advertiser) names, live or deleted.
+    public func unadoptable(for key: Key) -> Set<String> {
         known.withLock { known in
             Set(known.mappings.compactMap { other, mapping in
-                other.connectionID == key.connectionID && other != key && !mapping.deleted && !mapping.isCreateIntent ? mapping.destinationAudienceID : nil
+                other.connectionID == key.connectionID && !mapping.destinationAudienceID.isEmpty ? mapping.destinationAudienceID : nil
             })
         }
     }

@@ -46,17 +46,19 @@ extension UploadEngine {
         }
         var attempts = 0
         let key = AudienceDirectory.Key(batch)
-        let found = try await destinationAudience(batch, key, connection, create: batch.operation == .add && !batch.users.isEmpty, attempts: &attempts)
-        guard case .done(let destinationID) = found, let audience = destinationID else {
-            if case .failed(let failure, let reason) = found {
-                let what = batch.operation == .add ? "created" : "found"
-                try await finish(upload, started: started, destinationID: "", attempts: attempts, accepted: 0, refused: (batch.users.isEmpty ? [-1] : Array(batch.users.indices)).map {
-                    RefusedItem(index: $0, code: failure.code, message: "the audience could not be \(what): \(failure.message)")
-                }, reason: reason, completion)
-            } else {
-                // No destination audience: nothing to remove from or delete, and an empty add is nothing to send.
-                try await finish(upload, started: started, destinationID: "", attempts: attempts, accepted: 0, refused: [], reason: "", completion)
-            }
+        let audience: String
+        switch try await destinationAudience(batch, key, connection, create: batch.operation == .add && !batch.users.isEmpty, attempts: &attempts) {
+        case .done(let id?), .partial(let id?, _):
+            audience = id
+        case .done(nil), .partial(nil, _):
+            // No destination audience: nothing to remove from or delete, and an empty add is nothing to send.
+            try await finish(upload, started: started, destinationID: "", attempts: attempts, accepted: 0, refused: [], reason: "", completion)
+            return
+        case .failed(let failure, let reason):
+            let what = batch.operation == .add ? "created" : "found"
+            try await finish(upload, started: started, destinationID: "", attempts: attempts, accepted: 0, refused: (batch.users.isEmpty ? [-1] : Array(batch.users.indices)).map {
+                RefusedItem(index: $0, code: failure.code, message: "the audience could not be \(what): \(failure.message)")
+            }, reason: reason, completion)
             return
         }
         if batch.operation == .deleteAudience {

@@ -29,7 +29,7 @@ public final class UploadEngine: Sendable {
     let metrics: UploadMetrics
     let logger: Logger
     let clock: @Sendable () -> Int64
-    private let mappingPartitions: Int32
+    let mappingPartitions: Int32
     /// The bound on every record written (results, dead letters).
     let recordBytes: Int
     private let maxQueuedPerPartition: Int

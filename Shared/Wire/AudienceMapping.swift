@@ -10,10 +10,15 @@ public struct AudienceMapping: ProtoMessage, Hashable {
     public var name = ""
     public var createdAtMilliseconds: Int64 = 0
     public var deleted = false
+    /// A record written before a create is sent, without the destination's id yet (`created_at_ms` is when):
+    /// the audience may or may not exist, so the next owner looks for it before creating one. It is also
+    /// marked `deleted`, so a version that does not know intents reads it as no audience, as before them.
+    public var createIntent = false
 
     public init(
         connectionID: String = "", audienceID: String = "", scope: String = "", destination: Destination = .unspecified,
-        destinationAudienceID: String = "", name: String = "", createdAtMilliseconds: Int64 = 0, deleted: Bool = false
+        destinationAudienceID: String = "", name: String = "", createdAtMilliseconds: Int64 = 0, deleted: Bool = false,
+        createIntent: Bool = false
     ) {
         self.connectionID = connectionID
         self.audienceID = audienceID
@@ -23,6 +28,7 @@ public struct AudienceMapping: ProtoMessage, Hashable {
         self.name = name
         self.createdAtMilliseconds = createdAtMilliseconds
         self.deleted = deleted
+        self.createIntent = createIntent
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
@@ -37,14 +43,11 @@ public struct AudienceMapping: ProtoMessage, Hashable {
             case 6: name = try reader.string(field, "name")
             case 7: createdAtMilliseconds = try reader.int64(field, "created_at_ms")
             case 8: deleted = try reader.bool(field, "deleted")
+            case 9: createIntent = try reader.bool(field, "create_intent")
             default: try reader.skip(field)
             }
         }
     }
-
-    /// A record written before a create is sent, without the destination's id yet (`created_at_ms` is when):
-    /// the audience may or may not exist, so the next owner looks for it before creating one.
-    public var isCreateIntent: Bool { destinationAudienceID.isEmpty }
 
     public func encode(to writer: inout ProtoWriter) {
         writer.string(1, connectionID)
@@ -55,5 +58,6 @@ public struct AudienceMapping: ProtoMessage, Hashable {
         writer.string(6, name)
         writer.int64(7, createdAtMilliseconds)
         writer.bool(8, deleted)
+        writer.bool(9, createIntent)
     }
 }

@@ -88,7 +88,7 @@ struct TikTokClientTests {
 }
 
 extension TikTokClientTests {
-    @Test("findCreated pages the audience list and takes the earliest of that name made since the intent, skipping older ones and audiences mapped elsewhere")
+    @Test("findCreated pages the audience list and takes the one of that name made since the intent, skipping older ones and audiences mapped elsewhere")
     func findCreated() async throws {
         let since = try #require(TikTokClient.unixMilliseconds("2026-11-25 10:00:00"))
         #expect(since == 1_795_600_800_000)
@@ -99,27 +99,43 @@ extension TikTokClientTests {
             page(1, [
                 ["audience_id": "7old", "name": "Buyers", "create_time": "2026-11-25 09:58:59"],
                 ["audience_id": "7other", "name": "Sellers", "create_time": "2026-11-25 10:00:05"],
-                ["audience_id": "7late", "name": "Buyers", "create_time": "2026-11-25 10:00:09"],
             ], 2),
             page(2, [
                 ["audience_id": "7mapped", "name": "Buyers", "create_time": "2026-11-25 10:00:01"],
                 ["audience_id": 7_000_123, "name": "Buyers", "create_time": "2026-11-25 09:59:30"],
-                ["audience_id": "7bad", "name": "Buyers", "create_time": "yesterday"],
             ], 2),
         ])
         let outcome = try await client(transport).findCreated(named: "Buyers", tag: "cohortsync:c/a/", since: since, excluding: ["7mapped"])
-        #expect(outcome.value == .some("7000123"), "within the clock-skew margin, earlier than 7late")
+        #expect(outcome.value == .some("7000123"), "within the clock-skew margin")
         #expect(transport.requests.map(\.method) == ["GET", "GET"])
         #expect(transport.requests.map(\.url) == (1...2).map { "http://sandbox/open_api/v1.3/dmp/custom_audience/list/?advertiser_id=adv1&page=\($0)&page_size=100" })
 
         let none = ScriptedTransport([page(1, [["audience_id": "7old", "name": "Buyers", "create_time": "2026-11-25 09:00:00"]], 1)])
         #expect(try await client(none).findCreated(named: "Buyers", tag: "t", since: since, excluding: []).value == .some(nil))
         #expect(none.requests.count == 1, "page_info said one page: no second is asked for")
+    }
 
-        let limited = ScriptedTransport([ScriptedTransport.json(200, ["code": 40100, "message": "slow down", "data": [:]])])
-        let outcome2 = try await client(limited).findCreated(named: "Buyers", tag: "t", since: since, excluding: [])
-        guard case .retriable(let failure, _) = outcome2 else { Issue.record("expected retriable, got \(outcome2)"); return }
-        #expect(failure.code == "40100")
+    @Test("findCreated never answers none when in doubt: two candidates, a same-named entry without a readable time, an answer without its list, a rate limit")
+    func findCreatedInDoubt() async throws {
+        let since = try #require(TikTokClient.unixMilliseconds("2026-11-25 10:00:00"))
+        let answer = { (data: [String: Any]) in ScriptedTransport.json(200, ["code": 0, "message": "OK", "data": data]) }
+        let pageInfo = ["page": 1, "total_page": 1]
+        let cases: [(ScriptedTransport.Step, String)] = [
+            (answer(["list": [["audience_id": "7a", "name": "Buyers", "create_time": "2026-11-25 10:00:01"],
+                              ["audience_id": "7b", "name": "Buyers", "create_time": "2026-11-25 10:00:02"]], "page_info": pageInfo]), "AMBIGUOUS_AUDIENCE"),
+            (answer(["list": [["audience_id": "7a", "name": "Buyers", "create_time": "yesterday"]], "page_info": pageInfo]), "INVALID_RESPONSE"),
+            (answer(["page_info": pageInfo]), "INVALID_RESPONSE"),
+            (answer(["list": [] as [Any]]), "INVALID_RESPONSE"),
+            (ScriptedTransport.json(200, ["code": 40100, "message": "slow down", "data": [:]]), "40100"),
+        ]
+        for (step, code) in cases {
+            let outcome = try await client(ScriptedTransport([step])).findCreated(named: "Buyers", tag: "t", since: since, excluding: [])
+            guard case .retriable(let failure, _) = outcome else {
+                Issue.record("expected retriable \(code), got \(outcome)")
+                continue
+            }
+            #expect(failure.code == code)
+        }
     }
 }
 

@@ -3,12 +3,12 @@ import TestSupport
 import Testing
 
 /// The chaos run, reduced: `scripts/chaos` with 50,000 members and 10 % churn on its own broker, a random stage
-/// SIGKILLed and restarted every few seconds, the sandbox injecting server errors, dropped connections, latency
-/// and 429 bursts. At debug speed the snapshot usually outlasts the chaos (up to 180 s) and the churn follows
-/// without it; `make chaos` (release) has both under chaos. When the pipeline is idle again every sandbox
-/// audience must equal the separate model's expectation hash for hash. Not in `make test` yet (`make
-/// chaos-reduced`): it still finds open defects now and then (docs/benchmarks.md#chaos). The broker restart stays in `make chaos`: one run in four
-/// with it has ended with audiences off by a few hundred members (docs/benchmarks.md), which is open.
+/// SIGKILLed and restarted every few seconds, the sandbox injecting server errors, dropped connections, answers
+/// lost after it acted, latency and 429 bursts. At debug speed the snapshot usually outlasts the chaos (up to
+/// 180 s) and the churn follows without it; `make chaos` (release) has both under chaos. When the pipeline is
+/// idle again every sandbox audience must equal the separate model's expectation hash for hash. The last run
+/// of `make test` (`make chaos-reduced` alone). The broker restart stays in `make chaos`: one run in four with
+/// it has ended with audiences off by a few hundred members (docs/benchmarks.md#chaos).
 @Suite("The chaos run, reduced", .timeLimit(.minutes(16)))
 struct ChaosTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -21,7 +21,7 @@ struct OperatorCLITests {
         func mapping(_ audience: String, _ id: String, deleted: Bool = false) -> AudienceMapping {
             AudienceMapping(
                 connectionID: connection, audienceID: audience, destination: .x, destinationAudienceID: id, name: "Name of \(audience)",
-                createdAtMilliseconds: 1_795_000_000_000, deleted: deleted)
+                createdAtMilliseconds: 1_795_000_000_000, deleted: deleted || id.isEmpty, createIntent: id.isEmpty)
         }
         out.append(mapping("a1", "first"), topic: TopicNames.audiences, placement: .byKey, headers: headers, key: Array("\(connection)/a1".utf8))
         out.append(mapping("a1", "second", deleted: true), topic: TopicNames.audiences, placement: .byKey, headers: headers, key: Array("\(connection)/a1".utf8))

@@ -88,28 +88,42 @@ public struct TikTokClient: AudienceAPI {
         }
     }
 
-    /// TikTok takes no description, so the audience is told by its name and its creation time: the earliest
-    /// of that name created since `since` (less the clock skew) that is not mapped to another audience of ours.
+    /// TikTok takes no description, so the audience is told by its name and its creation time: the one of
+    /// that name created since `since` (less the clock skew) that no mapping of ours names. Anything that
+    /// leaves a doubt (an answer without its list, a same-named entry without a readable id or time, more than
+    /// one candidate) is retriable, never "none": a wrong "none" creates a second audience.
     public func findCreated(named name: String, tag: String, since: Int64, excluding: Set<String>) async throws -> DestinationOutcome<String?> {
-        var earliest: (id: String, created: Int64)?
+        var candidates: [String] = []
         for page in 1...Self.maxListPages {
             let query = "?advertiser_id=\(Self.queryEncoded(settings.advertiser))&page=\(page)&page_size=\(Self.listPageSize)"
             let listed: DestinationOutcome<Int> = try await call("/dmp/custom_audience/list/" + query, [], method: "GET") { data, _ in
-                for audience in data["list"] as? [[String: Any]] ?? [] where audience["name"] as? String == name {
-                    guard let id = ResponseJSON.id(audience["audience_id"]), !excluding.contains(id),
-                          let created = (audience["create_time"] as? String).flatMap(Self.unixMilliseconds), created >= since - Self.clockSkewMilliseconds
-                    else { continue }
-                    if created < earliest?.created ?? .max { earliest = (id, created) }
+                guard let list = data["list"] as? [[String: Any]], let pages = ResponseJSON.int((data["page_info"] as? [String: Any])?["total_page"]) else {
+                    return .retriable(DestinationFailure(code: "INVALID_RESPONSE", message: "the audience list answered without data.list and data.page_info.total_page"), after: nil)
                 }
-                return .done(ResponseJSON.int((data["page_info"] as? [String: Any])?["total_page"]) ?? page)
+                for audience in list where audience["name"] as? String == name {
+                    guard let id = ResponseJSON.id(audience["audience_id"]), let created = (audience["create_time"] as? String).flatMap(Self.unixMilliseconds) else {
+                        return .retriable(DestinationFailure(
+                            code: "INVALID_RESPONSE", message: "the audience list has an audience named \"\(name)\" without a readable audience_id and create_time"), after: nil)
+                    }
+                    if created >= since - Self.clockSkewMilliseconds && !excluding.contains(id) { candidates.append(id) }
+                }
+                return .done(pages)
             }
-            switch listed {
-            case .done(let pages), .partial(let pages, _): if page >= pages { return .done(earliest?.id) }
-            case .retriable, .permanent, .credentialRevoked: return listed.failure()!
+            guard let pages = listed.value else { return listed.failure()! }
+            if page >= pages { break }
+            if page == Self.maxListPages {
+                return .permanent(DestinationFailure(
+                    code: "AUDIENCE_LIST_UNBOUNDED",
+                    message: "advertiser \(settings.advertiser) lists more than \(Self.maxListPages) pages of audiences; looking for \"\(name)\" stopped there"))
             }
         }
-        return .permanent(DestinationFailure(
-            code: "AUDIENCE_LIST_UNBOUNDED", message: "advertiser \(settings.advertiser) lists more than \(Self.maxListPages) pages of audiences; looking for \"\(name)\" stopped there"))
+        guard candidates.count <= 1 else {
+            return .retriable(DestinationFailure(
+                code: "AMBIGUOUS_AUDIENCE",
+                message: "\(candidates.count) audiences named \"\(name)\" (\(candidates.joined(separator: ", "))) were made since this audience's create intent; CohortSync cannot tell which its create made: delete the extra ones in TikTok Ads Manager"),
+                after: nil)
+        }
+        return .done(candidates.first)
     }
 
     /// TikTok's `create_time`, `yyyy-MM-dd HH:mm:ss` in UTC, as Unix milliseconds.
