@@ -11,12 +11,18 @@ public struct WithdrawalState: ProtoMessage, Hashable {
     public var userKey = ""
     /// The withdrawal's event time (milliseconds since the epoch).
     public var withdrawnAtMilliseconds: Int64 = 0
+    /// When the batcher learned of it, by its own clock: what the retention counts from, so a withdrawal
+    /// stamped in the future by a wrong clock still expires.
+    public var recordedAtMilliseconds: Int64 = 0
 
-    public init(connectionID: String = "", audienceID: String = "", userKey: String = "", withdrawnAtMilliseconds: Int64 = 0) {
+    public init(
+        connectionID: String = "", audienceID: String = "", userKey: String = "", withdrawnAtMilliseconds: Int64 = 0, recordedAtMilliseconds: Int64 = 0
+    ) {
         self.connectionID = connectionID
         self.audienceID = audienceID
         self.userKey = userKey
         self.withdrawnAtMilliseconds = withdrawnAtMilliseconds
+        self.recordedAtMilliseconds = recordedAtMilliseconds
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
@@ -27,6 +33,7 @@ public struct WithdrawalState: ProtoMessage, Hashable {
             case 2: audienceID = try reader.string(field, "audience_id")
             case 3: userKey = try reader.string(field, "user_key")
             case 4: withdrawnAtMilliseconds = try reader.int64(field, "withdrawn_at_ms")
+            case 5: recordedAtMilliseconds = try reader.int64(field, "recorded_at_ms")
             default: try reader.skip(field)
             }
         }
@@ -37,5 +44,6 @@ public struct WithdrawalState: ProtoMessage, Hashable {
         writer.string(2, audienceID)
         writer.string(3, userKey)
         writer.int64(4, withdrawnAtMilliseconds)
+        writer.int64(5, recordedAtMilliseconds)
     }
 }

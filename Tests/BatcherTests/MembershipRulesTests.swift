@@ -87,11 +87,34 @@ struct MembershipRulesTests {
         #expect(LedgerHarness.lines(restored.flush()) == ["add u1 email:01"], "a record without a time is ordered by arrival")
     }
 
-    @Test("a withdrawal's time is forgotten after its retention, with a tombstone on the changelog")
+    @Test("a snapshot member refused as older than a withdrawal still counts as seen; a withdrawal in a deleted audience holds once it is created again")
+    func withdrawalEdges() throws {
+        let t = LedgerHarness.start - 3_600_000
+        // Removals never held: the snapshot's end would remove u1 were it not seen.
+        var run = try LedgerHarness(LedgerConfigs.x(maxRemovalFraction: 1.0))
+        run.member(.consentWithdrawn, "u1", time: t + 100)
+        run.member(.enter, "u1", [(.email, 1)], time: t + 400)
+        #expect(LedgerHarness.lines(run.flush()) == ["add u1 email:01"], "consent given again")
+        run.snapshot(.begin, "s1")
+        run.member(.snapshotMember, "u1", [(.email, 1)], snapshot: "s1", time: t + 50)
+        run.snapshot(.end, "s1")
+        #expect(run.flush().isEmpty, "listed by the snapshot, so not removed by its end")
+
+        run.lifecycle(.deleted)
+        _ = run.flush()
+        run.member(.consentWithdrawn, "u2", time: t + 500)
+        run.lifecycle(.created)
+        run.member(.enter, "u2", [(.email, 2)], time: t + 450)
+        #expect(run.flush().isEmpty, "the withdrawal that arrived while the audience was deleted still counts")
+    }
+
+    @Test("a withdrawal's time is forgotten after its retention, counted from when the batcher learned of it, with a tombstone on the changelog")
     func withdrawalRetention() throws {
         let t = LedgerHarness.start
         var run = try LedgerHarness(LedgerConfigs.x())
         run.member(.consentWithdrawn, "u1", time: t)
+        // A clock years ahead must not make a withdrawal last years.
+        run.member(.consentWithdrawn, "u9", time: t + 5 * 365 * 86_400_000)
         _ = run.flush()
         run.advance(seconds: 6 * 86_400)
         run.ledger.pruneWithdrawals(now: run.now)
@@ -100,11 +123,14 @@ struct MembershipRulesTests {
         run.advance(seconds: 2 * 86_400)
         run.ledger.pruneWithdrawals(now: run.now)
         _ = run.flush()
-        let key = try #require(run.changelog.last { BatcherState.parseKey($0.key) == .withdrawal(connectionID: "x-main", audienceID: "aud", userKey: "u1") })
-        #expect(key.state == nil, "forgotten: a tombstone")
+        for user in ["u1", "u9"] {
+            let key = try #require(run.changelog.last { BatcherState.parseKey($0.key) == .withdrawal(connectionID: "x-main", audienceID: "aud", userKey: user) })
+            #expect(key.state == nil, "\(user) forgotten: a tombstone")
+        }
         var restored = try run.restored()
         restored.member(.enter, "u1", [(.email, 1)], time: t - 1)
-        #expect(LedgerHarness.lines(restored.flush()) == ["add u1 email:01"])
+        restored.member(.enter, "u9", [(.email, 9)], time: t + 1)
+        #expect(LedgerHarness.lines(restored.flush()) == ["add u1 email:01", "add u9 email:09"])
     }
 
     @Test("a user who enters and leaves inside one window costs nothing; changes within a window collapse to the last")

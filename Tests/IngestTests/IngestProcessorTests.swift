@@ -30,7 +30,7 @@ struct IngestProcessorTests {
         #expect(change.identifiers.email == "a@b.co")
     }
 
-    @Test("a member change without a timestamp takes its record's Kafka timestamp; one with its own keeps it")
+    @Test("a member change without a timestamp takes its snapshot's begin time, else its record's Kafka timestamp; one with its own keeps it")
     func eventTimeFallback() throws {
         func time(_ json: String, kafka: Int64?) throws -> Int64 {
             let record = ConsumerRecord(topic: "cdp.audiences", partition: 0, offset: 0, key: nil, value: Array(json.utf8), headers: [], timestampMilliseconds: kafka)
@@ -43,6 +43,15 @@ struct IngestProcessorTests {
         #expect(try time(bare, kafka: nil) == 0)
         let timed = #"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"id":"u_1"},"timestamp":"2026-11-23T19:00:00Z"}"#
         #expect(try time(timed, kafka: 1_795_000_000_123) == 1_795_460_400_000)
+        // A snapshot's members were true when it began, however long the CDP took to write them.
+        let begin = ConsumerRecord(
+            topic: "cdp.audiences", partition: 0, offset: 1, key: nil, value: Array(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#.utf8),
+            headers: [], timestampMilliseconds: 1_795_000_000_000)
+        _ = processor.process(begin)
+        let member = #"{"type":"snapshot_member","audience":{"id":"aud_x"},"snapshot":"s1","user":{"id":"u_2"}}"#
+        #expect(try time(member, kafka: 1_795_000_999_000) == 1_795_000_000_000)
+        let otherSnapshot = #"{"type":"snapshot_member","audience":{"id":"aud_x"},"snapshot":"s0","user":{"id":"u_2"}}"#
+        #expect(try time(otherSnapshot, kafka: 1_795_000_999_000) == 1_795_000_999_000)
     }
 
     @Test("snapshot markers go to every partition; the end is complete only when the count matches")

@@ -83,6 +83,7 @@ struct ProtocInteropTests {
         #expect(try throughProtoc(HashedRecord.hold(WireSamples.hold)) == .hold(WireSamples.hold))
         #expect(try throughProtoc(BatcherState.member(WireSamples.state)) == .member(WireSamples.state))
         #expect(try throughProtoc(BatcherState.audience(WireSamples.audienceState)) == .audience(WireSamples.audienceState))
+        #expect(try throughProtoc(BatcherState.withdrawal(WireSamples.withdrawal)) == .withdrawal(WireSamples.withdrawal))
         #expect(try throughProtoc(WireSamples.source) == WireSamples.source)
     }
 

@@ -28,6 +28,7 @@ struct RoundTripTests {
         #expect(try roundTrip(HashedRecord.hold(WireSamples.hold)) == .hold(WireSamples.hold))
         #expect(try roundTrip(BatcherState.member(WireSamples.state)) == .member(WireSamples.state))
         #expect(try roundTrip(BatcherState.audience(WireSamples.audienceState)) == .audience(WireSamples.audienceState))
+        #expect(try roundTrip(BatcherState.withdrawal(WireSamples.withdrawal)) == .withdrawal(WireSamples.withdrawal))
         #expect(try roundTrip(WireSamples.state) == WireSamples.state)
     }
 

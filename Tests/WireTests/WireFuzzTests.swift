@@ -12,7 +12,7 @@ struct WireFuzzTests {
         MemberRecord.lifecycle(WireSamples.lifecycle).serializedBytes(), HashedRecord.member(WireSamples.member).serializedBytes(),
         HashedRecord.hold(WireSamples.hold).serializedBytes(), WireSamples.batch.serializedBytes(), WireSamples.result.serializedBytes(),
         WireSamples.deadLetter.serializedBytes(), WireSamples.mapping.serializedBytes(), BatcherState.member(WireSamples.state).serializedBytes(),
-        BatcherState.audience(WireSamples.audienceState).serializedBytes(),
+        BatcherState.audience(WireSamples.audienceState).serializedBytes(), BatcherState.withdrawal(WireSamples.withdrawal).serializedBytes(),
     ]
     /// Tags of every wire type (including the deprecated groups and the invalid 6 and 7), overlong and
     /// maximal varints, and lengths that point past the end.

@@ -38,6 +38,8 @@ enum WireSamples {
         connectionID: "x-main", audienceID: "aud_42", userKey: "u_1", sent: hashedIdentifiers, lastSnapshotID: "s-20261123",
         updatedAtMilliseconds: 13, seenSequence: 4, flush: 9,
         previous: [HashedIdentifier(type: .phone, sha256: otherDigest)])
+    static let withdrawal = WithdrawalState(
+        connectionID: "x-main", audienceID: "aud_1", userKey: "u_1", withdrawnAtMilliseconds: 1_795_460_400_000, recordedAtMilliseconds: 1_795_460_401_000)
     static let audienceState = AudienceState(
         connectionID: "x-main", audienceID: "aud_42", name: "High value buyers", snapshotSequence: 7, openSnapshotID: "s-2",
         deleted: true, onceApplied: true, heldSequence: 6, heldSnapshotID: "s-1", heldRemovals: 1_234, confirmedFlush: 8)

@@ -27,9 +27,15 @@ struct AudienceLedger {
         case withdrawnSince = "withdrawn-since"
     }
 
-    /// How long a withdrawal's time is kept to refuse memberships written before it: far longer than any
-    /// record stays in flight between the CDP and the batcher.
+    /// How long a withdrawal's time is kept, from when the batcher learned of it, to refuse memberships
+    /// written before it: far longer than any record stays in flight between the CDP and the batcher.
     static let withdrawalRetention: Int64 = 7 * 86_400_000
+
+    /// A user's last consent withdrawal: its event time, and when this ledger learned of it.
+    struct Withdrawal: Equatable {
+        var at: Int64
+        var recordedAt: Int64
+    }
 
     let connection: CohortSyncConfig.Connection
     let sync: CohortSyncConfig.Sync
@@ -43,9 +49,9 @@ struct AudienceLedger {
     private var restoredPrevious: [Int32: [HashedIdentifier]] = [:]
     /// Slots whose changelog record is out of date (the `MemberTable.dirty` flag set).
     private var dirty: [Int32] = []
-    /// Each user's last consent withdrawal (event time), for `withdrawalRetention`; and the users whose
-    /// changelog record of it is out of date (nil: a tombstone is due).
-    private(set) var withdrawals: [String: Int64] = [:]
+    /// Each user's last consent withdrawal, for `withdrawalRetention`; and the users whose changelog record
+    /// of it is out of date (absent from `withdrawals`: a tombstone is due).
+    private(set) var withdrawals: [String: Withdrawal] = [:]
     private var dirtyWithdrawals: Set<String> = []
     private var stateDirty = false
     private var deleteRequested = false
@@ -71,24 +77,30 @@ struct AudienceLedger {
 
     /// Applies one member record; returns why it was ignored, or nil when it was taken into account.
     mutating func apply(_ member: HashedMember, now: Int64) -> Ignored? {
+        // Kept whatever the audience's state: one deleted or applied once now may take members again later.
+        if member.action == .consentWithdrawn, member.eventTimeMilliseconds > withdrawals[member.userKey]?.at ?? 0 {
+            withdrawals[member.userKey] = Withdrawal(at: member.eventTimeMilliseconds, recordedAt: now)
+            dirtyWithdrawals.insert(member.userKey)
+            workSince = workSince ?? now
+        }
         // An audience deleted upstream but kept at the destination still loses a user who withdrew consent.
         if state.deleted && !(member.action == .consentWithdrawn && !sync.deleteOnUpstreamDelete) { return .audienceDeleted }
         if sync.cadence == .once && state.onceApplied { return .onceApplied }
         switch member.action {
         case .enter, .snapshotMember, .unspecified:
             // Event time 0 is unknown: such a record is ordered by arrival alone.
-            if member.eventTimeMilliseconds != 0, let withdrawn = withdrawals[member.userKey], member.eventTimeMilliseconds <= withdrawn {
+            if member.eventTimeMilliseconds != 0, let withdrawn = withdrawals[member.userKey], member.eventTimeMilliseconds <= withdrawn.at {
+                // Still seen by its snapshot: a member who holds something now (entered again since) stays.
+                if member.action == .snapshotMember, let slot = table.find(member.userKey),
+                    table.setSeen(slot, UInt32(truncatingIfNeeded: state.snapshotSequence)) {
+                    markDirty(slot, now: now)
+                }
                 return .withdrawnSince
             }
             let slot = table.findOrInsert(member.userKey)
             if table.setSeen(slot, UInt32(truncatingIfNeeded: state.snapshotSequence)) { markDirty(slot, now: now) }
             desire(slot, IdentifierSet.canonical(member.identifiers, forwarded: connection.forward), now: now)
         case .exit, .consentWithdrawn:
-            if member.action == .consentWithdrawn, member.eventTimeMilliseconds > withdrawals[member.userKey] ?? 0 {
-                withdrawals[member.userKey] = member.eventTimeMilliseconds
-                dirtyWithdrawals.insert(member.userKey)
-                workSince = workSince ?? now
-            }
             guard let slot = table.find(member.userKey) else { return nil }
             desire(slot, [], now: now)
         }
@@ -196,13 +208,14 @@ struct AudienceLedger {
 
     // MARK: Sweeps
 
-    /// Forgets withdrawals older than `withdrawalRetention` (their changelog records become tombstones).
+    /// Forgets withdrawals learned of more than `withdrawalRetention` ago (their changelog records become
+    /// tombstones).
     mutating func pruneWithdrawals(now: Int64) {
-        for (userKey, time) in withdrawals where time < now - Self.withdrawalRetention {
-            withdrawals[userKey] = nil
-            dirtyWithdrawals.insert(userKey)
-            workSince = workSince ?? now
-        }
+        let expired = withdrawals.compactMap { $0.value.recordedAt < now - Self.withdrawalRetention ? $0.key : nil }
+        guard !expired.isEmpty else { return }
+        for userKey in expired { withdrawals[userKey] = nil }
+        dirtyWithdrawals.formUnion(expired)
+        workSince = workSince ?? now
     }
 
     /// Queues a re-add of every member whose digests were sent before `cutoff` (X's 13-month expiry).
@@ -360,7 +373,7 @@ struct AudienceLedger {
 
     /// A withdrawal from the changelog; nil (a tombstone) forgets the user's.
     mutating func restoreWithdrawal(userKey: String, _ withdrawal: WithdrawalState?) {
-        withdrawals[userKey] = withdrawal?.withdrawnAtMilliseconds
+        withdrawals[userKey] = withdrawal.map { Withdrawal(at: $0.withdrawnAtMilliseconds, recordedAt: $0.recordedAtMilliseconds) }
     }
 
     // MARK: Helpers
@@ -447,7 +460,8 @@ struct AudienceLedger {
             var key: [UInt8] = []
             BatcherState.withdrawalKey(connectionID: connection.id, audienceID: sync.audienceID, userKey: userKey, into: &key)
             let withdrawal = withdrawals[userKey].map {
-                WithdrawalState(connectionID: connection.id, audienceID: sync.audienceID, userKey: userKey, withdrawnAtMilliseconds: $0)
+                WithdrawalState(
+                    connectionID: connection.id, audienceID: sync.audienceID, userKey: userKey, withdrawnAtMilliseconds: $0.at, recordedAtMilliseconds: $0.recordedAt)
             }
             intent.append(ChangelogRecord(key: key, state: withdrawal.map { .withdrawal($0) }))
         }

@@ -83,9 +83,13 @@ public final class IngestProcessor: Sendable {
         }
         switch event {
         case .member(var change):
-            // Without a time of its own, the upstream record's Kafka timestamp: the batcher orders a consent
-            // withdrawal against the user's memberships in other audiences by event time.
-            if change.eventTimeMilliseconds == 0, let time = record.timestampMilliseconds, time > 0 { change.eventTimeMilliseconds = time }
+            // Without a time of its own, its snapshot's begin or the upstream record's Kafka timestamp: the
+            // batcher orders a consent withdrawal against the user's memberships in other audiences by event time.
+            if change.eventTimeMilliseconds == 0 {
+                let begun = change.action == .snapshotMember
+                    ? snapshots.withLock { $0.beganAt(audienceID: change.audienceID, snapshotID: change.snapshotID, source: record.topicPartition) } : nil
+                if let time = begun ?? record.timestampMilliseconds, time > 0 { change.eventTimeMilliseconds = time }
+            }
             out.append(MemberRecord.change(change), topic: TopicNames.members, placement: .byKey, headers: headers, audienceID: change.audienceID, userKey: change.userKey)
             return admit(.forwarded) {
                 if change.action == .snapshotMember {
@@ -96,7 +100,7 @@ public final class IngestProcessor: Sendable {
             let marker = SnapshotMarker(audienceID: audienceID, snapshotID: snapshotID, phase: .begin, partitionCount: memberPartitions)
             everyPartition(.snapshot(marker), key: audienceID, headers: headers, into: &out)
             return admit(.control) {
-                snapshots.withLock { $0.begin(audienceID: audienceID, snapshotID: snapshotID, source: record.topicPartition) }
+                snapshots.withLock { $0.begin(audienceID: audienceID, snapshotID: snapshotID, source: record.topicPartition, at: record.timestampMilliseconds) }
             }
         case .snapshotEnd(let audienceID, let snapshotID, let declared):
             let verdict = snapshots.withLock { $0.verdict(audienceID: audienceID, snapshotID: snapshotID, declaredMembers: declared, source: record.topicPartition) }

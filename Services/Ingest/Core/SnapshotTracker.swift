@@ -12,6 +12,8 @@ struct SnapshotTracker: Sendable {
     private struct Open: Sendable {
         let snapshotID: String
         let source: TopicPartition
+        /// The begin record's Kafka timestamp, when the broker gave one.
+        let beganAt: Int64?
         var counted: Int64 = 0
     }
 
@@ -23,8 +25,15 @@ struct SnapshotTracker: Sendable {
 
     private var open: [String: Open] = [:]
 
-    mutating func begin(audienceID: String, snapshotID: String, source: TopicPartition) {
-        open[audienceID] = Open(snapshotID: snapshotID, source: source)
+    mutating func begin(audienceID: String, snapshotID: String, source: TopicPartition, at time: Int64? = nil) {
+        open[audienceID] = Open(snapshotID: snapshotID, source: source, beganAt: time)
+    }
+
+    /// When the audience's open snapshot began (its begin record's Kafka timestamp), if it is `snapshotID`
+    /// from `source`: the time its members were true, however long the CDP takes to write them.
+    func beganAt(audienceID: String, snapshotID: String, source: TopicPartition) -> Int64? {
+        guard let snapshot = open[audienceID], snapshot.snapshotID == snapshotID, snapshot.source == source else { return nil }
+        return snapshot.beganAt
     }
 
     /// Counts a member when it belongs to the audience's open snapshot and arrived from its source.
