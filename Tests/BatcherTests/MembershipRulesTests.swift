@@ -116,6 +116,7 @@ struct MembershipRulesTests {
         // A clock years ahead must not make a withdrawal last years.
         run.member(.consentWithdrawn, "u9", time: t + 5 * 365 * 86_400_000)
         _ = run.flush()
+        #expect(run.ledger.withdrawalCount == 2)
         run.advance(seconds: 6 * 86_400)
         run.ledger.pruneWithdrawals(now: run.now)
         run.member(.enter, "u1", [(.email, 1)], time: t - 1)
@@ -123,6 +124,7 @@ struct MembershipRulesTests {
         run.advance(seconds: 2 * 86_400)
         run.ledger.pruneWithdrawals(now: run.now)
         _ = run.flush()
+        #expect(run.ledger.withdrawalCount == 0)
         for user in ["u1", "u9"] {
             let key = try #require(run.changelog.last { BatcherState.parseKey($0.key) == .withdrawal(connectionID: "x-main", audienceID: "aud", userKey: user) })
             #expect(key.state == nil, "\(user) forgotten: a tombstone")

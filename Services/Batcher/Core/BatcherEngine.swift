@@ -251,14 +251,16 @@ public final class BatcherEngine: Sendable {
         var members: [(connectionID: String, audienceID: String, count: Int)] = []
         var holds: [AudienceState] = []
         var pending = 0
+        var withdrawals = 0
         for worker in owned {
             worker.ledger.withLock { ledger in
                 members += ledger.members
                 holds += ledger.holds
                 pending += ledger.pendingCount
+                withdrawals += ledger.withdrawalCount
             }
         }
-        metrics.update(members: members, holds: holds, pending: pending)
+        metrics.update(members: members, holds: holds, pending: pending, withdrawals: withdrawals)
     }
 
     /// Writes the plans' intent records, batches and settling records, each step acknowledged before the

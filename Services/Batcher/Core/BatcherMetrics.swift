@@ -7,6 +7,7 @@ import Wire
 public final class BatcherMetrics: Sendable {
     private let registry: MetricsRegistry
     private let pending: Gauge
+    private let withdrawals: Gauge
     private let heldRemovals: Counter
     private let decisions: Counter
     private let refreshed: Counter
@@ -20,6 +21,8 @@ public final class BatcherMetrics: Sendable {
     public init(registry: MetricsRegistry) {
         self.registry = registry
         pending = registry.gauge("cohortsync_batcher_pending_operations", help: "Member changes waiting for their audience's next flush.")
+        withdrawals = registry.gauge(
+            "cohortsync_batcher_withdrawals", help: "Consent withdrawals kept to refuse older memberships, per (user, audience), in the partitions this replica owns.")
         heldRemovals = registry.counter("cohortsync_batcher_held_removals_total", help: "Snapshot removals held for an operator (over maxRemovalFraction).")
         decisions = registry.counter("cohortsync_batcher_hold_decisions_total", help: "Operator decisions on held removals applied.")
         refreshed = registry.counter("cohortsync_batcher_refreshed_total", help: "X memberships queued to be added again before the 13-month expiry.")
@@ -71,8 +74,9 @@ public final class BatcherMetrics: Sendable {
     }
 
     /// Sets the gauges from the ledgers of the partitions this replica owns now.
-    func update(members: [(connectionID: String, audienceID: String, count: Int)], holds: [AudienceState], pending count: Int) {
+    func update(members: [(connectionID: String, audienceID: String, count: Int)], holds: [AudienceState], pending count: Int, withdrawals kept: Int) {
         pending.set(Double(count))
+        withdrawals.set(Double(kept))
         var memberTotals: [[String]: Int] = [:]
         for member in members { memberTotals[[member.connectionID, member.audienceID], default: 0] += member.count }
         var holdTotals: [[String]: Int] = [:]

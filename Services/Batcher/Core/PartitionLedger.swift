@@ -271,6 +271,9 @@ public struct PartitionLedger: Sendable {
     /// Member changes waiting for a flush.
     public var pendingCount: Int { ledgers.reduce(0) { $0 + $1.pendingCount } }
 
+    /// Consent withdrawals kept, per (user, audience).
+    public var withdrawalCount: Int { ledgers.reduce(0) { $0 + $1.withdrawals.count } }
+
     /// Syncs whose snapshot removal waits for an operator, with the held snapshot and removal count.
     public var holds: [AudienceState] { ledgers.filter(\.isHolding).map(\.state) }
 }
