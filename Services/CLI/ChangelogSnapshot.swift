@@ -44,16 +44,16 @@ struct ChangelogSnapshot {
             var audiences: [([UInt8], AudienceState?)] = []
             var unreadable = 0
             for entry in entries {
-                // A withdrawal's time says nothing of what the destination holds.
                 guard let key = entry.key, let parsed = BatcherState.parseKey(key) else { continue }
-                if case .withdrawal = parsed { continue }
-                if let only {
-                    let audience: AudienceKey = switch parsed {
-                    case .member(let connection, let audience, _), .audience(let connection, let audience), .withdrawal(let connection, let audience, _):
-                        AudienceKey(connection: connection, audience: audience)
-                    }
-                    guard only.contains(audience) else { continue }
+                let audienceKey: AudienceKey
+                switch parsed {
+                case .member(let connection, let audience, _), .audience(let connection, let audience):
+                    audienceKey = AudienceKey(connection: connection, audience: audience)
+                case .withdrawal:
+                    // A withdrawal's time says nothing of what the destination holds.
+                    continue
                 }
+                if let only, !only.contains(audienceKey) { continue }
                 let decoded: BatcherState?
                 do {
                     decoded = try entry.value.map { try BatcherState(serializedBytes: $0) }
@@ -61,16 +61,13 @@ struct ChangelogSnapshot {
                     unreadable += 1
                     continue
                 }
-                switch parsed {
-                case .member(let connection, let audience, let user):
+                if case .member(_, _, let user) = parsed {
                     let held: Set<HashedIdentifier>? = if case .member(let member)? = decoded, !member.sent.isEmpty { Set(member.sent) } else { nil }
-                    members.append((MemberKey(audience: AudienceKey(connection: connection, audience: audience), user: user), held))
-                case .audience:
+                    members.append((MemberKey(audience: audienceKey, user: user), held))
+                } else {
                     // Keyed by partition too: an audience's state is kept per changelog partition.
                     let audience: AudienceState? = if case .audience(let audience)? = decoded { audience } else { nil }
                     audiences.append((Array("\(partition.partition)/".utf8) + key, audience))
-                case .withdrawal:
-                    continue
                 }
             }
             state.withLock { state in

@@ -10,8 +10,9 @@ import Wire
 /// audience; it reads the whole mapping topic when it is assigned partitions (after the previous owner
 /// wrote its last mapping, since a revocation waits for in-flight batches) and writes a mapping, waiting
 /// for the broker's acknowledgement, before it uploads to the audience it created. Creation is thereby
-/// serialized per audience across replicas and restarts. A create intent is written the same way before
-/// the create is sent, so whoever finds one looks for the audience before creating another.
+/// serialized per audience across replicas and restarts, as long as partitions are revoked rather than lost
+/// (an evicted member may still be creating). A create intent is written the same way before the create is
+/// sent, so whoever finds one looks for the audience before creating another.
 public final class AudienceDirectory: Sendable {
     /// One destination audience: per connection, upstream audience and identifier scope.
     public struct Key: Hashable, Sendable {

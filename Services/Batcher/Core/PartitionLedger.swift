@@ -158,53 +158,42 @@ public struct PartitionLedger: Sendable {
 
     /// Applies one changelog record read back on assignment, in changelog order. Returns false for a record
     /// that cannot be read (counted `unreadable-state` and skipped: one damaged record must not keep every
-    /// replica from starting; its member is sent again at its next change).
+    /// replica from starting; a member's is sent again at its next change, a withdrawal's no longer refuses
+    /// older memberships).
     @discardableResult
     public mutating func restore(_ entry: PartitionEntry) -> Bool {
         guard let keyBytes = entry.key, let key = BatcherState.parseKey(keyBytes) else {
             ignore("unreadable-state")
             return false
         }
-        switch key {
-        case .member(let connectionID, let audienceID, let userKey):
-            guard let index = bySync[SyncKey(connectionID: connectionID, audienceID: audienceID)] else {
-                ignore("state-of-no-sync")
-                return true
-            }
-            guard let value = entry.value else {
-                ledgers[index].restoreTombstone(userKey: userKey)
-                return true
-            }
-            guard case .member(let member)? = try? BatcherState(serializedBytes: value), member.userKey == userKey else {
+        let sync: SyncKey = switch key {
+        case .member(let connectionID, let audienceID, _), .audience(let connectionID, let audienceID), .withdrawal(let connectionID, let audienceID, _):
+            SyncKey(connectionID: connectionID, audienceID: audienceID)
+        }
+        guard let index = bySync[sync] else {
+            ignore("state-of-no-sync")
+            return true
+        }
+        var state: BatcherState?
+        if let value = entry.value {
+            guard let decoded = try? BatcherState(serializedBytes: value) else {
                 ignore("unreadable-state")
                 return false
             }
-            ledgers[index].restore(member)
-        case .audience(let connectionID, let audienceID):
-            guard let index = bySync[SyncKey(connectionID: connectionID, audienceID: audienceID)] else {
-                ignore("state-of-no-sync")
-                return true
-            }
-            guard let value = entry.value else { return true }
-            guard case .audience(let state)? = try? BatcherState(serializedBytes: value) else {
-                ignore("unreadable-state")
-                return false
-            }
-            ledgers[index].restore(state)
-        case .withdrawal(let connectionID, let audienceID, let userKey):
-            guard let index = bySync[SyncKey(connectionID: connectionID, audienceID: audienceID)] else {
-                ignore("state-of-no-sync")
-                return true
-            }
-            guard let value = entry.value else {
-                ledgers[index].restoreWithdrawal(userKey: userKey, nil)
-                return true
-            }
-            guard case .withdrawal(let withdrawal)? = try? BatcherState(serializedBytes: value), withdrawal.userKey == userKey else {
-                ignore("unreadable-state")
-                return false
-            }
+            state = decoded
+        }
+        // A null value (a tombstone) forgets what the key held; a value must be of its key's kind and user.
+        switch (key, state) {
+        case (.member(_, _, let userKey), nil): ledgers[index].restoreTombstone(userKey: userKey)
+        case (.member(_, _, let userKey), .member(let member)?) where member.userKey == userKey: ledgers[index].restore(member)
+        case (.audience, nil): break
+        case (.audience, .audience(let audience)?): ledgers[index].restore(audience)
+        case (.withdrawal(_, _, let userKey), nil): ledgers[index].restoreWithdrawal(userKey: userKey, nil)
+        case (.withdrawal(_, _, let userKey), .withdrawal(let withdrawal)?) where withdrawal.userKey == userKey:
             ledgers[index].restoreWithdrawal(userKey: userKey, withdrawal)
+        default:
+            ignore("unreadable-state")
+            return false
         }
         return true
     }
