@@ -12,7 +12,7 @@ OPS_PIP_PACKAGES := kubernetes-validate==1.37.0
 BUILD_FLAGS := -Xswiftc -warnings-as-errors
 EXECUTABLES := cohortsync cohortsync-ingest cohortsync-normalize cohortsync-batcher cohortsync-upload-x cohortsync-upload-tiktok cohortsync-sandbox
 
-.PHONY: test demo chaos chaos-reduced deps ops-tools build bench-e2e kafka-up kafka-down clean
+.PHONY: test demo chaos chaos-reduced deps ops-tools build bench-e2e bench-latency kafka-up kafka-down clean
 
 ## deps: install the Debian packages that are missing (the broker comes from PyPI via scripts/kafka-up)
 deps:
@@ -72,6 +72,10 @@ chaos-reduced: build
 ## bench-e2e: a generated cohort's snapshot (MEMBERS=1000000) through every stage, release builds, against the kcat pipe
 bench-e2e: deps
 	MEMBERS=$(or $(MEMBERS),1000000) scripts/bench-e2e
+
+## bench-latency: upstream record to sandbox audience at RATE=10000 records/s for SECONDS=60, maxDelaySeconds 1; p50 and p99
+bench-latency: deps
+	RATE=$(or $(RATE),10000) SECONDS_TO_RUN=$(or $(SECONDS),60) scripts/bench-latency
 
 kafka-up:
 	scripts/kafka-up

@@ -105,6 +105,9 @@ let package = Package(
             swiftSettings: strict),
 
         .executableTarget(
+            name: "LatencyProbe", dependencies: ["Hashing", "Kafka", "Observability", "Runtime"], path: "Benchmarks/LatencyProbe", swiftSettings: strict),
+
+        .executableTarget(
             name: "IdentityBench", dependencies: ["Identity", "Hashing", "Observability", "Runtime", "Wire"], path: "Benchmarks/IdentityBench", swiftSettings: strict),
 
         // A consumer-group member driven by the Kafka integration tests (a separate process, so it can be SIGKILLed).

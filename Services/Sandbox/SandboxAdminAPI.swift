@@ -30,10 +30,41 @@ struct SandboxAdminAPI: Sendable {
             } catch {
                 return SandboxJSON.response(400, ["error": error.message])
             }
+        case ("GET", "/_sandbox/arrivals"):
+            return arrivals(request)
         default:
-            return SandboxJSON.response(404, ["error": "no route \(request.method) \(request.path); try GET /_sandbox/audiences, POST /_sandbox/reset, GET or POST /_sandbox/faults"])
+            return SandboxJSON.response(404, [
+                "error": "no route \(request.method) \(request.path); try GET /_sandbox/audiences, POST /_sandbox/reset, GET or POST /_sandbox/faults, GET /_sandbox/arrivals"
+            ])
         }
     }
+
+    /// `GET /_sandbox/arrivals?from=N&limit=M`: the journal's entries from position N (default 0), at most M
+    /// (default and at most 100,000), each `[milliseconds, destination, audience, key, digest]`, with the
+    /// position to ask for next, how many entries the journal holds (`limit=0` asks for that alone) and how
+    /// many arrivals a full journal left out.
+    private func arrivals(_ request: HTTPRequest) -> HTTPResponse {
+        guard store.arrivals.isOn else {
+            return SandboxJSON.response(404, ["error": "the arrival journal is off; start the sandbox with --arrival-journal N (N arrivals kept)"])
+        }
+        var from = 0
+        var limit = Self.maxArrivalsPerRead
+        for parameter in request.query where parameter.name == "from" || parameter.name == "limit" {
+            guard let value = Int(parameter.value), value >= 0 else {
+                return SandboxJSON.response(400, ["error": "\(parameter.name) must be a whole number of at least 0, not '\(parameter.value)'"])
+            }
+            if parameter.name == "from" { from = value } else { limit = min(value, Self.maxArrivalsPerRead) }
+        }
+        let read = store.arrivals.read(from: from, limit: limit)
+        let entries: [[Any]] = read.entries.map { entry in
+            [entry.atMilliseconds, entry.api.name, entry.audience, MemberSet.keys[Int(entry.identifier.key)], entry.identifier.hex]
+        }
+        return SandboxJSON.response(200, [
+            "arrivals": entries, "next": read.next, "recorded": read.recorded, "left_out": read.leftOut, "capacity": store.arrivals.capacity,
+        ])
+    }
+
+    static let maxArrivalsPerRead = 100_000
 
     /// Reads `{"x": <plan>, "tiktok": <plan>}`; an API left out keeps its plan.
     static func plans(from body: [String: Any]) throws(SandboxRequestError) -> [Destination: FaultPlan] {

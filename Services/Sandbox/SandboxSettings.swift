@@ -10,7 +10,8 @@ struct SandboxSettings: Sendable {
         summary: """
             An X Ads API v12 and TikTok Business API v1.3 emulator for the demo, the tests and dry runs.
             X routes live under /12/, TikTok routes under /open_api/v1.3/, as on the real hosts; the sandbox's
-            own routes: GET /_sandbox/audiences, POST /_sandbox/reset, GET|POST /_sandbox/faults, and /metrics, /healthz, /readyz.
+            own routes: GET /_sandbox/audiences, POST /_sandbox/reset, GET|POST /_sandbox/faults, GET /_sandbox/arrivals
+            (with --arrival-journal), and /metrics, /healthz, /readyz.
             """,
         options: [
             OptionSpec("host", environment: "SANDBOX_HOST", default: "127.0.0.1", help: "IPv4 address to listen on (0.0.0.0 for every interface)."),
@@ -34,6 +35,9 @@ struct SandboxSettings: Sendable {
             OptionSpec(
                 "max-buffered-mb", environment: "SANDBOX_MAX_BUFFERED_MB", default: "128",
                 help: "Request bodies held at once, all connections together, in MiB; a request past it is answered 503 with Retry-After."),
+            OptionSpec(
+                "arrival-journal", environment: "SANDBOX_ARRIVAL_JOURNAL", default: "0",
+                help: "Keep when each added user arrived, up to this many (0: off), for GET /_sandbox/arrivals: latency benchmarks."),
             OptionSpec("log-level", environment: "LOG_LEVEL", default: "info", help: "debug, info, warning or error."),
             OptionSpec("shutdown-grace", environment: "SHUTDOWN_GRACE_SECONDS", default: "10", help: "Seconds to finish answering after SIGTERM."),
         ])
@@ -50,6 +54,8 @@ struct SandboxSettings: Sendable {
     let gracePeriod: Duration
     /// Request bodies held at once, all connections together (`--max-buffered-mb`).
     let maxBufferedBytes: Int
+    /// Arrivals kept for `GET /_sandbox/arrivals` (`--arrival-journal`); 0 keeps none.
+    let arrivalJournalCapacity: Int
 
     /// The largest request body the listener reads: X's limit with room for its own 400 answer, and at least
     /// 16 MiB for TikTok's 10,000-row mappings. Anything larger is answered 413 before it is read.
@@ -90,5 +96,6 @@ struct SandboxSettings: Sendable {
         logLevel = level
         gracePeriod = try options.seconds("shutdown-grace")
         maxBufferedBytes = try options.integer("max-buffered-mb", in: 16...65_536) << 20
+        arrivalJournalCapacity = try options.integer("arrival-journal", in: 0...100_000_000)
     }
 }

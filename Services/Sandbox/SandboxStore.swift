@@ -23,6 +23,12 @@ final class SandboxStore: Sendable {
     }
 
     private let state = Mutex(State())
+    /// When users arrived, for latency measurements; off unless given a capacity.
+    let arrivals: ArrivalJournal
+
+    init(arrivalCapacity: Int = 0) {
+        arrivals = ArrivalJournal(capacity: arrivalCapacity)
+    }
 
     private static func storeKey(_ api: Destination, _ account: String, _ id: String) -> String {
         "\(api.name)/\(account)/\(id)"
@@ -79,5 +85,6 @@ final class SandboxStore: Sendable {
 
     func reset() {
         state.withLock { $0 = State() }
+        arrivals.reset()
     }
 }

@@ -210,11 +210,19 @@ struct TikTokAPI: Sendable {
         }
         var tally = UserOperationCounter.Tally()
         for audienceID in allAudiences.sorted() {
+            var arrived: [MemberSet.Identifier] = []
             _ = store.updateMembers(api: .tiktok, account: advertiser, id: audienceID) { members in
                 for change in changes where change.audiences.contains(audienceID) {
-                    if action == "add" { tally.add(changed: members.add(change.member)) } else { tally.remove(changed: members.remove(change.member)) }
+                    if action == "add" {
+                        let changed = members.add(change.member)
+                        tally.add(changed: changed)
+                        if changed, store.arrivals.isOn { arrived.append(change.member[0]) }
+                    } else {
+                        tally.remove(changed: members.remove(change.member))
+                    }
                 }
             }
+            store.arrivals.record(arrived, api: .tiktok, audience: audienceID, at: Int64(Date().timeIntervalSince1970 * 1000))
         }
         operations.record(tally)
         if !failedRows.isEmpty {

@@ -162,14 +162,22 @@ struct XAdsAPI: Sendable {
             return Self.errors(400, "INVALID_PARAMETER", "\(parsed.count) operations in one request; at most \(limits.maxOperations) are allowed")
         }
         var tally = UserOperationCounter.Tally()
+        var arrived: [MemberSet.Identifier] = []
         let applied = store.updateMembers(api: .x, account: account, id: id) { members in
             for case .success(let operation) in parsed {
                 for user in operation.users {
-                    if operation.isDelete { tally.remove(changed: members.remove(user)) } else { tally.add(changed: members.add(user)) }
+                    if operation.isDelete {
+                        tally.remove(changed: members.remove(user))
+                    } else {
+                        let changed = members.add(user)
+                        tally.add(changed: changed)
+                        if changed, store.arrivals.isOn { arrived.append(user[0]) }
+                    }
                 }
             }
         }
         operations.record(tally)
+        store.arrivals.record(arrived, api: .x, audience: id, at: Int64(Date().timeIntervalSince1970 * 1000))
         guard applied else { return Self.errors(404, "NOT_FOUND", "custom audience \(id) not found in account \(account)") }
         var operationErrors: [[String: Any]] = []
         for (index, result) in parsed.enumerated() {
