@@ -53,7 +53,8 @@ let package = Package(
         .target(name: "Stage", dependencies: ["Config", "Kafka", "Observability", "Runtime", "Wire"], path: "Shared/Stage", swiftSettings: strict),
 
         .executableTarget(
-            name: "CLI", dependencies: ["Kafka", "Wire", "Observability", "Runtime", "Identity", "Stage"], path: "Services/CLI",
+            name: "CLI", dependencies: ["Config", "Destinations", "HTTPClient", "Kafka", "Wire", "Observability", "Runtime", "Identity", "Stage", "Upload"],
+            path: "Services/CLI",
             swiftSettings: strict),
 
         // Each stage: its logic in a library (`Core`, tested and benchmarked in process), `main.swift` wiring it.

@@ -6,9 +6,10 @@ import Wire
 /// `cohortsync status`: per synced audience, what the pipeline's own topics say: its state in the batcher
 /// (active, deleted, a held removal), the members the batcher sent or is sending (its changelog records the
 /// intent before the upload, so a batch still queued or dead-lettered counts), the destination audiences the
-/// uploaders created, and the last upload result.
+/// uploaders created, and the last upload result; with the configuration, also each destination audience's
+/// size as its destination reports it.
 ///
-/// Everything is read from Kafka, so it works from anywhere the brokers are reachable and needs no stage's
+/// The rest is read from Kafka, so it works from anywhere the brokers are reachable and needs no stage's
 /// address; what exists only in a running stage's memory (pending operations, paused connections) is on its
 /// `/metrics` (`cohortsync_batcher_pending_operations`, `cohortsync_upload_connection_paused`).
 struct StatusCommand {
@@ -16,7 +17,8 @@ struct StatusCommand {
     struct Row {
         var state = "-"
         var members = 0
-        var destinationAudiences: [String] = []
+        /// Each destination audience as `scope:id` (or `id`), with its reported size once asked.
+        var destinationAudiences: [(label: String, id: String, size: String)] = []
         var lastResult: BatchResult?
         var results = 0
         var failedResults = 0
@@ -24,6 +26,8 @@ struct StatusCommand {
 
     let kafka: KafkaConfiguration
     let logger: Logger
+    /// Asks the destinations for sizes; nil (no configuration given) leaves the column at `-`.
+    var sizes: DestinationSizes?
 
     /// The rows, and how many records of the changelog or the results this version could not read (left out).
     func rows() async throws -> (rows: [ChangelogSnapshot.AudienceKey: Row], unreadable: Int) {
@@ -39,22 +43,39 @@ struct StatusCommand {
             if result.status != .succeeded { rows[key]!.failedResults += 1 }
             if (rows[key]!.lastResult?.completedAtMilliseconds ?? -1) <= result.completedAtMilliseconds { rows[key]!.lastResult = result }
         }
-        for mapping in try await mappings where !mapping.deleted {
-            rows[ChangelogSnapshot.AudienceKey(connection: mapping.connectionID, audience: mapping.audienceID), default: Row()].destinationAudiences.append(
-                mapping.scope.isEmpty ? mapping.destinationAudienceID : "\(mapping.scope):\(mapping.destinationAudienceID)")
+        let live = try await mappings.filter { !$0.deleted }
+        let reported = await reportedSizes(live.map { ($0.connectionID, $0.destinationAudienceID) })
+        for mapping in live {
+            rows[ChangelogSnapshot.AudienceKey(connection: mapping.connectionID, audience: mapping.audienceID), default: Row()].destinationAudiences.append((
+                label: mapping.scope.isEmpty ? mapping.destinationAudienceID : "\(mapping.scope):\(mapping.destinationAudienceID)",
+                id: mapping.destinationAudienceID, size: reported[mapping.connectionID + "/" + mapping.destinationAudienceID] ?? "-"))
         }
         return (rows, unreadable)
     }
 
+    /// Each destination audience's reported size, keyed `connection/destination audience`, asked all at once
+    /// (each connection's client paces its own requests).
+    private func reportedSizes(_ audiences: [(connection: String, audience: String)]) async -> [String: String] {
+        guard let sizes else { return [:] }
+        return await withTaskGroup(of: (String, String).self) { group in
+            for (connection, audience) in audiences {
+                group.addTask { (connection + "/" + audience, await sizes.cell(connection: connection, audience: audience)) }
+            }
+            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+    }
+
     static func table(_ rows: [ChangelogSnapshot.AudienceKey: Row]) -> Table {
         var table = Table(
-            columns: ["connection", "audience", "state", "members_sent", "destination_audiences", "last_result", "results", "failed"],
+            columns: ["connection", "audience", "state", "members_sent", "destination_audiences", "destination_size", "last_result", "results", "failed"],
             numeric: ["members_sent", "results", "failed"])
         for (key, row) in rows.sorted(by: { $0.key < $1.key }) {
             let last = row.lastResult.map { "\(Table.time($0.completedAtMilliseconds)) \(Self.name($0.status)) \($0.succeeded)/\($0.attempted)" } ?? "-"
+            let destinations = row.destinationAudiences.sorted { $0.label < $1.label }
             table.rows.append([
                 key.connection, key.audience, row.state, String(row.members),
-                row.destinationAudiences.isEmpty ? "-" : row.destinationAudiences.sorted().joined(separator: ","), last, String(row.results),
+                destinations.isEmpty ? "-" : destinations.map(\.label).joined(separator: ","),
+                destinations.isEmpty ? "-" : destinations.map(\.size).joined(separator: ","), last, String(row.results),
                 String(row.failedResults),
             ])
         }

@@ -1,4 +1,5 @@
 // cohortsync: the operator's command line. Wires options, Kafka and the command types; nothing more.
+import Config
 import Foundation
 import Identity
 import Kafka
@@ -21,8 +22,11 @@ let spec = CommandLineSpec(
           holds confirm --connection ID --audience ID [--snapshot ID]
           holds discard --connection ID --audience ID [--snapshot ID]
                           apply or drop a held removal; without --snapshot, whichever snapshot is held
-          status          per synced audience: its state in the batcher, members it sent (or is sending), the
-                          destination audiences, the last upload result (all read from the pipeline's topics)
+          status [--config FILE]
+                          per synced audience: its state in the batcher, members it sent (or is sending), the
+                          destination audiences, the last upload result (all read from the pipeline's topics);
+                          with the configuration (--config or COHORTSYNC_CONFIG) and its credentials, also each
+                          destination audience's size as the destination reports it
           audiences list  our audiences and the destination audiences created for them (cohortsync.audiences.v1)
           dlq list [--stage S] [--reason R] [--connection ID]
                           the records the stages refused (cohortsync.dlq.v1), oldest first, with their reasons
@@ -50,6 +54,9 @@ let spec = CommandLineSpec(
         OptionSpec("reason", help: "dlq: only letters with this reason (as dlq list shows it)."),
         .flag("dry-run", help: "dlq replay: say what would be sent, send nothing."),
         .flag("json", help: "Listings as a JSON array of objects instead of a table."),
+        OptionSpec(
+            "config", environment: "COHORTSYNC_CONFIG",
+            help: "status: the connections-and-syncs JSON file; with it, status asks each destination for its audiences' sizes."),
         OptionSpec("log-level", environment: "LOG_LEVEL", default: "warning", help: "debug, info, warning or error."),
     ],
     positionalUsage: "topics create|check | identify VALUE | holds list|confirm|discard | status | audiences list | dlq list|replay")
@@ -99,7 +106,14 @@ do {
         let partitions = try await command.decide(action, connectionID: connection, audienceID: audience, snapshotID: options.string("snapshot") ?? "")
         say("\(options.positionals[1]) for \(connection)/\(audience) written to \(partitions) partitions of \(TopicNames.hashed); each batcher partition applies it in order")
     case ["status"]:
-        let command = StatusCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
+        var command = StatusCommand(kafka: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
+        if let path = options.string("config") {
+            do {
+                command.sizes = DestinationSizes(config: try ConfigParser.load(path: path)) { ProcessInfo.processInfo.environment }
+            } catch {
+                CommandLineEntry.fail("cohortsync", "--config \(path): \(error.description)", status: 78)
+            }
+        }
         var (rows, unreadable) = try await command.rows()
         if let connection = options.string("connection") {
             rows = rows.filter { $0.key.connection == connection }

@@ -45,9 +45,9 @@ struct TikTokAPI: Sendable {
             return Self.answer(40100, "Too many requests. Please retry in some time.")
         }
         let path = request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
-        if path == "/open_api/v1.3/dmp/custom_audience/list" {
-            guard request.method == "GET" else { return Self.answer(40002, "\(request.method) \(request.path): the audience list takes GET") }
-            return list(request)
+        if path == "/open_api/v1.3/dmp/custom_audience/list" || path == "/open_api/v1.3/dmp/custom_audience/get" {
+            guard request.method == "GET" else { return Self.answer(40002, "\(request.method) \(request.path) takes GET") }
+            return path.hasSuffix("list") ? list(request) : details(request)
         }
         guard request.method == "POST" else {
             return Self.answer(40002, "\(request.method) \(request.path) is not part of the sandbox's TikTok subset; use POST")
@@ -120,6 +120,29 @@ struct TikTokAPI: Sendable {
             },
             "page_info": ["page": page, "page_size": size, "total_number": total, "total_page": (total + size - 1) / size],
         ])
+    }
+
+    /// `GET /dmp/custom_audience/get/?advertiser_id=&custom_audience_ids=["id",...]`: each audience's
+    /// `audience_details`, with `cover_num` (its members) and `is_valid` (targetable: 1,000 members or more).
+    private func details(_ request: HTTPRequest) -> HTTPResponse {
+        guard let advertiser = request.queryValue("advertiser_id"), !advertiser.isEmpty else { return Self.answer(40002, "advertiser_id is required") }
+        guard let text = request.queryValue("custom_audience_ids"), let ids = (try? SandboxJSON.parse(Array(text.utf8))) as? [String], !ids.isEmpty, ids.count <= 100 else {
+            return Self.answer(40002, "custom_audience_ids must be a JSON array of 1 to 100 audience ids as strings")
+        }
+        let formatter = Self.createTimeFormat()
+        var list: [[String: Any]] = []
+        for id in ids {
+            guard let audience = store.audience(api: .tiktok, account: advertiser, id: id) else {
+                return Self.answer(40002, "audience \(id) does not exist for advertiser \(advertiser)")
+            }
+            let members = audience.members.count
+            list.append(["audience_details": [
+                "audience_id": audience.id, "name": audience.name, "audience_type": "Partner Audience", "cover_num": members,
+                "is_valid": AudienceSizeReport.tiktokIsValid(memberCount: members),
+                "create_time": formatter.string(from: Date(timeIntervalSince1970: Double(audience.createdAtMilliseconds) / 1000)),
+            ]])
+        }
+        return Self.answer(0, "OK", data: ["list": list])
     }
 
     /// TikTok's time format; a formatter per call, since `DateFormatter` is not safe to share across threads.

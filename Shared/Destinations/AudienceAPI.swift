@@ -31,4 +31,23 @@ public protocol AudienceAPI: Sendable {
 
     /// Deletes an audience; one already gone counts as deleted.
     func deleteAudience(_ audience: String) async throws -> DestinationOutcome<Void>
+
+    /// The audience's size as the destination reports it, for operators (`cohortsync status`).
+    func reportedSize(of audience: String) async throws -> DestinationOutcome<ReportedAudienceSize>
+}
+
+/// An audience's size as its destination reports it: not our count of what we sent, but what the platform
+/// matched, rounded or withheld under its privacy thresholds (X: 0 and `TOO_SMALL` under 100 users, else two
+/// significant digits; TikTok: not targetable under 1,000).
+public struct ReportedAudienceSize: Sendable, Equatable {
+    public var size: Int
+    public var targetable: Bool
+    /// Why the audience cannot be targeted, in the destination's words (X: `TOO_SMALL`, `PROCESSING`).
+    public var reasons: [String]
+
+    public init(size: Int, targetable: Bool, reasons: [String] = []) {
+        self.size = size
+        self.targetable = targetable
+        self.reasons = reasons
+    }
 }

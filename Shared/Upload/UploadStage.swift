@@ -81,30 +81,13 @@ extension StageStartup {
         let transport = URLSessionTransport(maxConnectionsPerHost: concurrency)
         var connections: [UploadConnection] = []
         for connection in config.connections where connection.destination == destination {
-            let credentials: CredentialSource
+            let client: DestinationClient
             do {
-                credentials = try CredentialSource(connection: connection) { ProcessInfo.processInfo.environment }
+                client = try DestinationClient(connection: connection, transport: transport, requestTimeout: requestTimeout, requestsPerMinute: requestsPerMinute)
             } catch {
                 CommandLineEntry.fail(executable, "connection \(connection.id): \(error.description)", status: 78)
             }
-            let api: any AudienceAPI
-            switch destination {
-            case .x:
-                api = XAdsClient(
-                    settings: .init(baseURL: connection.apiBaseURL, account: connection.account, requestTimeout: requestTimeout, writesPerMinute: requestsPerMinute),
-                    transport: transport
-                ) {
-                    OAuth1.Credentials(
-                        consumerKey: credentials.value("consumerKey"), consumerSecret: credentials.value("consumerSecret"),
-                        token: credentials.value("token"), tokenSecret: credentials.value("tokenSecret"))
-                }
-            case .tiktok, .unspecified:
-                api = TikTokClient(
-                    settings: .init(baseURL: connection.apiBaseURL, advertiser: connection.account, requestTimeout: requestTimeout, requestsPerMinute: requestsPerMinute),
-                    transport: transport
-                ) { credentials.value("accessToken") }
-            }
-            connections.append(UploadConnection(id: connection.id, api: api, credentials: credentials))
+            connections.append(UploadConnection(id: connection.id, api: client.api, credentials: client.credentials))
         }
         if connections.isEmpty {
             logger.warning("the configuration has no \(destination.name) connection; every batch will be dead-lettered as unknown-connection", [])

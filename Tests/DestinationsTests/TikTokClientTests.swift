@@ -115,6 +115,27 @@ extension TikTokClientTests {
         #expect(none.requests.count == 1, "page_info said one page: no second is asked for")
     }
 
+    @Test("reported size: cover_num and is_valid of the audience's audience_details; an answer without them is in doubt, never a size")
+    func reportedSize() async throws {
+        let details = { (id: Any, covered: Int, valid: Bool) in
+            ScriptedTransport.json(200, ["code": 0, "message": "OK", "data": ["list": [["audience_details": ["audience_id": id, "cover_num": covered, "is_valid": valid]]]]])
+        }
+        let transport = ScriptedTransport([
+            details("7001", 1_234, true), details(7_002, 20, false), details("7999", 5, true),
+            ScriptedTransport.json(200, ["code": 40105, "message": "revoked", "data": [String: Any]()]),
+        ])
+        let sizes = self.client(transport)
+        #expect(try await sizes.reportedSize(of: "7001").value == ReportedAudienceSize(size: 1_234, targetable: true))
+        #expect(try await sizes.reportedSize(of: "7002").value == ReportedAudienceSize(size: 20, targetable: false, reasons: ["NOT_VALID"]))
+        let other = try await sizes.reportedSize(of: "7003")
+        guard case .retriable(let failure, _) = other else { Issue.record("another audience's details must not pass for this one's: \(other)"); return }
+        #expect(failure.code == "INVALID_RESPONSE")
+        let revoked = try await sizes.reportedSize(of: "7004")
+        guard case .credentialRevoked = revoked else { Issue.record("expected credentialRevoked, got \(revoked)"); return }
+        #expect(transport.requests.first?.method == "GET")
+        #expect(transport.requests.first?.url == "http://sandbox/open_api/v1.3/dmp/custom_audience/get/?advertiser_id=adv1&custom_audience_ids=%5B%227001%22%5D")
+    }
+
     @Test("findCreated never answers none when in doubt: two candidates, a same-named entry without a readable time, an answer without its list, a rate limit")
     func findCreatedInDoubt() async throws {
         let since = try #require(TikTokClient.unixMilliseconds("2026-11-25 10:00:00"))

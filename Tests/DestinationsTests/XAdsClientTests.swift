@@ -154,4 +154,25 @@ struct XAdsClientTests {
         guard case .done = outcome else { Issue.record("expected done, got \(outcome)"); return }
         #expect(transport.requests.first?.method == "DELETE")
     }
+
+    @Test("reported size: audience_size, targetable and reasons_not_targetable read from GET of the audience; a withheld size reads 0; no targetable is in doubt")
+    func reportedSize() async throws {
+        let transport = ScriptedTransport([
+            ScriptedTransport.json(200, ["data": ["id": "a1", "audience_size": 12_000, "targetable": true, "reasons_not_targetable": [String]()]]),
+            ScriptedTransport.json(200, ["data": ["id": "a2", "audience_size": NSNull(), "targetable": false, "reasons_not_targetable": ["TOO_SMALL"]]]),
+            ScriptedTransport.json(200, ["data": ["id": "a3"]]),
+            ScriptedTransport.json(404, ["errors": [["code": "NOT_FOUND", "message": "gone"]]]),
+        ])
+        let sizes = self.client(transport)
+        #expect(try await sizes.reportedSize(of: "a1").value == ReportedAudienceSize(size: 12_000, targetable: true))
+        #expect(try await sizes.reportedSize(of: "a2").value == ReportedAudienceSize(size: 0, targetable: false, reasons: ["TOO_SMALL"]))
+        let doubtful = try await sizes.reportedSize(of: "a3")
+        guard case .retriable(let failure, _) = doubtful else { Issue.record("expected retriable, got \(doubtful)"); return }
+        #expect(failure.code == "INVALID_RESPONSE")
+        let gone = try await sizes.reportedSize(of: "a4")
+        guard case .permanent(let notFound) = gone else { Issue.record("expected permanent, got \(gone)"); return }
+        #expect(notFound.code == "NOT_FOUND")
+        #expect(transport.requests.map(\.method) == ["GET", "GET", "GET", "GET"])
+        #expect(transport.requests.first?.url == "http://sandbox:8089/12/accounts/acc1/custom_audiences/a1")
+    }
 }

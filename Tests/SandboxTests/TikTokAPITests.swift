@@ -41,6 +41,35 @@ struct TikTokAPITests {
         }
     }
 
+    @Test("custom_audience/get reports cover_num and is_valid (1,000 members or more) per audience; an unknown id or a bad list is 40002")
+    func audienceDetails() async throws {
+        let sandbox = try SandboxHarness()
+        let small = try await sandbox.createTikTokAudience(advertiser: "adv1", name: "Small")
+        let big = try await sandbox.createTikTokAudience(advertiser: "adv1", name: "Big")
+        let added = try await sandbox.tiktok("/segment/mapping/", mapping("add", (0..<1_000).map { row(["user-\($0)", nil, nil], audiences: [$0 < 3 ? small : big]) } + [row(["extra", nil, nil], audiences: [big])]))
+        #expect(added.code == 0)
+        func get(_ ids: String) async throws -> SandboxHarness.Answer {
+            let query = "advertiser_id=adv1&custom_audience_ids=" + (ids.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ids)
+            return try await sandbox.send("GET", "/open_api/v1.3/dmp/custom_audience/get/?" + query, headers: ["Access-Token": "sandbox-tiktok-token"])
+        }
+        let answer = try await get("[\"\(small)\",\"\(big)\"]")
+        #expect(answer.code == 0)
+        let details = (answer.data["list"] as? [[String: Any]] ?? []).compactMap { $0["audience_details"] as? [String: Any] }
+        #expect(details.count == 2)
+        #expect(details.map { $0["audience_id"] as? String } == [small, big])
+        #expect(details.map { $0["cover_num"] as? Int } == [3, 998])
+        #expect(details.map { $0["is_valid"] as? Bool } == [false, false])
+        let more = try await sandbox.tiktok("/segment/mapping/", mapping("add", [row(["more-1", nil, nil], audiences: [big]), row(["more-2", nil, nil], audiences: [big])]))
+        #expect(more.code == 0)
+        let valid = try await get("[\"\(big)\"]")
+        let bigDetails = (valid.data["list"] as? [[String: Any]])?.first?["audience_details"] as? [String: Any]
+        #expect(bigDetails?["cover_num"] as? Int == 1_000)
+        #expect(bigDetails?["is_valid"] as? Bool == true)
+        #expect(try await get("[\"7404\"]").code == 40002)
+        #expect(try await get("7404").code == 40002)
+        #expect(try await get("[]").code == 40002)
+    }
+
     @Test("a wrong Access-Token is refused with 40105")
     func token() async throws {
         let sandbox = try SandboxHarness()

@@ -22,6 +22,7 @@ struct CallRunnerTests {
         func findCreated(named name: String, tag: String, since: Int64, excluding: Set<String>) async throws -> DestinationOutcome<String?> { .done(nil) }
         func upload(_ operation: BatchOperation, users: [BatchUser], audience: String) async throws -> DestinationOutcome<Int> { .done(0) }
         func deleteAudience(_ audience: String) async throws -> DestinationOutcome<Void> { .done(()) }
+        func reportedSize(of audience: String) async throws -> DestinationOutcome<ReportedAudienceSize> { .done(ReportedAudienceSize(size: 0, targetable: false)) }
     }
 
     static func runner(maxAttempts: Int) throws -> (CallRunner, UploadConnection) {

@@ -126,6 +126,25 @@ public struct TikTokClient: AudienceAPI {
         return .done(candidates.first)
     }
 
+    /// `GET /dmp/custom_audience/get/`: the audience's `cover_num` (users matched) and `is_valid` (targetable).
+    public func reportedSize(of audience: String) async throws -> DestinationOutcome<ReportedAudienceSize> {
+        var list = JSONBodyWriter()
+        list.raw("[")
+        list.string(audience)
+        list.raw("]")
+        let ids = String(decoding: list.bytes, as: UTF8.self)
+        let query = "?advertiser_id=\(Self.queryEncoded(settings.advertiser))&custom_audience_ids=\(Self.queryEncoded(ids))"
+        return try await call("/dmp/custom_audience/get/" + query, [], method: "GET") { data, _ in
+            let details = (data["list"] as? [[String: Any]])?.lazy.compactMap { $0["audience_details"] as? [String: Any] }
+                .first { ResponseJSON.id($0["audience_id"]) == audience }
+            guard let details, let covered = ResponseJSON.int(details["cover_num"]), let valid = details["is_valid"] as? Bool else {
+                return .retriable(DestinationFailure(
+                    code: "INVALID_RESPONSE", message: "the audience answer has no audience_details with cover_num and is_valid for \(audience)"), after: nil)
+            }
+            return .done(ReportedAudienceSize(size: covered, targetable: valid, reasons: valid ? [] : ["NOT_VALID"]))
+        }
+    }
+
     /// TikTok's `create_time`, `yyyy-MM-dd HH:mm:ss` in UTC, as Unix milliseconds.
     static func unixMilliseconds(_ time: String) -> Int64? {
         let fields = time.split(whereSeparator: { $0 == "-" || $0 == " " || $0 == ":" }).compactMap { Int($0) }

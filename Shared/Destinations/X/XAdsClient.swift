@@ -147,6 +147,20 @@ public struct XAdsClient: AudienceAPI {
         return Self.classify(response, Self.failure(response))
     }
 
+    /// `GET /accounts/{a}/custom_audiences/{id}`: `audience_size`, `targetable`, `reasons_not_targetable`.
+    public func reportedSize(of audience: String) async throws -> DestinationOutcome<ReportedAudienceSize> {
+        let answer = try await call("GET", "\(audiencesPath)/\(OAuth1.percentEncode(audience))")
+        guard case .success(let response) = answer else { return answer.failureOutcome() }
+        guard (200..<300).contains(response.status) else { return Self.classify(response, Self.failure(response)) }
+        let data = ResponseJSON.object(response.body)?["data"] as? [String: Any]
+        guard let targetable = data?["targetable"] as? Bool else {
+            return .retriable(DestinationFailure(code: "INVALID_RESPONSE", message: "the audience answered without data.targetable", httpStatus: response.status), after: nil)
+        }
+        // X leaves audience_size null while it withholds it; that reads as 0, with the reasons saying why.
+        return .done(ReportedAudienceSize(
+            size: ResponseJSON.int(data?["audience_size"]) ?? 0, targetable: targetable, reasons: data?["reasons_not_targetable"] as? [String] ?? []))
+    }
+
     /// One signed request, after the rate limiter of its category let it go (unless its turn was `reserved`).
     private func call(
         _ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8] = [], reserved: Bool = false
