@@ -13,6 +13,13 @@ struct MemberSet: Sendable {
     /// The keys both platforms match on; an identifier holds its key's position here.
     static let keys = ["email", "phone_number", "handle", "twitter_id", "device_id", "EMAIL_SHA256", "PHONE_SHA256", "IDFA_SHA256", "AAID_SHA256"]
     static let keyNumbers: [String: UInt8] = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, UInt8($0)) })
+    private static let keyBytes: [[UInt8]] = keys.map { Array($0.utf8) }
+
+    /// The number of the key whose UTF-8 bytes are `bytes`, without making a string of them; nil for none.
+    static func keyNumber(_ bytes: ArraySlice<UInt8>) -> UInt8? {
+        for (number, key) in keyBytes.enumerated() where key.count == bytes.count && key.elementsEqual(bytes) { return UInt8(number) }
+        return nil
+    }
 
     /// One (key, digest) pair: the unit a platform matches users on.
     struct Identifier: Hashable, Sendable, Comparable {
@@ -91,12 +98,21 @@ struct MemberSet: Sendable {
                 merged += members.removeValue(forKey: id) ?? []
             }
         }
-        if !absorbed.isEmpty || Set(merged).count != merged.count { merged = Array(Set(merged)) }
+        if !absorbed.isEmpty || Self.hasRepeats(merged) { merged = Array(Set(merged)) }
         let id = nextID
         nextID += 1
         members[id] = merged
         for identifier in merged { index[identifier] = id }
         return true
+    }
+
+    /// Whether an identifier appears twice; a user has a handful, so pairs are compared instead of hashed.
+    private static func hasRepeats(_ member: Member) -> Bool {
+        guard member.count <= 16 else { return Set(member).count != member.count }
+        for first in member.indices {
+            for second in member.indices where second > first && member[first] == member[second] { return true }
+        }
+        return false
     }
 
     /// Removes every member that holds one of `user`'s identifiers; false when there was none.

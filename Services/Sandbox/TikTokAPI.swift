@@ -159,6 +159,14 @@ struct TikTokAPI: Sendable {
         (try? document.value(key, in: document.root)) ?? nil
     }
 
+    /// Whether the value at `index` is an array of at least one string and nothing else.
+    private static func isNonEmptyStringArray(_ document: JSONDocument, _ index: Int) -> Bool {
+        guard document.kind(index) == .array, !document.isEmpty(index) else { return false }
+        var allStrings = true
+        document.forEachElement(of: index) { element in allStrings = allStrings && document.kind(element) == .string }
+        return allStrings
+    }
+
     /// The strings of the array at `index`; nil when it is not an array of strings.
     private static func strings(_ document: JSONDocument, _ index: Int?) -> [String]? {
         guard let index, document.kind(index) == .array else { return nil }
@@ -184,6 +192,7 @@ struct TikTokAPI: Sendable {
         if let unknown = schema.first(where: { !Self.schemas.contains($0) }) {
             return Self.answer(40002, "id_schema holds \(unknown); allowed: \(Self.schemas.sorted().joined(separator: ", "))")
         }
+        let schemaKeys = schema.map { MemberSet.keyNumbers[$0]! }
         guard let rowsIndex = Self.field(body, "batch_data"), body.kind(rowsIndex) == .array else {
             return Self.answer(40002, "batch_data must be a list of rows")
         }
@@ -191,57 +200,68 @@ struct TikTokAPI: Sendable {
         guard rows.count <= limits.maxUsersPerRequest else {
             return Self.answer(40061, "batch_data holds \(rows.count) users; at most \(limits.maxUsersPerRequest) per request")
         }
-        var changes: [(audiences: Set<String>, member: MemberSet.Member)] = []
+        // Up to 10,000 rows: audience ids are interned by their bytes (rows nearly always name the audience the
+        // row before named), so a row costs its identifiers and no string or set of its own.
+        var audiences = AudienceInterner()
+        var changes: [[MemberSet.Member]] = []
+        var rowAudiences: [Int] = []
         var failedRows: [[String: Any]] = []
         for (rowIndex, row) in rows.enumerated() {
             guard body.kind(row) == .array, case let cells = body.elements(of: row), cells.count == schema.count else {
                 return Self.answer(40002, "batch_data[\(rowIndex)] must have one slot per id_schema entry (\(schema.count))")
             }
             var member: MemberSet.Member = []
-            var audiences: Set<String> = []
+            rowAudiences.removeAll(keepingCapacity: true)
             var refusal: String?
             for (slot, cell) in cells.enumerated() {
                 guard body.kind(cell) == .object else {
                     return Self.answer(40002, "batch_data[\(rowIndex)][\(slot)] must be an object ({} for an absent id)")
                 }
-                guard !body.members(of: cell).isEmpty else { continue }
+                guard !body.isEmpty(cell) else { continue }
                 let idIndex = (try? body.value("id", in: cell)) ?? nil
-                let ids = Self.strings(body, (try? body.value("audience_ids", in: cell)) ?? nil)
-                guard let idIndex, body.kind(idIndex) == .string, let ids, !ids.isEmpty else {
+                let idsIndex = (try? body.value("audience_ids", in: cell)) ?? nil
+                guard let idIndex, body.kind(idIndex) == .string, let idsIndex, Self.isNonEmptyStringArray(body, idsIndex) else {
                     return Self.answer(40002, "batch_data[\(rowIndex)][\(slot)] needs id and a non-empty audience_ids")
                 }
-                guard let identifier = MemberSet.Identifier(key: MemberSet.keyNumbers[schema[slot]]!, hex: body.stringBytes(idIndex)) else {
+                guard let identifier = MemberSet.Identifier(key: schemaKeys[slot], hex: body.stringBytes(idIndex)) else {
                     refusal = "batch_data[\(rowIndex)][\(slot)] is not a SHA-256 digest; hash ids before upload"
                     continue
                 }
                 member.append(identifier)
-                audiences.formUnion(ids)
+                body.forEachElement(of: idsIndex) { element in
+                    let audience = audiences.number(of: body.stringBytes(element))
+                    if !rowAudiences.contains(audience) { rowAudiences.append(audience) }
+                }
             }
             if let refusal {
                 failedRows.append(["row_index": rowIndex, "code": 40062, "message": refusal])
             } else if !member.isEmpty {
-                changes.append((audiences, member))
+                for audience in rowAudiences {
+                    while changes.count <= audience { changes.append([]) }
+                    changes[audience].append(member)
+                }
             }
         }
         // A row with an id that is not a digest is refused alone, as a partial success; all refused, the request is.
         if !failedRows.isEmpty, failedRows.count == rows.count {
             return Self.answer(40062, failedRows[0]["message"] as? String ?? "not a SHA-256 digest")
         }
-        let allAudiences = changes.reduce(into: Set<String>()) { $0.formUnion($1.audiences) }
-        if let missing = allAudiences.sorted().first(where: { store.audience(api: .tiktok, account: advertiser, id: $0) == nil }) {
-            return Self.answer(40002, "audience \(missing) does not exist for advertiser \(advertiser)")
+        let touched = changes.indices.filter { !changes[$0].isEmpty }.sorted { audiences.ids[$0] < audiences.ids[$1] }
+        if let missing = touched.first(where: { store.audience(api: .tiktok, account: advertiser, id: audiences.ids[$0]) == nil }) {
+            return Self.answer(40002, "audience \(audiences.ids[missing]) does not exist for advertiser \(advertiser)")
         }
         var tally = UserOperationCounter.Tally()
-        for audienceID in allAudiences.sorted() {
+        for audience in touched {
+            let audienceID = audiences.ids[audience]
             var arrived: [MemberSet.Identifier] = []
             _ = store.updateMembers(api: .tiktok, account: advertiser, id: audienceID) { members in
-                for change in changes where change.audiences.contains(audienceID) {
+                for change in changes[audience] {
                     if action == "add" {
-                        let changed = members.add(change.member)
+                        let changed = members.add(change)
                         tally.add(changed: changed)
-                        if changed, store.arrivals.isOn { arrived.append(change.member[0]) }
+                        if changed, store.arrivals.isOn { arrived.append(change[0]) }
                     } else {
-                        tally.remove(changed: members.remove(change.member))
+                        tally.remove(changed: members.remove(change))
                     }
                 }
             }
@@ -252,5 +272,28 @@ struct TikTokAPI: Sendable {
             return Self.answer(20001, "partial success: \(failedRows.count) of \(rows.count) rows refused", data: ["failed_rows": failedRows])
         }
         return Self.answer(0, "OK")
+    }
+}
+
+/// The distinct audience ids of one mapping request, numbered in order of first appearance.
+struct AudienceInterner {
+    private(set) var ids: [String] = []
+    private var numbers: [[UInt8]: Int] = [:]
+    private var last: (bytes: [UInt8], number: Int)?
+
+    /// The number of the id whose UTF-8 is `bytes`, given a new one when it is new.
+    mutating func number(of bytes: ArraySlice<UInt8>) -> Int {
+        if let last, last.bytes.elementsEqual(bytes) { return last.number }
+        let key = Array(bytes)
+        let number: Int
+        if let known = numbers[key] {
+            number = known
+        } else {
+            number = ids.count
+            ids.append(String(decoding: key, as: UTF8.self))
+            numbers[key] = number
+        }
+        last = (key, number)
+        return number
     }
 }

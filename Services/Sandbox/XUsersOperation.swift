@@ -19,6 +19,13 @@ struct XUsersOperation: Sendable {
         code: "INVALID_PARAMETER",
         message: "an operation must be {\"operation_type\": \"Update\"|\"Delete\", \"params\": {\"users\": [{key: [digest, ...]}]}}")
 
+    /// By key number: whether X takes that key in a user.
+    private static let isUserKey: [Bool] = MemberSet.keys.map(XAdsAPI.userKeys.contains)
+
+    private static func notDigests(_ operation: Int, _ user: Int, _ key: String) -> Refusal {
+        Refusal(code: "INVALID_USER_DATA", message: "operation \(operation): users[\(user)].\(key) must hold lowercase SHA-256 hex digests")
+    }
+
     /// Reads the request body.
     /// - Returns: nil when the body is not a JSON array at all.
     static func parseAll(_ body: [UInt8]) -> [Result<XUsersOperation, Refusal>]? {
@@ -60,24 +67,26 @@ struct XUsersOperation: Sendable {
         users.reserveCapacity(rawUsers.count)
         for (userIndex, user) in rawUsers.enumerated() {
             guard document.kind(user) == .object else { throw shape }
-            let members = document.members(of: user)
-            guard !members.isEmpty else {
+            guard !document.isEmpty(user) else {
                 throw Refusal(code: "INVALID_USER_DATA", message: "operation \(index): users[\(userIndex)] must be a non-empty object")
             }
+            // Up to 2,500 users per request: keys are told apart by their bytes and counted in a bit set, and a
+            // refusal's message is written only when there is one, so a valid user costs no string.
             var member: MemberSet.Member = []
-            var keysSeen: Set<String> = []
-            for (keyIndex, valueIndex) in members {
-                let key = document.string(keyIndex)
-                guard document.kind(valueIndex) == .array, keysSeen.insert(key).inserted else { throw shape }
-                guard XAdsAPI.userKeys.contains(key), let number = MemberSet.keyNumbers[key] else {
-                    throw Refusal(code: "INVALID_USER_DATA", message: "operation \(index): users[\(userIndex)].\(key) is not a user key")
+            var keysSeen: UInt16 = 0
+            try document.forEachMember(of: user) { (keyIndex, valueIndex) throws(Refusal) in
+                guard document.kind(valueIndex) == .array else { throw shape }
+                guard let number = MemberSet.keyNumber(document.stringBytes(keyIndex)), Self.isUserKey[Int(number)] else {
+                    throw Refusal(code: "INVALID_USER_DATA", message: "operation \(index): users[\(userIndex)].\(document.string(keyIndex)) is not a user key")
                 }
-                let values = document.elements(of: valueIndex)
-                let notDigests = Refusal(code: "INVALID_USER_DATA", message: "operation \(index): users[\(userIndex)].\(key) must hold lowercase SHA-256 hex digests")
-                guard !values.isEmpty else { throw notDigests }
-                for value in values {
+                guard keysSeen & (1 << number) == 0 else { throw shape }
+                keysSeen |= 1 << number
+                guard !document.isEmpty(valueIndex) else { throw Self.notDigests(index, userIndex, document.string(keyIndex)) }
+                try document.forEachElement(of: valueIndex) { (value) throws(Refusal) in
                     guard document.kind(value) == .string else { throw shape }
-                    guard let identifier = MemberSet.Identifier(key: number, hex: document.stringBytes(value)) else { throw notDigests }
+                    guard let identifier = MemberSet.Identifier(key: number, hex: document.stringBytes(value)) else {
+                        throw Self.notDigests(index, userIndex, document.string(keyIndex))
+                    }
                     member.append(identifier)
                 }
             }

@@ -118,6 +118,31 @@ public struct JSONDocument: Sendable {
         return elements
     }
 
+    /// Calls `body` with each element index of the array at `array`, in order, without collecting them: for
+    /// loops over request bodies of thousands of values, where an array per container would cost more than the loop.
+    public func forEachElement<Failure: Error>(of array: Int, _ body: (Int) throws(Failure) -> Void) throws(Failure) {
+        var element = array + 1
+        let end = Int(entries[array].after)
+        while element < end {
+            try body(element)
+            element = Int(entries[element].after)
+        }
+    }
+
+    /// Calls `body` with the key and value indices of each member of the object at `object`, in order,
+    /// duplicates included, without collecting them.
+    public func forEachMember<Failure: Error>(of object: Int, _ body: (_ key: Int, _ value: Int) throws(Failure) -> Void) throws(Failure) {
+        var member = object + 1
+        let end = Int(entries[object].after)
+        while member < end {
+            try body(member, member + 1)
+            member = Int(entries[member + 1].after)
+        }
+    }
+
+    /// Whether the array or object at `container` has no elements or members.
+    public func isEmpty(_ container: Int) -> Bool { Int(entries[container].after) == container + 1 }
+
     /// The key and value indices of the members of the object at `object`, in order, duplicates included.
     public func members(of object: Int) -> [(key: Int, value: Int)] {
         var members: [(key: Int, value: Int)] = []
