@@ -65,7 +65,7 @@ let package = Package(
             name: "Ingest", dependencies: ["IngestCore", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Ingest", exclude: ["Core"],
             swiftSettings: strict),
         .target(
-            name: "NormalizeCore", dependencies: ["Stage", "Config", "Identity", "Kafka", "Observability", "Wire"], path: "Services/Normalize/Core",
+            name: "NormalizeCore", dependencies: ["Stage", "Config", "Hashing", "Identity", "Kafka", "Observability", "Wire"], path: "Services/Normalize/Core",
             swiftSettings: strict),
         .executableTarget(
             name: "Normalize", dependencies: ["NormalizeCore", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Normalize",

@@ -17,6 +17,7 @@ let spec = CommandLineSpec(
     options: [
         OptionSpec("count", default: "300000", help: "Upstream events (each with an email, a phone number and an IDFA)."),
         OptionSpec("batch", default: "1000", help: "Records per batch, as one poll hands them over."),
+        OptionSpec("stages", default: "ingest,normalize", help: "The stages to measure, comma-separated (one alone for a profile of it)."),
     ])
 let options = CommandLineEntry.parse(spec)
 let count: Int
@@ -26,6 +27,10 @@ do {
     batchSize = try options.integer("batch", in: 1...100_000)
 } catch {
     CommandLineEntry.fail(spec.executable, error.message, status: 64)
+}
+let stages = Set((options.string("stages") ?? "").split(separator: ",").map(String.init))
+guard !stages.isEmpty, stages.isSubset(of: ["ingest", "normalize"]) else {
+    CommandLineEntry.fail(spec.executable, "--stages takes ingest, normalize or both, comma-separated", status: 64)
 }
 
 // One X and one TikTok connection syncing the audience: every member is normalized and hashed twice.
@@ -57,14 +62,14 @@ let normalize = NormalizeProcessor(config: config)
 
 /// Runs `process` over `records` in batches, one reused output buffer, as the stage runner does; returns the
 /// records/s and what the last run produced.
-func measure(_ records: [ConsumerRecord], _ process: (ConsumerRecord, inout OutgoingRecords) -> Void) -> (rate: Double, outputs: Int) {
+func measure(_ records: [ConsumerRecord], _ process: (ArraySlice<ConsumerRecord>, inout OutgoingRecords) -> Void) -> (rate: Double, outputs: Int) {
     var out = OutgoingRecords()
     var outputs = 0
     let started = ContinuousClock.now
     var index = 0
     while index < records.count {
         let end = min(index + batchSize, records.count)
-        for record in records[index..<end] { process(record, &out) }
+        process(records[index..<end], &out)
         outputs += out.count
         out.removeAll()
         index = end
@@ -90,10 +95,18 @@ var ingestRuns: [Double] = []
 var normalizeRuns: [Double] = []
 var hashed = 0
 for _ in 0..<3 {
-    ingestRuns.append(measure(upstream) { record, out in _ = ingest.process(record, into: &out) }.rate)
-    let run = measure(members) { record, out in _ = normalize.process(record, into: &out) }
-    normalizeRuns.append(run.rate)
-    hashed = run.outputs
+    if stages.contains("ingest") {
+        ingestRuns.append(measure(upstream) { batch, out in for record in batch { _ = ingest.process(record, into: &out) } }.rate)
+    }
+    if stages.contains("normalize") {
+        let run = measure(members) { batch, out in normalize.process(batch, into: &out, counting: nil) }
+        normalizeRuns.append(run.rate)
+        hashed = run.outputs
+    }
 }
-print("ingest    parse + encode:                  \(Int(median(ingestRuns))) events/s (median of 3; \(ingestRuns.map { Int($0) }))")
-print("normalize decode + rules + SHA-256 + encode: \(Int(median(normalizeRuns))) members/s (median of 3; \(normalizeRuns.map { Int($0) }); \(hashed) hashed records per run)")
+if stages.contains("ingest") {
+    print("ingest    parse + encode:                  \(Int(median(ingestRuns))) events/s (median of 3; \(ingestRuns.map { Int($0) }))")
+}
+if stages.contains("normalize") {
+    print("normalize decode + rules + SHA-256 + encode: \(Int(median(normalizeRuns))) members/s (median of 3; \(normalizeRuns.map { Int($0) }); \(hashed) hashed records per run)")
+}

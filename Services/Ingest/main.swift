@@ -24,6 +24,6 @@ let processor = IngestProcessor(
     config: startup.config, memberPartitions: startup.partitionCount(of: TopicNames.members, admin: admin), recordLimit: startup.recordLimit, metrics: metrics,
     logger: startup.logger)
 let counters = IngestMetrics(metrics: metrics)
-await startup.runConsumingStage(topics: topics, metrics: metrics, health: HealthState(), revoked: { processor.revoked($0) }) { record, out in
-    counters.count(processor.process(record, into: &out))
+await startup.runConsumingStage(topics: topics, metrics: metrics, health: HealthState(), revoked: { processor.revoked($0) }) { batch, out in
+    for record in batch { counters.count(processor.process(record, into: &out)) }
 }

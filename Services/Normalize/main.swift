@@ -20,7 +20,6 @@ if let mismatch = PartitionAlignment.mismatch(members: members, hashed: startup.
 }
 let processor = NormalizeProcessor(config: startup.config, recordLimit: startup.recordLimit)
 let counters = NormalizeMetrics(metrics: metrics)
-await startup.runConsumingStage(topics: [TopicNames.members], metrics: metrics, health: HealthState()) { record, out in
-    let (outcome, refusals) = processor.process(record, into: &out)
-    counters.count(outcome, identifierRefusals: refusals)
+await startup.runConsumingStage(topics: [TopicNames.members], metrics: metrics, health: HealthState()) { batch, out in
+    processor.process(batch, into: &out, counting: counters)
 }

@@ -66,6 +66,25 @@ public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible {
         return digest
     }
 
+    /// Hashes the bytes of a view in place.
+    public static func hash(_ data: Span<UInt8>) -> SHA256Digest {
+        var digest = SHA256Digest()
+        data.withUnsafeBufferPointer { input in
+            withUnsafeMutableBytes(of: &digest.words) { output in
+                cohortsync_sha256(input.baseAddress, input.count, output.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+        return digest
+    }
+
+    /// Calls `body` with the 32 digest bytes in place: encoders write them without an array per digest.
+    /// Not generic, so that callers in other modules run it specialized.
+    public func withBytes(_ body: (Span<UInt8>) -> Void) {
+        withUnsafeBytes(of: words) { storage in
+            storage.withMemoryRebound(to: UInt8.self) { body($0.span) }
+        }
+    }
+
     /// Hashes the UTF-8 encoding of a string.
     public static func hash(_ string: String) -> SHA256Digest {
         var string = string

@@ -28,117 +28,162 @@ public struct IdentityRules: Sendable {
     /// Normalizes and hashes one value, keeping the normalized text (for `cohortsync identify` and tests).
     /// Returns nil when the destination does not take this kind.
     public func normalize(_ kind: IdentifierType, _ value: String) -> Result<NormalizedIdentifier, IdentityRefusal>? {
-        guard sends(kind) else { return nil }
-        let trimmed = ASCIIBytes.trimmed(value)
-        if trimmed.count == 64, let digest = SHA256Digest(hexBytes: trimmed[...]) {
-            return .success(NormalizedIdentifier(kind: kind, normalized: nil, digest: digest))
-        }
-        return normalizedText(kind, trimmed)?.map { text in
-            NormalizedIdentifier(kind: kind, normalized: String(decoding: text, as: UTF8.self), digest: SHA256Digest.hash(text))
+        var workspace = IdentifierWorkspace()
+        return switch read(kind, value.utf8.span, in: &workspace) {
+        case nil: nil
+        case .failure(let refusal)?: .failure(refusal)
+        case .success(.digest(let digest))?: .success(NormalizedIdentifier(kind: kind, normalized: nil, digest: digest))
+        case .success(.text)?:
+            .success(NormalizedIdentifier(
+                kind: kind, normalized: String(decoding: workspace.text, as: UTF8.self), digest: workspace.digestOfText(kind)))
         }
     }
 
-    /// The digest only: the pipeline's hot path, which never needs the normalized text as a `String`.
+    /// The digest only, for one value on its own (tools and benchmarks of a single rule).
     /// Returns nil when the destination does not take this kind.
     public func digest(_ kind: IdentifierType, _ value: String) -> Result<SHA256Digest, IdentityRefusal>? {
-        guard sends(kind) else { return nil }
-        let trimmed = ASCIIBytes.trimmed(value)
-        if trimmed.count == 64, let digest = SHA256Digest(hexBytes: trimmed[...]) {
-            return .success(digest)
-        }
-        return normalizedText(kind, trimmed)?.map(SHA256Digest.hash)
+        var workspace = IdentifierWorkspace()
+        return digest(kind, value.utf8.span, in: &workspace)
     }
 
-    /// The text to hash, or why the value is refused; nil for `unspecified`, which no destination takes.
-    private func normalizedText(_ kind: IdentifierType, _ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal>? {
-        switch kind {
-        case .email: email(trimmed)
-        case .phone: phone(trimmed)
-        case .idfa, .gaid: advertisingID(trimmed)
-        case .androidID: androidID(trimmed)
-        case .xHandle: handle(trimmed)
-        case .xID: xID(trimmed)
-        case .unspecified: nil
+    /// The digest of one value read in place: the pipeline's hot path, which allocates nothing once
+    /// `workspace` has grown and never makes the normalized text a `String`. Within one user
+    /// (`IdentifierWorkspace.startUser`), a digest or phone parse another connection already made is reused.
+    /// Returns nil when the destination does not take this kind.
+    public func digest(_ kind: IdentifierType, _ value: Span<UInt8>, in workspace: inout IdentifierWorkspace) -> Result<SHA256Digest, IdentityRefusal>? {
+        let variant = sharedVariant(kind)
+        if let variant, let result = workspace.result(kind, variant: variant) { return result }
+        let result: Result<SHA256Digest, IdentityRefusal>
+        switch read(kind, value, in: &workspace) {
+        case nil: return nil
+        case .failure(let refusal)?: result = .failure(refusal)
+        case .success(.digest(let digest))?: result = .success(digest)
+        case .success(.text)?: result = .success(workspace.digestOfText(kind))
         }
+        if let variant { workspace.remember(result, kind, variant: variant) }
+        return result
+    }
+
+    /// Which rules apply to `kind`, as a number equal for every `IdentityRules` that reads the same value the
+    /// same way (an IDFA for any destination; an email for the same destination), so that one connection's
+    /// result serves the next. Nil for phone numbers, which also depend on the default region (their parse
+    /// and digests are shared by `IdentifierWorkspace` itself).
+    private func sharedVariant(_ kind: IdentifierType) -> Int32? {
+        switch kind {
+        case .idfa, .gaid: 0
+        case .email, .androidID, .xHandle, .xID: destination.rawValue
+        case .phone, .unspecified: nil
+        }
+    }
+
+    /// What a value reads as: a digest as given, or normalized text to hash (in `workspace.text`).
+    private enum Reading {
+        case digest(SHA256Digest)
+        case text
+    }
+
+    private func read(_ kind: IdentifierType, _ value: Span<UInt8>, in workspace: inout IdentifierWorkspace) -> Result<Reading, IdentityRefusal>? {
+        guard sends(kind) else { return nil }
+        workspace.trim(value)
+        if workspace.input.count == 64, let digest = SHA256Digest(hexBytes: workspace.input[...]) {
+            return .success(.digest(digest))
+        }
+        workspace.text.removeAll(keepingCapacity: true)
+        let refusal: IdentityRefusal?
+        switch kind {
+        case .email: refusal = email(&workspace)
+        case .phone: refusal = phone(&workspace)
+        case .idfa, .gaid: refusal = advertisingID(&workspace)
+        case .androidID: refusal = androidID(&workspace)
+        case .xHandle: refusal = handle(&workspace)
+        case .xID: refusal = xID(&workspace)
+        case .unspecified: return nil
+        }
+        if let refusal { return .failure(refusal) }
+        return .success(.text)
     }
 
     /// X: trim, lowercase. TikTok: also drop a `+tag` in the local part; dots are kept by both.
-    /// Works in place on the trimmed bytes: one allocation per email on the hot path.
-    private func email(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
-        var bytes = trimmed
-        ASCIIBytes.lowercase(&bytes)
-        guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), bytes.lastIndex(of: UInt8(ascii: "@")) == at, at > 0 else {
-            return .failure(.invalidEmail)
+    private func email(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
+        workspace.text.append(contentsOf: workspace.input)
+        ASCIIBytes.lowercase(&workspace.text)
+        guard let at = Self.emailAt(workspace.text) else { return .invalidEmail }
+        if destination == .tiktok, let plus = workspace.text[..<at].firstIndex(of: UInt8(ascii: "+")) {
+            guard plus > 0 else { return .invalidEmail }
+            workspace.text.removeSubrange(plus..<at)
         }
+        return nil
+    }
+
+    /// Where the one `@` of a valid lowercased email is: a non-empty local part, a dotted domain of three or
+    /// more bytes, no spaces, control characters, commas or semicolons. Nil when it is not such an email.
+    private static func emailAt(_ bytes: [UInt8]) -> Int? {
+        guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), bytes.lastIndex(of: UInt8(ascii: "@")) == at, at > 0 else { return nil }
         let domain = bytes[(at + 1)...]
         guard domain.count >= 3, let dot = domain.lastIndex(of: UInt8(ascii: ".")),
             dot > domain.startIndex, dot < domain.endIndex - 1, domain.first != UInt8(ascii: "."),
             !bytes.contains(where: { ASCIIBytes.isSpace($0) || $0 < 0x20 || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ";") })
-        else {
-            return .failure(.invalidEmail)
-        }
-        if destination == .tiktok, let plus = bytes[..<at].firstIndex(of: UInt8(ascii: "+")) {
-            guard plus > 0 else { return .failure(.invalidEmail) }
-            bytes.removeSubrange(plus..<at)
-        }
-        return .success(bytes)
+        else { return nil }
+        return at
     }
 
     /// X: E.164 with `+`. TikTok: the same digits without `+`.
-    private func phone(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
-        guard let number = PhoneNumber.parse(trimmed, plan: defaultPhonePlan) else { return .failure(.invalidPhone) }
-        return .success(destination == .x ? number.e164Bytes : Array(number.digitBytes))
+    private func phone(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
+        guard let number = workspace.phoneNumber(plan: defaultPhonePlan) else { return .invalidPhone }
+        if destination == .x {
+            workspace.text.append(contentsOf: number.e164Bytes)
+        } else {
+            workspace.text.append(contentsOf: number.digitBytes)
+        }
+        return nil
     }
 
     /// IDFA and GAID, both platforms: lowercase UUID with dashes; 32 bare hex digits get their dashes.
-    private func advertisingID(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
-        var bytes = trimmed
-        for index in bytes.indices { bytes[index] = ASCIIBytes.lower(bytes[index]) }
-        if bytes.count == 32, bytes.allSatisfy(ASCIIBytes.isHex) {
-            for position in [8, 13, 18, 23] { bytes.insert(45, at: position) }
-        }
-        guard bytes.count == 36 else { return .failure(.invalidDeviceID) }
+    private func advertisingID(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
+        let bare = workspace.input.count == 32
+        guard bare || workspace.input.count == 36 else { return .invalidDeviceID }
         var allZero = true
-        for index in 0..<36 {
-            let byte = bytes[index]
-            if index == 8 || index == 13 || index == 18 || index == 23 {
-                guard byte == 45 else { return .failure(.invalidDeviceID) }
+        for (index, byte) in workspace.input.enumerated() {
+            if !bare, index == 8 || index == 13 || index == 18 || index == 23 {
+                guard byte == 45 else { return .invalidDeviceID }
             } else {
-                guard ASCIIBytes.isHex(byte) else { return .failure(.invalidDeviceID) }
+                guard ASCIIBytes.isHex(byte) else { return .invalidDeviceID }
                 if byte != 48 { allZero = false }
             }
         }
-        if allZero { return .failure(.zeroDeviceID) }
-        return .success(bytes)
+        if allZero { return .zeroDeviceID }
+        for (index, byte) in workspace.input.enumerated() {
+            if bare, index == 8 || index == 12 || index == 16 || index == 20 { workspace.text.append(45) }
+            workspace.text.append(ASCIIBytes.lower(byte))
+        }
+        return nil
     }
 
     /// X only: lowercase hex without dashes or spaces.
-    private func androidID(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
-        var bytes = trimmed
-        bytes.removeAll { $0 == 45 || $0 == 0x20 }
-        for index in bytes.indices { bytes[index] = ASCIIBytes.lower(bytes[index]) }
-        guard (8...32).contains(bytes.count), bytes.allSatisfy(ASCIIBytes.isHex) else { return .failure(.invalidDeviceID) }
-        return .success(bytes)
+    private func androidID(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
+        for byte in workspace.input where byte != 45 && byte != 0x20 { workspace.text.append(ASCIIBytes.lower(byte)) }
+        guard (8...32).contains(workspace.text.count), workspace.text.allSatisfy(ASCIIBytes.isHex) else { return .invalidDeviceID }
+        return nil
     }
 
     /// X only: no `@`, lowercase, 1 to 15 of letters, digits and underscores.
-    private func handle(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
-        var bytes = trimmed
-        if bytes.first == UInt8(ascii: "@") { bytes.removeFirst() }
-        for index in bytes.indices { bytes[index] = ASCIIBytes.lower(bytes[index]) }
-        guard (1...15).contains(bytes.count),
-            bytes.allSatisfy({ ASCIIBytes.isDigit($0) || (0x61...0x7a).contains($0) || $0 == UInt8(ascii: "_") })
+    private func handle(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
+        let input = workspace.input
+        for byte in input.dropFirst(input.first == UInt8(ascii: "@") ? 1 : 0) { workspace.text.append(ASCIIBytes.lower(byte)) }
+        guard (1...15).contains(workspace.text.count),
+            workspace.text.allSatisfy({ ASCIIBytes.isDigit($0) || (0x61...0x7a).contains($0) || $0 == UInt8(ascii: "_") })
         else {
-            return .failure(.invalidHandle)
+            return .invalidHandle
         }
-        return .success(bytes)
+        return nil
     }
 
     /// X only: a decimal integer without spaces or leading zeros.
-    private func xID(_ trimmed: [UInt8]) -> Result<[UInt8], IdentityRefusal> {
-        var bytes = trimmed.filter { $0 != 0x20 }
-        guard (1...20).contains(bytes.count), bytes.allSatisfy(ASCIIBytes.isDigit) else { return .failure(.invalidXID) }
-        while bytes.count > 1, bytes.first == 48 { bytes.removeFirst() }
-        return .success(bytes)
+    private func xID(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
+        for byte in workspace.input where byte != 0x20 { workspace.text.append(byte) }
+        guard (1...20).contains(workspace.text.count), workspace.text.allSatisfy(ASCIIBytes.isDigit) else { return .invalidXID }
+        let zeros = workspace.text.prefix { $0 == 48 }.count
+        workspace.text.removeFirst(min(zeros, workspace.text.count - 1))
+        return nil
     }
 }

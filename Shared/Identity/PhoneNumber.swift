@@ -7,12 +7,21 @@ public struct PhoneNumber: Sendable, Hashable {
     /// Country code followed by the national significant number, as ASCII digits: TikTok's form.
     var digitBytes: ArraySlice<UInt8> { e164Bytes.dropFirst() }
 
-    /// Parses `bytes`, completing a number without country code with `defaultPlan`'s region. Nil when the
-    /// result is not a possible E.164 number of its country, or the text is not a phone number as
-    /// `PhoneText` reads one.
-    static func parse(_ bytes: [UInt8], plan defaultPlan: PhoneNumberingPlan?) -> PhoneNumber? {
-        guard let text = PhoneText(bytes) else { return nil }
-        var extracted = CountryCodeExtraction.extract(text.digits, plus: text.hasPlus, defaultPlan: defaultPlan)
+    /// Parses `bytes`, completing a number without country code with `defaultPlan`'s region. The number is
+    /// nil when the result is not a possible E.164 number of its country, or the text is not a phone number
+    /// as `PhoneText` reads one. `planIndependent` says that `defaultPlan` played no part (the number
+    /// carried its own country code, or was no number at all), so the result holds for any default region.
+    static func parse(_ bytes: [UInt8], plan defaultPlan: PhoneNumberingPlan?) -> (number: PhoneNumber?, planIndependent: Bool) {
+        guard let text = PhoneText(bytes) else { return (nil, true) }
+        let extracted = CountryCodeExtraction.extract(text.digits, plus: text.hasPlus, defaultPlan: defaultPlan)
+        return (number(text, extracted, defaultPlan: defaultPlan), text.hasPlus && extracted != nil)
+    }
+
+    /// The rest of `parse` once the country code was looked for.
+    private static func number(
+        _ text: PhoneText, _ firstExtraction: (callingCode: Int, national: [UInt8])?, defaultPlan: PhoneNumberingPlan?
+    ) -> PhoneNumber? {
+        var extracted = firstExtraction
         if extracted == nil, text.hasPlus {
             // libphonenumber reads an unknown code after `+` once more as if the `+` were not there.
             extracted = CountryCodeExtraction.extract(text.digits, plus: false, defaultPlan: defaultPlan)

@@ -13,14 +13,14 @@ extension StageStartup {
     /// `/metrics` `/healthz` `/readyz` listener, and per-stage counters of what was produced and how long each
     /// batch took (`cohortsync_<stage>_produced_total`, `cohortsync_<stage>_batch_seconds`).
     ///
-    /// `transform` appends what one input record yields to the batch's outputs; it runs on the cooperative
-    /// pool and must not block. Each batch's outputs are enqueued together and acknowledged by one
-    /// completion. Exits 0 after a graceful stop, 1 on a fatal error (so the orchestrator restarts the pod
+    /// `transform` appends what the records of one poll yield to the batch's outputs, in order; it runs on
+    /// the cooperative pool and must not block. Each batch's outputs are enqueued together and acknowledged
+    /// by one completion. Exits 0 after a graceful stop, 1 on a fatal error (so the orchestrator restarts the pod
     /// and the uncommitted records are processed again).
     public func runConsumingStage(
         topics: [String], metrics: MetricsRegistry, health: HealthState,
         revoked: @escaping @Sendable ([TopicPartition]) -> Void = { _ in },
-        transform: @escaping @Sendable (ConsumerRecordView, inout OutgoingRecords) -> Void
+        transform: @escaping @Sendable (ConsumerBatch, inout OutgoingRecords) -> Void
     ) async -> Never {
         let stage = logger.stage
         let shutdownBudget = ShutdownBudget(gracePeriod: settings.gracePeriod)
@@ -44,7 +44,7 @@ extension StageStartup {
                 let started = ContinuousClock.now
                 // librdkafka copies what it enqueues, so the buffer goes back to the pool for the next batch.
                 var records = buffers.withLock { $0.popLast() } ?? OutgoingRecords()
-                for record in batch { transform(record, &records) }
+                transform(batch, &records)
                 try await producer.send(records, completion: completion)
                 produced.increment(by: Int64(records.count))
                 latency.observe((ContinuousClock.now - started).inSeconds)

@@ -21,6 +21,11 @@ public struct HashedIdentifier: ProtoMessage, Hashable {
     }
 
     public func encode(to writer: inout ProtoWriter) {
+        Self.encode(type: type, sha256: sha256.span, to: &writer)
+    }
+
+    /// Writes an identifier's fields from its digest in place (normalize's digests are never arrays).
+    public static func encode(type: IdentifierType, sha256: Span<UInt8>, to writer: inout ProtoWriter) {
         writer.enumeration(1, type)
         writer.bytes(2, sha256)
     }
@@ -67,12 +72,27 @@ public struct HashedMember: ProtoMessage, Hashable {
     }
 
     public func encode(to writer: inout ProtoWriter) {
+        Self.encode(
+            connectionID: connectionID.utf8.span, audienceID: audienceID.utf8.span, userKey: userKey.utf8.span, action: action,
+            snapshotID: snapshotID.utf8.span, eventTimeMilliseconds: eventTimeMilliseconds, to: &writer
+        ) { writer in
+            writer.messages(6, identifiers)
+        }
+    }
+
+    /// Writes a member's fields from views of its text, in `encode(to:)`'s order; `identifiers` writes field 6
+    /// (with `HashedIdentifier.encode(type:sha256:to:)`). Normalize writes every hashed member this way,
+    /// straight from the record it read, without a `HashedMember` or a string.
+    public static func encode(
+        connectionID: Span<UInt8>, audienceID: Span<UInt8>, userKey: Span<UInt8>, action: MemberAction, snapshotID: Span<UInt8>,
+        eventTimeMilliseconds: Int64, to writer: inout ProtoWriter, identifiers: (inout ProtoWriter) -> Void
+    ) {
         writer.string(1, connectionID)
         writer.string(2, audienceID)
         writer.string(3, userKey)
         writer.enumeration(4, action)
         writer.string(5, snapshotID)
-        writer.messages(6, identifiers)
+        identifiers(&writer)
         writer.int64(7, eventTimeMilliseconds)
     }
 }
@@ -99,6 +119,11 @@ public enum HashedRecord: ProtoMessage, Hashable {
         }
         guard let body else { throw WireError(code: .missingBody, message: "\(Self.protoName) has no member, snapshot, lifecycle or hold") }
         self = body
+    }
+
+    /// Writes a record whose `member` body `member` writes from parts (`HashedMember.encode(connectionID:…)`).
+    public static func encodeMember(to writer: inout ProtoWriter, _ member: (inout ProtoWriter) -> Void) {
+        writer.message(1, member)
     }
 
     public func encode(to writer: inout ProtoWriter) {

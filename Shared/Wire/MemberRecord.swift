@@ -31,19 +31,15 @@ public struct RawIdentifiers: ProtoMessage, Hashable {
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
-        self.init()
-        while let field = try reader.nextField() {
-            switch field.number {
-            case 1: email = try reader.string(field, "email")
-            case 2: phone = try reader.string(field, "phone")
-            case 3: idfa = try reader.string(field, "idfa")
-            case 4: gaid = try reader.string(field, "gaid")
-            case 5: androidID = try reader.string(field, "android_id")
-            case 6: xHandle = try reader.string(field, "x_handle")
-            case 7: xID = try reader.string(field, "x_id")
-            default: try reader.skip(field)
-            }
-        }
+        self.init(try RawIdentifierRanges(from: &reader), in: reader.buffer)
+    }
+
+    /// The identifiers at `ranges` of `bytes`.
+    init(_ ranges: RawIdentifierRanges, in bytes: [UInt8]) {
+        func text(_ kind: IdentifierType) -> String { String(decoding: bytes[ranges[kind]], as: UTF8.self) }
+        self.init(
+            email: text(.email), phone: text(.phone), idfa: text(.idfa), gaid: text(.gaid), androidID: text(.androidID), xHandle: text(.xHandle),
+            xID: text(.xID))
     }
 
     public func encode(to writer: inout ProtoWriter) {
@@ -82,19 +78,14 @@ public struct MemberChange: ProtoMessage, Hashable {
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
-        self.init()
-        while let field = try reader.nextField() {
-            switch field.number {
-            case 1: audienceID = try reader.string(field, "audience_id")
-            case 2: userKey = try reader.string(field, "user_key")
-            case 3: action = try reader.enumeration(field, "action")
-            case 4: snapshotID = try reader.string(field, "snapshot_id")
-            case 5: identifiers = try reader.message(field, "identifiers")
-            case 6: consent = try reader.enumeration(field, "consent")
-            case 7: eventTimeMilliseconds = try reader.int64(field, "event_time_ms")
-            default: try reader.skip(field)
-            }
-        }
+        self.init(try MemberChangeView(from: &reader))
+    }
+
+    /// The owned copy of a change read in place.
+    public init(_ view: MemberChangeView) {
+        self.init(
+            audienceID: view.text(view.audienceID), userKey: view.text(view.userKey), action: view.action, snapshotID: view.text(view.snapshotID),
+            identifiers: RawIdentifiers(view.identifiers, in: view.bytes), consent: view.consent, eventTimeMilliseconds: view.eventTimeMilliseconds)
     }
 
     public func encode(to writer: inout ProtoWriter) {
@@ -116,17 +107,12 @@ public enum MemberRecord: ProtoMessage, Hashable {
     case lifecycle(AudienceLifecycle)
 
     public init(from reader: inout ProtoReader) throws(WireError) {
-        var body: MemberRecord?
-        while let field = try reader.nextField() {
-            switch field.number {
-            case 1: body = .change(try reader.message(field, "change"))
-            case 2: body = .snapshot(try reader.message(field, "snapshot"))
-            case 3: body = .lifecycle(try reader.message(field, "lifecycle"))
-            default: try reader.skip(field)
+        self =
+            switch try MemberRecordView(from: &reader) {
+            case .change(let view): .change(MemberChange(view))
+            case .snapshot(let marker): .snapshot(marker)
+            case .lifecycle(let lifecycle): .lifecycle(lifecycle)
             }
-        }
-        guard let body else { throw WireError(code: .missingBody, message: "\(Self.protoName) has no change, snapshot or lifecycle") }
-        self = body
     }
 
     public func encode(to writer: inout ProtoWriter) {

@@ -19,9 +19,7 @@ extension ProtoMessage {
     /// Appends the message in protobuf binary form to `buffer`, reusing its memory: a stage encodes every
     /// output of a batch into one buffer this way.
     public func serialize(appendingTo buffer: inout [UInt8]) {
-        var writer = ProtoWriter(taking: &buffer)
-        encode(to: &writer)
-        writer.give(to: &buffer)
+        ProtoWriter.append(to: &buffer) { encode(to: &$0) }
     }
 
     /// Decodes protobuf binary form.

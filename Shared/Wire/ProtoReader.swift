@@ -1,4 +1,7 @@
 /// Reads protobuf (proto3) fields from a byte buffer, skipping unknown ones.
+///
+/// Values can be read as owned values (`string`, `bytes`, `message`) or in place (`stringRange`, `nested`):
+/// a stage that reads millions of records takes ranges of `buffer` and copies nothing it does not keep.
 public struct ProtoReader: Sendable {
     /// A field's number and how its value is encoded.
     public struct Field: Sendable {
@@ -6,20 +9,48 @@ public struct ProtoReader: Sendable {
         let wireType: UInt8
     }
 
-    private let buffer: [UInt8]
+    /// The message being read, as error messages name it (`cohortsync.v1.MemberRecord.change`): the field
+    /// names are static text, kept as given and joined only when an error is written, so nesting costs nothing.
+    private struct Context: Sendable, CustomStringConvertible {
+        let root: String
+        var names: (StaticString, StaticString, StaticString) = ("", "", "")
+        var depth = 0
+
+        init(_ root: String) {
+            self.root = root
+        }
+
+        /// The context of a field named `name` inside this one; past three levels the innermost name is replaced.
+        func appending(_ name: StaticString) -> Context {
+            var inner = self
+            switch depth {
+            case 0: inner.names.0 = name
+            case 1: inner.names.1 = name
+            default: inner.names.2 = name
+            }
+            inner.depth = min(depth + 1, 3)
+            return inner
+        }
+
+        var description: String {
+            ([root] + [names.0, names.1, names.2].prefix(depth).map { "\($0)" }).joined(separator: ".")
+        }
+    }
+
+    /// The bytes being read; ranges from `stringRange` and `bytesRange` index into it.
+    public let buffer: [UInt8]
     private var position: Int
     private let end: Int
-    /// The message being read, for error messages.
-    private let context: String
+    private let context: Context
 
     public init(_ bytes: [UInt8], context: String) {
         buffer = bytes
         position = 0
         end = bytes.count
-        self.context = context
+        self.context = Context(context)
     }
 
-    private init(buffer: [UInt8], position: Int, end: Int, context: String) {
+    private init(buffer: [UInt8], position: Int, end: Int, context: Context) {
         self.buffer = buffer
         self.position = position
         self.end = end
@@ -51,17 +82,17 @@ public struct ProtoReader: Sendable {
         }
     }
 
-    private mutating func expect(_ field: Field, _ wireType: UInt8, _ name: String) throws(WireError) {
+    private mutating func expect(_ field: Field, _ wireType: UInt8, _ name: StaticString) throws(WireError) {
         guard field.wireType == wireType else {
             throw WireError(code: .wrongWireType, message: "\(context).\(name) (field \(field.number)) has wire type \(field.wireType), expected \(wireType)")
         }
     }
 
-    private mutating func lengthDelimited(_ field: Field, _ name: String) throws(WireError) -> Range<Int> {
+    private mutating func lengthDelimited(_ field: Field, _ name: StaticString) throws(WireError) -> Range<Int> {
         try expect(field, 2, name)
         let length = try varint()
         guard length <= UInt64(end - position) else {
-            throw WireError(code: .truncated, message: "\(context).\(name): \(length) bytes declared, \(end - position) left")
+            throw WireError(code: .truncated, message: "\(context).\(name) (field \(field.number)): \(length) bytes declared, \(end - position) left")
         }
         let range = position..<(position + Int(length))
         position = range.upperBound
@@ -69,49 +100,68 @@ public struct ProtoReader: Sendable {
     }
 
     /// A `string` field's value.
-    public mutating func string(_ field: Field, _ name: String) throws(WireError) -> String {
-        let bytes = buffer[try lengthDelimited(field, name)]
-        // Decoding repairs invalid UTF-8, so non-ASCII text is valid exactly when it re-encodes to the same
-        // bytes; ASCII, the common case, always is. (Faster than `String(validating:)` over a slice, which is
-        // not specialized.)
-        let value = String(decoding: bytes, as: UTF8.self)
-        guard bytes.allSatisfy({ $0 < 0x80 }) || value.utf8.elementsEqual(bytes) else {
+    public mutating func string(_ field: Field, _ name: StaticString) throws(WireError) -> String {
+        text(try stringRange(field, name))
+    }
+
+    /// Where a `string` field's value lies in `buffer`, checked to be UTF-8.
+    public mutating func stringRange(_ field: Field, _ name: StaticString) throws(WireError) -> Range<Int> {
+        let range = try lengthDelimited(field, name)
+        var highBits: UInt8 = 0
+        for index in range { highBits |= buffer[index] }
+        // ASCII, the common case, is always valid; other text is checked as decoding would repair it.
+        guard highBits < 0x80 || String(decoding: buffer[range], as: UTF8.self).utf8.elementsEqual(buffer[range]) else {
             throw WireError(code: .invalidUTF8, message: "\(context).\(name) is not UTF-8")
         }
-        return value
+        return range
+    }
+
+    /// The text at `range` of `buffer`, a range `stringRange` returned.
+    public func text(_ range: Range<Int>) -> String {
+        String(decoding: buffer[range], as: UTF8.self)
     }
 
     /// A `bytes` field's value.
-    public mutating func bytes(_ field: Field, _ name: String) throws(WireError) -> [UInt8] {
-        Array(buffer[try lengthDelimited(field, name)])
+    public mutating func bytes(_ field: Field, _ name: StaticString) throws(WireError) -> [UInt8] {
+        Array(buffer[try bytesRange(field, name)])
+    }
+
+    /// Where a `bytes` field's value lies in `buffer`.
+    public mutating func bytesRange(_ field: Field, _ name: StaticString) throws(WireError) -> Range<Int> {
+        try lengthDelimited(field, name)
     }
 
     /// An `int64` field's value.
-    public mutating func int64(_ field: Field, _ name: String) throws(WireError) -> Int64 {
+    public mutating func int64(_ field: Field, _ name: StaticString) throws(WireError) -> Int64 {
         try expect(field, 0, name)
         return Int64(bitPattern: try varint())
     }
 
     /// An `int32` field's value (truncated from the 64-bit varint, as protobuf specifies).
-    public mutating func int32(_ field: Field, _ name: String) throws(WireError) -> Int32 {
+    public mutating func int32(_ field: Field, _ name: StaticString) throws(WireError) -> Int32 {
         Int32(truncatingIfNeeded: try int64(field, name))
     }
 
     /// A `bool` field's value.
-    public mutating func bool(_ field: Field, _ name: String) throws(WireError) -> Bool {
+    public mutating func bool(_ field: Field, _ name: StaticString) throws(WireError) -> Bool {
         try int64(field, name) != 0
     }
 
     /// An enum field's value; numbers this version does not know read as the enum's unspecified case.
-    public mutating func enumeration<E: ProtoEnum>(_ field: Field, _ name: String) throws(WireError) -> E {
+    public mutating func enumeration<E: ProtoEnum>(_ field: Field, _ name: StaticString) throws(WireError) -> E {
         E(rawValue: try int32(field, name)) ?? E.unspecified
     }
 
     /// A sub-message field's value.
-    public mutating func message<M: ProtoMessage>(_ field: Field, _ name: String) throws(WireError) -> M {
-        let range = try lengthDelimited(field, name)
-        var nested = ProtoReader(buffer: buffer, position: range.lowerBound, end: range.upperBound, context: "\(context).\(name)")
+    public mutating func message<M: ProtoMessage>(_ field: Field, _ name: StaticString) throws(WireError) -> M {
+        var nested = try nested(field, name)
         return try M(from: &nested)
+    }
+
+    /// A reader of a sub-message field's fields, in place over the same buffer.
+    public mutating func nested(_ field: Field, _ name: StaticString) throws(WireError) -> ProtoReader {
+        let range = try lengthDelimited(field, name)
+        return ProtoReader(buffer: buffer, position: range.lowerBound, end: range.upperBound, context: context.appending(name))
     }
 
     /// Skips a field this version does not know. Groups (wire types 3 and 4) are refused.
@@ -124,7 +174,7 @@ public struct ProtoReader: Sendable {
             guard end - position >= size else { throw WireError(code: .truncated, message: "\(context): fixed field \(field.number) cut short") }
             position += size
         case 2:
-            _ = try lengthDelimited(field, "field \(field.number)")
+            _ = try lengthDelimited(field, "unknown")
         default:
             throw WireError(code: .wrongWireType, message: "\(context): field \(field.number) uses wire type \(field.wireType), which cohortsync.v1 never writes")
         }

@@ -25,7 +25,7 @@ struct MemberNormalizerTests {
         let change = MemberChange(
             audienceID: "aud_both", userKey: "u_1", action: .enter,
             identifiers: RawIdentifiers(email: " Ada+News@Example.com ", phone: "(657) 777-0000", idfa: "AEBE52E7-03EE-455A-B3C4-E57283966239", xHandle: "@AdsAPI"))
-        let result = normalizer.normalize(change)
+        let result = try normalizer.normalize(change)
         #expect(result.refusal == nil)
         let x = try #require(result.derived.first { $0.member.connectionID == "x-main" }?.member)
         #expect(x.identifiers == [
@@ -44,25 +44,25 @@ struct MemberNormalizerTests {
     }
 
     @Test("a bad identifier is refused alone; the user is still sent with the good ones")
-    func perIdentifierRefusal() {
-        let result = normalizer.normalize(MemberChange(audienceID: "aud_x", userKey: "u", action: .enter, identifiers: RawIdentifiers(email: "ada@example.com", phone: "CALL ME")))
+    func perIdentifierRefusal() throws {
+        let result = try normalizer.normalize(MemberChange(audienceID: "aud_x", userKey: "u", action: .enter, identifiers: RawIdentifiers(email: "ada@example.com", phone: "CALL ME")))
         #expect(result.refusal == nil)
         #expect(result.identifierRefusals == [.invalidPhone])
         #expect(result.derived.first?.member.identifiers.map(\.type) == [.email])
     }
 
     @Test("a user with no usable identifier is refused no-identifier yet forwarded with none, so the batcher withdraws it; an exit needs none")
-    func noIdentifier() {
-        let enter = normalizer.normalize(MemberChange(audienceID: "aud_tiktok", userKey: "u", action: .enter, identifiers: RawIdentifiers(xHandle: "@ada")))
+    func noIdentifier() throws {
+        let enter = try normalizer.normalize(MemberChange(audienceID: "aud_tiktok", userKey: "u", action: .enter, identifiers: RawIdentifiers(xHandle: "@ada")))
         #expect(enter.refusal == "no-identifier")
         #expect(enter.derived.map(\.member) == [HashedMember(connectionID: "tiktok-eu", audienceID: "aud_tiktok", userKey: "u", action: .enter)])
-        let exit = normalizer.normalize(MemberChange(audienceID: "aud_tiktok", userKey: "u", action: .exit))
+        let exit = try normalizer.normalize(MemberChange(audienceID: "aud_tiktok", userKey: "u", action: .exit))
         #expect(exit.refusal == nil && exit.derived.first?.member.action == .exit)
     }
 
     @Test("no consent: refused, and withdrawn from every audience of each connection that syncs the audience")
-    func consentFanOut() {
-        let result = normalizer.normalize(MemberChange(
+    func consentFanOut() throws {
+        let result = try normalizer.normalize(MemberChange(
             audienceID: "aud_x", userKey: "u_9", action: .enter, identifiers: RawIdentifiers(email: "ada@example.com"), consent: .denied))
         #expect(result.refusal == "no-consent")
         let withdrawn = result.derived.map { "\($0.member.connectionID)/\($0.member.audienceID)/\($0.sameAudience)" }
@@ -71,9 +71,9 @@ struct MemberNormalizerTests {
     }
 
     @Test("a pre-hashed value is passed through lowercased, not hashed again")
-    func preHashed() {
+    func preHashed() throws {
         let hex = SHA256Digest.hash("ada@example.com").hex
-        let result = normalizer.normalize(MemberChange(audienceID: "aud_x", userKey: "u", action: .enter, identifiers: RawIdentifiers(email: hex.uppercased())))
+        let result = try normalizer.normalize(MemberChange(audienceID: "aud_x", userKey: "u", action: .enter, identifiers: RawIdentifiers(email: hex.uppercased())))
         #expect(result.derived.first?.member.identifiers == [HashedIdentifier(type: .email, sha256: digest("ada@example.com"))])
     }
 }

@@ -1,12 +1,16 @@
 import Config
+import Hashing
 import Identity
+import Kafka
+import Stage
 import Wire
 
 /// Turns one raw member change into the hashed members of each connection that syncs its audience.
 ///
-/// Pure: no I/O. For each connection it forwards only the identifier kinds the connection forwards,
-/// normalized by the connection's destination rules. A user without consent is refused and, in every
-/// audience of that connection, withdrawn; a user without a usable identifier is refused.
+/// No I/O: it appends records to a batch's outputs. For each connection it forwards only the identifier
+/// kinds the connection forwards, normalized by the connection's destination rules. A user without consent
+/// is refused and, in every audience of that connection, withdrawn; a user without a usable identifier is
+/// refused yet forwarded with none, so the batcher withdraws what it had sent.
 struct MemberNormalizer: Sendable {
     /// What normalizing for one connection needs, worked out once from the configuration rather than per member.
     struct ConnectionPlan: Sendable {
@@ -36,45 +40,43 @@ struct MemberNormalizer: Sendable {
         self.plans = plans
     }
 
-    /// One derived record and whether it belongs to the input's own audience (same partition) or another (fan-out).
-    struct Derived: Sendable, Equatable {
-        let member: HashedMember
-        let sameAudience: Bool
-    }
-
-    /// The derived records, the per-identifier refusals and the record-level outcome.
-    struct Result: Sendable, Equatable {
-        var derived: [Derived] = []
-        var identifierRefusals: [IdentityRefusal] = []
-        /// nil when at least one connection got the member; otherwise `no-consent` or `no-identifier`.
+    /// What one change came to: nil `refusal` when at least one connection got the member (otherwise
+    /// `no-consent`, `no-identifier` or `no-sync`), and each identifier refused on the way.
+    struct Outcome: Sendable, Equatable {
         var refusal: String?
+        var identifierRefusals: [IdentityRefusal] = []
     }
 
-    func normalize(_ change: MemberChange) -> Result {
-        var result = Result()
+    /// Appends the `hashed` records of `change` to `out`: those of its own audience at `sameSpot` (the
+    /// input's partition index), consent withdrawals for other audiences placed by their own key.
+    func append(
+        _ change: MemberChangeView, headers: OutgoingRecords.HeaderSet, sameSpot: ProducerRecord.Placement, into out: inout OutgoingRecords,
+        workspace: inout NormalizeWorkspace
+    ) -> Outcome {
+        var outcome = Outcome()
         var delivered = false
-        var refusals: Set<String> = []
-        let present = change.identifiers.present
-        for plan in plans[change.audienceID] ?? [] {
-            let connectionID = plan.connectionID
+        var noConsent = false
+        var noIdentifier = false
+        workspace.identity.startUser()
+        let audienceID = workspace.audienceID(of: change)
+        for plan in plans[audienceID] ?? [] {
             if change.consent == .denied {
-                refusals.insert("no-consent")
+                noConsent = true
                 for audience in plan.audiences {
-                    let withdrawal = HashedMember(
-                        connectionID: connectionID, audienceID: audience, userKey: change.userKey, action: .consentWithdrawn,
-                        eventTimeMilliseconds: change.eventTimeMilliseconds)
-                    result.derived.append(Derived(member: withdrawal, sameAudience: audience == change.audienceID))
+                    let placement = audience == audienceID ? sameSpot : .byKey
+                    appendMember(change, plan, audience: audience, action: .consentWithdrawn, placement, headers, into: &out) { _ in }
                 }
                 continue
             }
-            var hashed: [HashedIdentifier] = []
-            for (kind, value) in present where plan.forwards(kind) {
-                switch plan.rules.digest(kind, value) {
+            workspace.digests.removeAll(keepingCapacity: true)
+            for kind in IdentifierType.kinds where plan.forwards(kind) {
+                let value = change.identifiers[kind]
+                guard !value.isEmpty else { continue }
+                switch plan.rules.digest(kind, change.bytes.span.extracting(value), in: &workspace.identity) {
                 case .success(let digest)?:
-                    let entry = HashedIdentifier(type: kind, sha256: digest.bytes)
-                    if !hashed.contains(entry) { hashed.append(entry) }
+                    if !workspace.digests.contains(where: { $0.type == kind && $0.digest == digest }) { workspace.digests.append((kind, digest)) }
                 case .failure(let refusal)?:
-                    result.identifierRefusals.append(refusal)
+                    outcome.identifierRefusals.append(refusal)
                 case nil:
                     break
                 }
@@ -82,20 +84,67 @@ struct MemberNormalizer: Sendable {
             // An exit removes what was added, which the batcher knows by user key: it needs no identifier.
             // A member with nothing usable is refused, yet still forwarded with no identifiers: those are its
             // identifiers now, so the batcher withdraws whatever it had sent for it.
-            if hashed.isEmpty && change.action != .exit {
-                refusals.insert("no-identifier")
+            if workspace.digests.isEmpty && change.action != .exit {
+                noIdentifier = true
             } else {
                 delivered = true
             }
-            result.derived.append(Derived(
-                member: HashedMember(
-                    connectionID: connectionID, audienceID: change.audienceID, userKey: change.userKey, action: change.action,
-                    snapshotID: change.snapshotID, identifiers: hashed, eventTimeMilliseconds: change.eventTimeMilliseconds),
-                sameAudience: true))
+            let digests = workspace.digests
+            appendMember(change, plan, audience: audienceID, action: change.action, sameSpot, headers, into: &out) { writer in
+                for (type, digest) in digests {
+                    writer.message(6) { writer in digest.withBytes { HashedIdentifier.encode(type: type, sha256: $0, to: &writer) } }
+                }
+            }
         }
         if !delivered {
-            result.refusal = refusals.contains("no-consent") ? "no-consent" : refusals.contains("no-identifier") ? "no-identifier" : "no-sync"
+            outcome.refusal = noConsent ? "no-consent" : noIdentifier ? "no-identifier" : "no-sync"
         }
-        return result
+        return outcome
+    }
+
+    /// Appends one hashed member keyed `audience/userKey`, written straight from `change`'s bytes.
+    private func appendMember(
+        _ change: MemberChangeView, _ plan: ConnectionPlan, audience: String, action: MemberAction, _ placement: ProducerRecord.Placement,
+        _ headers: OutgoingRecords.HeaderSet, into out: inout OutgoingRecords, identifiers: (inout ProtoWriter) -> Void
+    ) {
+        let withdrawal = action == .consentWithdrawn
+        out.append(topic: TopicNames.hashed, placement: placement, headers: headers) { key in
+            key.append(contentsOf: audience.utf8)
+            key.append(UInt8(ascii: "/"))
+            key.append(span: change.bytes.span.extracting(change.userKey))
+        } value: { value in
+            ProtoWriter.append(to: &value) { writer in
+                HashedRecord.encodeMember(to: &writer) { writer in
+                    // A withdrawal names the user only: no snapshot, no identifiers.
+                    HashedMember.encode(
+                        connectionID: plan.connectionID.utf8.span, audienceID: audience.utf8.span,
+                        userKey: change.bytes.span.extracting(change.userKey), action: action,
+                        snapshotID: change.bytes.span.extracting(withdrawal ? 0..<0 : change.snapshotID),
+                        eventTimeMilliseconds: change.eventTimeMilliseconds, to: &writer, identifiers: identifiers)
+                }
+            }
+        }
+    }
+}
+
+/// Working memory normalize reuses from record to record of a batch: identifier buffers and digests, and
+/// the last audience id read, so that consecutive members of one audience make no string of it.
+public struct NormalizeWorkspace: Sendable {
+    var identity = IdentifierWorkspace()
+    var digests: [(type: IdentifierType, digest: SHA256Digest)] = []
+    private var lastAudienceBytes: [UInt8] = []
+    private var lastAudienceID = ""
+
+    public init() {}
+
+    /// The audience id of `change`, as text.
+    mutating func audienceID(of change: MemberChangeView) -> String {
+        let bytes = change.bytes.span.extracting(change.audienceID)
+        if !bytes.elementsEqual(lastAudienceBytes.span) {
+            lastAudienceBytes.removeAll(keepingCapacity: true)
+            lastAudienceBytes.append(span: bytes)
+            lastAudienceID = change.text(change.audienceID)
+        }
+        return lastAudienceID
     }
 }

@@ -1,10 +1,11 @@
 import Config
 import Foundation
+import Identity
 import Kafka
 import Stage
 import Wire
 
-/// Reads one `members` record and returns the `hashed` records derived from it, with its outcome.
+/// Reads `members` records and appends the `hashed` records derived from each, counting outcomes.
 ///
 /// Everything derived from an input record goes to the same partition index it was read from, never
 /// re-partitioned by key, so markers stay behind the members they follow (DESIGN "Delivery semantics").
@@ -15,15 +16,6 @@ public final class NormalizeProcessor: Sendable {
         case refused(reason: String)
         case control
         case deadLettered(reason: String)
-
-        var label: String {
-            switch self {
-            case .hashed: "hashed"
-            case .refused: "refused"
-            case .control: "control"
-            case .deadLettered: "dead-lettered"
-            }
-        }
     }
 
     private let normalizer: MemberNormalizer
@@ -36,11 +28,25 @@ public final class NormalizeProcessor: Sendable {
         self.now = now
     }
 
+    /// Appends the `hashed` records of every record of `records` to `out`, in order, and counts each
+    /// outcome in `counters` (once per batch).
+    public func process(_ records: some Sequence<some KafkaRecord>, into out: inout OutgoingRecords, counting counters: NormalizeMetrics?) {
+        var workspace = NormalizeWorkspace()
+        var tally = NormalizeMetrics.Tally()
+        for record in records {
+            let (outcome, refusals) = process(record, into: &out, workspace: &workspace)
+            tally.count(outcome, identifierRefusals: refusals)
+        }
+        counters?.add(tally)
+    }
+
     /// Appends the `hashed` records for `record` to `out`, or one dead letter (`too-large`) when any of them
     /// would exceed `recordLimit`: a record that cannot be produced is that input's refusal, never the stage's failure.
-    public func process(_ record: some KafkaRecord, into out: inout OutgoingRecords) -> (outcome: Outcome, identifierRefusals: [String]) {
+    func process(
+        _ record: some KafkaRecord, into out: inout OutgoingRecords, workspace: inout NormalizeWorkspace
+    ) -> (outcome: Outcome, identifierRefusals: [IdentityRefusal]) {
         let mark = out.mark
-        let result = derive(record, into: &out)
+        let result = derive(record, into: &out, workspace: &workspace)
         guard let detail = recordLimit.oversized(out, since: mark) else { return result }
         out.rollBack(to: mark)
         out.append(deadLetter(position(of: record), reason: "too-large", detail: detail))
@@ -51,10 +57,12 @@ public final class NormalizeProcessor: Sendable {
         SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
     }
 
-    private func derive(_ record: some KafkaRecord, into out: inout OutgoingRecords) -> (outcome: Outcome, identifierRefusals: [String]) {
-        let input: MemberRecord
+    private func derive(
+        _ record: some KafkaRecord, into out: inout OutgoingRecords, workspace: inout NormalizeWorkspace
+    ) -> (outcome: Outcome, identifierRefusals: [IdentityRefusal]) {
+        let input: MemberRecordView
         do {
-            input = try MemberRecord(serializedBytes: record.value)
+            input = try MemberRecordView(serializedBytes: record.value)
         } catch {
             out.append(deadLetter(position(of: record), reason: "invalid-record", detail: error.description))
             return (.deadLettered(reason: "invalid-record"), [])
@@ -75,15 +83,9 @@ public final class NormalizeProcessor: Sendable {
             out.append(HashedRecord.lifecycle(lifecycle), topic: TopicNames.hashed, placement: sameSpot, headers: headers, key: record.key)
             return (.control, [])
         case .change(let change):
-            let result = normalizer.normalize(change)
-            for derived in result.derived {
-                out.append(
-                    HashedRecord.member(derived.member), topic: TopicNames.hashed, placement: derived.sameAudience ? sameSpot : .byKey, headers: headers,
-                    audienceID: derived.member.audienceID, userKey: derived.member.userKey)
-            }
-            let refusals = result.identifierRefusals.map(\.rawValue)
-            if let reason = result.refusal { return (.refused(reason: reason), refusals) }
-            return (.hashed, refusals)
+            let result = normalizer.append(change, headers: headers, sameSpot: sameSpot, into: &out, workspace: &workspace)
+            if let reason = result.refusal { return (.refused(reason: reason), result.identifierRefusals) }
+            return (.hashed, result.identifierRefusals)
         }
     }
 
