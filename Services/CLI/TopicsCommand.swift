@@ -1,8 +1,8 @@
 import Kafka
 import Wire
 
-/// `cohortsync topics create|check`: creates the internal topics with aligned partition counts, or
-/// verifies an existing cluster before the stages start.
+/// `cohortsync topics create|check|delete`: creates the internal topics with aligned partition counts,
+/// verifies an existing cluster before the stages start, or deletes topics that are not the pipeline's own.
 struct TopicsCommand {
     let admin: KafkaAdmin
     let layout: TopicLayout
@@ -47,5 +47,25 @@ struct TopicsCommand {
             }
         }
         return healthy
+    }
+
+    /// Deletes `names`, refusing the pipeline's own topics (every name `TopicNames` holds starts `cohortsync.`):
+    /// deleting one loses the batcher's state or records in flight, which only the Kafka cluster's own tooling
+    /// should do, deliberately.
+    /// - Returns: false when a name was refused or unknown; the others are deleted all the same.
+    static func delete(_ names: [String], admin: KafkaAdmin, print: @Sendable (String) -> Void) throws -> Bool {
+        var allDeleted = true
+        for name in names {
+            if name.hasPrefix("cohortsync.") {
+                allDeleted = false
+                print("refused  \(name): a CohortSync topic; delete it with the cluster's own tooling if you mean to")
+            } else if try admin.deleteTopic(name) {
+                print("deleted  \(name)")
+            } else {
+                allDeleted = false
+                print("unknown  \(name)")
+            }
+        }
+        return allDeleted
     }
 }

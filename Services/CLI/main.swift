@@ -15,6 +15,9 @@ let spec = CommandLineSpec(
         commands:
           topics create   create the internal topics (members and hashed with equal partition counts)
           topics check    show partition counts and check the alignment the stages require
+          topics delete NAME...
+                          delete topics that are not the pipeline's own (scratch and benchmark topics, a retired
+                          upstream topic) and everything in them; cohortsync.* topics are refused
           identify --destination x|tiktok --type TYPE [--default-region US] VALUE
                           print the normalized form and SHA-256 a destination receives, or why the value is refused;
                           TYPE: email, phone, idfa, gaid, android_id, x_handle, x_id
@@ -59,7 +62,7 @@ let spec = CommandLineSpec(
             help: "status: the connections-and-syncs JSON file; with it, status asks each destination for its audiences' sizes."),
         OptionSpec("log-level", environment: "LOG_LEVEL", default: "warning", help: "debug, info, warning or error."),
     ],
-    positionalUsage: "topics create|check | identify VALUE | holds list|confirm|discard | status | audiences list | dlq list|replay")
+    positionalUsage: "topics create|check|delete | identify VALUE | holds list|confirm|discard | status | audiences list | dlq list|replay")
 
 let options = CommandLineEntry.parse(spec)
 let logger = Logger(stage: "cli", minimumLevel: LogLevel(name: options.string("log-level") ?? "warning") ?? .warning)
@@ -76,6 +79,9 @@ do {
         let command = TopicsCommand(admin: admin, layout: layout, print: say)
         let healthy = options.positionals[1] == "create" ? try command.create() : try command.check()
         exit(healthy ? 0 : 1)
+    case let arguments where arguments.count > 2 && arguments[0] == "topics" && arguments[1] == "delete":
+        let admin = try KafkaAdmin(configuration: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
+        guard try TopicsCommand.delete(Array(arguments.dropFirst(2)), admin: admin, print: say) else { exit(1) }
     case let arguments where arguments.first == "identify":
         guard arguments.count == 2 else {
             CommandLineEntry.fail("cohortsync", "identify takes exactly one VALUE (quote it if it has spaces)", status: 64)

@@ -25,5 +25,5 @@ let processor = IngestProcessor(
     logger: startup.logger)
 let counters = IngestMetrics(metrics: metrics)
 await startup.runConsumingStage(topics: topics, metrics: metrics, health: HealthState(), revoked: { processor.revoked($0) }) { batch, out in
-    for record in batch { counters.count(processor.process(record, into: &out)) }
+    processor.process(batch, into: &out, counting: counters)
 }

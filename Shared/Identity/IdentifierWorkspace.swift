@@ -49,8 +49,8 @@ public struct IdentifierWorkspace: Sendable {
 
     /// The SHA-256 of `text`, reusing this user's digest of the same kind when the text is the same.
     mutating func digestOfText(_ kind: IdentifierType) -> SHA256Digest {
-        for entry in hashed where entry.kind == kind && hashedTexts.span.extracting(entry.text).elementsEqual(text.span) {
-            return entry.digest
+        for index in hashed.indices where hashed[index].kind == kind && hashedTexts.span.extracting(hashed[index].text).elementsEqual(text.span) {
+            return hashed[index].digest
         }
         let digest = SHA256Digest.hash(text.span)
         let start = hashedTexts.count

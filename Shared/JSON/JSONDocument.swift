@@ -77,9 +77,10 @@ public struct JSONDocument: Sendable {
         var found: Int?
         var member = object + 1
         let end = Int(entries[object].after)
+        let wanted = key.utf8.span
         while member < end {
             let value = member + 1
-            if keyMatches(member, key) {
+            if keyMatches(member, wanted) {
                 if found != nil { throw JSONDuplicateKey(key: key) }
                 found = value
             }
@@ -88,9 +89,8 @@ public struct JSONDocument: Sendable {
         return found
     }
 
-    private func keyMatches(_ index: Int, _ key: String) -> Bool {
+    private func keyMatches(_ index: Int, _ wanted: Span<UInt8>) -> Bool {
         let entry = entries[index]
-        let wanted = key.utf8.span
         if entry.flag {
             // An escape takes 2 to 6 bytes for 1 to 3 bytes of text (12 for 4): a key whose length rules a
             // match out is not decoded, so a long escaped key costs nothing per lookup.

@@ -1,7 +1,7 @@
 import CRdKafka
 import Observability
 
-/// Creates topics and reads topic metadata.
+/// Creates and deletes topics and reads topic metadata.
 ///
 /// Every call blocks its thread for a broker round trip; it is meant for start-up checks and the CLI,
 /// never for a hot path.
@@ -60,6 +60,50 @@ public final class KafkaAdmin: Sendable {
         default:
             let reason = rd_kafka_topic_result_error_string(first).map { String(cString: $0) } ?? ""
             throw KafkaError(code: .admin, message: "create topic '\(topic.name)' failed: \(reason)", librdkafkaCode: error.rawValue)
+        }
+    }
+
+    /// Deletes one topic and everything in it.
+    /// - Returns: false when the broker did not know the topic (nothing to delete).
+    /// - Throws: `KafkaError` `.admin` with the broker's reason (deletion disabled, not authorized), or `.timeout`.
+    public func deleteTopic(_ name: String, timeout: Duration = .seconds(30)) throws(KafkaError) -> Bool {
+        guard let deletion = rd_kafka_DeleteTopic_new(name) else {
+            throw KafkaError(code: .admin, message: "invalid topic name '\(name)'")
+        }
+        defer { rd_kafka_DeleteTopic_destroy(deletion) }
+        let queue = rd_kafka_queue_new(client.handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_DELETETOPICS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        let milliseconds = timeout.inMilliseconds
+        _ = rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, nil, 0)
+        _ = rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, nil, 0)
+        var deletions: [OpaquePointer?] = [deletion]
+        rd_kafka_DeleteTopics(client.handle, &deletions, 1, options, queue)
+
+        guard let event = rd_kafka_queue_poll(queue, milliseconds + 1000) else {
+            throw KafkaError(code: .timeout, message: "deleting topic '\(name)' got no answer in \(timeout); is the broker reachable?", isRetriable: true)
+        }
+        defer { rd_kafka_event_destroy(event) }
+        let requestError = rd_kafka_event_error(event)
+        guard requestError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError.rdkafka(requestError, code: .admin, "delete topic '\(name)' failed")
+        }
+        var count = 0
+        guard let result = rd_kafka_event_DeleteTopics_result(event),
+            let results = rd_kafka_DeleteTopics_result_topics(result, &count), count > 0, let first = results[0]
+        else {
+            throw KafkaError(code: .admin, message: "the broker answered delete topic '\(name)' without a result")
+        }
+        let error = rd_kafka_topic_result_error(first)
+        switch error {
+        case RD_KAFKA_RESP_ERR_NO_ERROR:
+            return true
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+            return false
+        default:
+            let reason = rd_kafka_topic_result_error_string(first).map { String(cString: $0) } ?? ""
+            throw KafkaError(code: .admin, message: "delete topic '\(name)' failed: \(reason)", librdkafkaCode: error.rawValue)
         }
     }
 

@@ -21,11 +21,6 @@ public struct HashedIdentifier: ProtoMessage, Hashable {
     }
 
     public func encode(to writer: inout ProtoWriter) {
-        Self.encode(type: type, sha256: sha256.span, to: &writer)
-    }
-
-    /// Writes an identifier's fields from its digest in place (normalize's digests are never arrays).
-    public static func encode(type: IdentifierType, sha256: Span<UInt8>, to writer: inout ProtoWriter) {
         writer.enumeration(1, type)
         writer.bytes(2, sha256)
     }
@@ -72,27 +67,12 @@ public struct HashedMember: ProtoMessage, Hashable {
     }
 
     public func encode(to writer: inout ProtoWriter) {
-        Self.encode(
-            connectionID: connectionID.utf8.span, audienceID: audienceID.utf8.span, userKey: userKey.utf8.span, action: action,
-            snapshotID: snapshotID.utf8.span, eventTimeMilliseconds: eventTimeMilliseconds, to: &writer
-        ) { writer in
-            writer.messages(6, identifiers)
-        }
-    }
-
-    /// Writes a member's fields from views of its text, in `encode(to:)`'s order; `identifiers` writes field 6
-    /// (with `HashedIdentifier.encode(type:sha256:to:)`). Normalize writes every hashed member this way,
-    /// straight from the record it read, without a `HashedMember` or a string.
-    public static func encode(
-        connectionID: Span<UInt8>, audienceID: Span<UInt8>, userKey: Span<UInt8>, action: MemberAction, snapshotID: Span<UInt8>,
-        eventTimeMilliseconds: Int64, to writer: inout ProtoWriter, identifiers: (inout ProtoWriter) -> Void
-    ) {
         writer.string(1, connectionID)
         writer.string(2, audienceID)
         writer.string(3, userKey)
         writer.enumeration(4, action)
         writer.string(5, snapshotID)
-        identifiers(&writer)
+        writer.messages(6, identifiers)
         writer.int64(7, eventTimeMilliseconds)
     }
 }
@@ -121,9 +101,42 @@ public enum HashedRecord: ProtoMessage, Hashable {
         self = body
     }
 
-    /// Writes a record whose `member` body `member` writes from parts (`HashedMember.encode(connectionID:…)`).
-    public static func encodeMember(to writer: inout ProtoWriter, _ member: (inout ProtoWriter) -> Void) {
-        writer.message(1, member)
+    /// Appends a record with a `member` body given by parts to `buffer`: exactly the bytes of
+    /// `HashedRecord.member(HashedMember(…))`, written in one pass into capacity sized beforehand, with no
+    /// `HashedMember`, string or array per identifier. Normalize writes every hashed member this way.
+    /// - Parameters:
+    ///   - identifierTypes: the type of each identifier, in order.
+    ///   - digests: their SHA-256 digests end to end, 32 bytes each (`identifierTypes.count` × 32 in all).
+    public static func appendMember(
+        connectionID: Span<UInt8>, audienceID: Span<UInt8>, userKey: Span<UInt8>, action: MemberAction, snapshotID: Span<UInt8>,
+        identifierTypes: Span<IdentifierType>, digests: Span<UInt8>, eventTimeMilliseconds: Int64, to buffer: inout [UInt8]
+    ) {
+        precondition(digests.count == identifierTypes.count * 32, "one 32-byte digest per identifier type")
+        typealias Size = ProtoSpanWriting
+        var identifiersSize = 0
+        for index in identifierTypes.indices {
+            let length = Size.int64Size(1, Int64(identifierTypes[index].rawValue)) + Size.lengthDelimitedSize(2, count: 32)
+            identifiersSize += Size.lengthDelimitedSize(6, count: length, omitEmpty: false)
+        }
+        let body =
+            Size.lengthDelimitedSize(1, count: connectionID.count) + Size.lengthDelimitedSize(2, count: audienceID.count)
+            + Size.lengthDelimitedSize(3, count: userKey.count) + Size.int64Size(4, Int64(action.rawValue))
+            + Size.lengthDelimitedSize(5, count: snapshotID.count) + identifiersSize + Size.int64Size(7, eventTimeMilliseconds)
+        buffer.append(addingCapacity: Size.lengthDelimitedSize(1, count: body, omitEmpty: false)) { out in
+            out.protoMessageHeader(1, length: body)
+            out.protoBytes(1, connectionID)
+            out.protoBytes(2, audienceID)
+            out.protoBytes(3, userKey)
+            out.protoInt64(4, Int64(action.rawValue))
+            out.protoBytes(5, snapshotID)
+            for index in identifierTypes.indices {
+                let type = Int64(identifierTypes[index].rawValue)
+                out.protoMessageHeader(6, length: Size.int64Size(1, type) + Size.lengthDelimitedSize(2, count: 32))
+                out.protoInt64(1, type)
+                out.protoBytes(2, digests.extracting((index * 32)..<(index * 32 + 32)))
+            }
+            out.protoInt64(7, eventTimeMilliseconds)
+        }
     }
 
     public func encode(to writer: inout ProtoWriter) {

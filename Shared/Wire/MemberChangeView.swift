@@ -1,23 +1,44 @@
-/// A `MemberChange` read in place: each text field a range of `bytes`, nothing copied.
+/// A `MemberChange` read in place: its fields as ranges of the record's bytes, nothing copied.
 ///
 /// Normalize reads one per member record and copies only what it writes on; `MemberChange`, the owned
 /// form, is built from this one, so both read and refuse exactly the same bytes.
 public struct MemberChangeView: Sendable {
-    /// The record bytes every range indexes into.
+    /// The record bytes every range of `fields` indexes into.
     public let bytes: [UInt8]
-    public private(set) var audienceID: Range<Int> = 0..<0
-    public private(set) var userKey: Range<Int> = 0..<0
-    public private(set) var action = MemberAction.unspecified
-    public private(set) var snapshotID: Range<Int> = 0..<0
-    /// The raw identifier values by kind; an absent one is an empty range.
-    public private(set) var identifiers = RawIdentifierRanges()
-    public private(set) var consent = Consent.unspecified
-    public private(set) var eventTimeMilliseconds: Int64 = 0
+    public let fields: MemberChangeFields
 
     /// Reads the fields of a `MemberChange` until the reader's end, skipping unknown ones.
     /// - Throws: `WireError` naming the field that failed.
     public init(from reader: inout ProtoReader) throws(WireError) {
         bytes = reader.buffer
+        fields = try MemberChangeFields(from: &reader)
+    }
+
+    /// The text at `range` (one of `fields`' ranges).
+    public func text(_ range: Range<Int>) -> String {
+        String(decoding: bytes[range], as: UTF8.self)
+    }
+}
+
+/// The fields of a `MemberChange` with its text as ranges of some bytes kept elsewhere: of a record read in
+/// place (`MemberChangeView`), or of the text ingest copied out of an upstream record. An empty range is an
+/// absent (empty) string, as proto3 has it.
+public struct MemberChangeFields: Sendable, Equatable {
+    public var audienceID: Range<Int> = 0..<0
+    public var userKey: Range<Int> = 0..<0
+    public var action = MemberAction.unspecified
+    public var snapshotID: Range<Int> = 0..<0
+    /// The raw identifier values by kind.
+    public var identifiers = RawIdentifierRanges()
+    public var consent = Consent.unspecified
+    public var eventTimeMilliseconds: Int64 = 0
+
+    public init() {}
+
+    /// Reads the fields of a `MemberChange` until the reader's end, skipping unknown ones; ranges index the
+    /// reader's buffer.
+    /// - Throws: `WireError` naming the field that failed.
+    public init(from reader: inout ProtoReader) throws(WireError) {
         while let field = try reader.nextField() {
             switch field.number {
             case 1: audienceID = try reader.stringRange(field, "audience_id")
@@ -33,15 +54,10 @@ public struct MemberChangeView: Sendable {
             }
         }
     }
-
-    /// The text at `range` (one of this view's ranges).
-    public func text(_ range: Range<Int>) -> String {
-        String(decoding: bytes[range], as: UTF8.self)
-    }
 }
 
-/// Where each raw identifier of a `RawIdentifiers` message lies in the record's bytes.
-public struct RawIdentifierRanges: Sendable {
+/// Where each raw identifier of a `RawIdentifiers` message lies in some bytes.
+public struct RawIdentifierRanges: Sendable, Equatable {
     private var email: Range<Int> = 0..<0
     private var phone: Range<Int> = 0..<0
     private var idfa: Range<Int> = 0..<0
@@ -68,19 +84,37 @@ public struct RawIdentifierRanges: Sendable {
         }
     }
 
-    /// The range of the value of `kind`; empty when the user has none (and for `unspecified`).
+    /// The range of the value of `kind`; empty when the user has none (always for `unspecified`, which
+    /// holds no value).
     public subscript(kind: IdentifierType) -> Range<Int> {
-        switch kind {
-        case .unspecified: 0..<0
-        case .email: email
-        case .phone: phone
-        case .idfa: idfa
-        case .gaid: gaid
-        case .androidID: androidID
-        case .xHandle: xHandle
-        case .xID: xID
+        get {
+            switch kind {
+            case .unspecified: 0..<0
+            case .email: email
+            case .phone: phone
+            case .idfa: idfa
+            case .gaid: gaid
+            case .androidID: androidID
+            case .xHandle: xHandle
+            case .xID: xID
+            }
+        }
+        set {
+            switch kind {
+            case .unspecified: break
+            case .email: email = newValue
+            case .phone: phone = newValue
+            case .idfa: idfa = newValue
+            case .gaid: gaid = newValue
+            case .androidID: androidID = newValue
+            case .xHandle: xHandle = newValue
+            case .xID: xID = newValue
+            }
         }
     }
+
+    /// Whether every value is empty (the message is then left out, as `MemberChange` leaves it out).
+    var isEmpty: Bool { IdentifierType.kinds.allSatisfy { self[$0].isEmpty } }
 }
 
 /// The value of a `cohortsync.members.v1` record read in place: a member change as a view, the rare

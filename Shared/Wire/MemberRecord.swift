@@ -83,9 +83,15 @@ public struct MemberChange: ProtoMessage, Hashable {
 
     /// The owned copy of a change read in place.
     public init(_ view: MemberChangeView) {
+        self.init(view.fields, text: view.bytes)
+    }
+
+    /// The owned copy of `fields`, whose ranges index `text`.
+    public init(_ fields: MemberChangeFields, text: [UInt8]) {
+        func string(_ range: Range<Int>) -> String { String(decoding: text[range], as: UTF8.self) }
         self.init(
-            audienceID: view.text(view.audienceID), userKey: view.text(view.userKey), action: view.action, snapshotID: view.text(view.snapshotID),
-            identifiers: RawIdentifiers(view.identifiers, in: view.bytes), consent: view.consent, eventTimeMilliseconds: view.eventTimeMilliseconds)
+            audienceID: string(fields.audienceID), userKey: string(fields.userKey), action: fields.action, snapshotID: string(fields.snapshotID),
+            identifiers: RawIdentifiers(fields.identifiers, in: text), consent: fields.consent, eventTimeMilliseconds: fields.eventTimeMilliseconds)
     }
 
     public func encode(to writer: inout ProtoWriter) {
@@ -113,6 +119,34 @@ public enum MemberRecord: ProtoMessage, Hashable {
             case .snapshot(let marker): .snapshot(marker)
             case .lifecycle(let lifecycle): .lifecycle(lifecycle)
             }
+    }
+
+    /// Appends a record with a `change` body given by `fields`, whose ranges index `text`, to `buffer`:
+    /// exactly the bytes of `MemberRecord.change(MemberChange(fields, text:))`, written in one pass into
+    /// capacity sized beforehand, with no `MemberChange` or string. Ingest writes every member this way.
+    public static func appendChange(_ fields: MemberChangeFields, text: Span<UInt8>, to buffer: inout [UInt8]) {
+        typealias Size = ProtoSpanWriting
+        // RawIdentifiers numbers its fields as IdentifierType numbers the kinds (email 1 … x_id 7).
+        var identifiersSize = 0
+        for kind in IdentifierType.kinds { identifiersSize += Size.lengthDelimitedSize(Int(kind.rawValue), count: fields.identifiers[kind].count) }
+        let body =
+            Size.lengthDelimitedSize(1, count: fields.audienceID.count) + Size.lengthDelimitedSize(2, count: fields.userKey.count)
+            + Size.int64Size(3, Int64(fields.action.rawValue)) + Size.lengthDelimitedSize(4, count: fields.snapshotID.count)
+            + (fields.identifiers.isEmpty ? 0 : Size.lengthDelimitedSize(5, count: identifiersSize, omitEmpty: false))
+            + Size.int64Size(6, Int64(fields.consent.rawValue)) + Size.int64Size(7, fields.eventTimeMilliseconds)
+        buffer.append(addingCapacity: Size.lengthDelimitedSize(1, count: body, omitEmpty: false)) { out in
+            out.protoMessageHeader(1, length: body)
+            out.protoBytes(1, text.extracting(fields.audienceID))
+            out.protoBytes(2, text.extracting(fields.userKey))
+            out.protoInt64(3, Int64(fields.action.rawValue))
+            out.protoBytes(4, text.extracting(fields.snapshotID))
+            if !fields.identifiers.isEmpty {
+                out.protoMessageHeader(5, length: identifiersSize)
+                for kind in IdentifierType.kinds { out.protoBytes(Int(kind.rawValue), text.extracting(fields.identifiers[kind])) }
+            }
+            out.protoInt64(6, Int64(fields.consent.rawValue))
+            out.protoInt64(7, fields.eventTimeMilliseconds)
+        }
     }
 
     public func encode(to writer: inout ProtoWriter) {

@@ -55,19 +55,6 @@ public struct ProtoWriter: Sendable {
         bytes.append(contentsOf: value.utf8)
     }
 
-    /// A `string` field whose UTF-8 is given as a view (a field read in place from another record).
-    public mutating func string(_ number: Int, _ value: Span<UInt8>) {
-        bytes(number, value)
-    }
-
-    /// A `bytes` field given as a view.
-    public mutating func bytes(_ number: Int, _ value: Span<UInt8>) {
-        guard !value.isEmpty else { return }
-        tag(number, .lengthDelimited)
-        varint(UInt64(value.count))
-        bytes.append(span: value)
-    }
-
     /// A `bytes` field.
     public mutating func bytes(_ number: Int, _ value: [UInt8]) {
         guard !value.isEmpty else { return }

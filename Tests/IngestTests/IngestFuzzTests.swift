@@ -48,11 +48,12 @@ struct IngestFuzzTests {
         try #require(needles.count == Self.identifiers.count, "every identifier is long enough to look for")
         var tally = (forwarded: 0, control: 0, deadLettered: 0, dropped: 0)
         var out = OutgoingRecords()
+        var text = FieldText()
         let count = Fuzzer.inputCount(standard: 1_000_000)
         let report = try fuzzer.run(target: "ingest", count: count) { index, input in
             out.removeAll()
             let record = ConsumerRecord(topic: "cdp.fuzz", partition: Int32(index % 3), offset: Int64(index), key: nil, value: input, headers: [])
-            let outcome = processor.process(record, into: &out)
+            let outcome = processor.process(record, into: &out, text: &text)
             switch outcome {
             case .forwarded:
                 tally.forwarded += 1

@@ -8,7 +8,7 @@ import Wire
 
 /// `cohortsync audiences list` and `cohortsync dlq list|replay` on the local broker, with records only this
 /// test writes (its own connection ids), so other tests' letters and mappings never count.
-@Suite("Operator CLI: audiences and the dead-letter queue")
+@Suite("Operator CLI: audiences, the dead-letter queue and scratch topics")
 struct OperatorCLITests {
     let logger = Logger(stage: "cli-test", minimumLevel: .error)
 
@@ -100,6 +100,24 @@ struct OperatorCLITests {
         var expected = batch
         expected.users = [user("u1", 1)]
         #expect(try Batch(serializedBytes: try #require(mine.first).value) == expected, "only u1 still holds what the batch adds")
+    }
+
+    @Test("topics delete removes a scratch topic and refuses the pipeline's own, saying which is which")
+    func topicsDelete() async throws {
+        try createInternalTopics()
+        let admin = try KafkaAdmin(configuration: KafkaConfiguration(properties: ["bootstrap.servers": TestBroker.bootstrapServers]), logger: logger)
+        let scratch = TestBroker.uniqueName("cli-scratch")
+        #expect(try admin.createTopic(TopicSpecification(name: scratch, partitions: 2)) == .created)
+        #expect(try admin.partitionCount(of: scratch) == 2)
+        let child = try ChildProcess(
+            try BuildProducts.executable("cohortsync"), ["topics", "delete", scratch, TopicNames.members],
+            environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers])
+        let status = await child.waitForExit(timeout: .seconds(60))
+        #expect(status == 1, "a refused name fails the command: \(child.stderr)")
+        #expect(child.stdout.contains("deleted  \(scratch)"))
+        #expect(child.stdout.contains("refused  \(TopicNames.members)"))
+        #expect(try admin.partitionCount(of: scratch) == nil)
+        #expect(try admin.partitionCount(of: TopicNames.members) != nil)
     }
 
     /// The internal topics with the layout every suite uses, before anything is written to them: on a fresh

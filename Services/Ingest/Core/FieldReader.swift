@@ -45,6 +45,17 @@ struct FieldReader {
         return text
     }
 
+    /// As `string(_:bound:)`, with the text copied into `text` rather than made a `String`: where it lies there.
+    func text(_ key: String, bound: Int, into text: inout FieldText) throws(IngestRefusal) -> Range<Int>? {
+        guard let value = try node(key) else { return nil }
+        guard document.kind(value) == .string else { throw mismatch(path(of: key), "a string", value) }
+        let bytes = document.stringBytes(value)
+        guard bytes.count <= bound else {
+            throw IngestRefusal(reason: "invalid-field", detail: "\(path(of: key)): \(bytes.count) bytes; at most \(bound)")
+        }
+        return text.append(bytes)
+    }
+
     func bool(_ key: String, shownAs shown: String? = nil) throws(IngestRefusal) -> Bool? {
         guard let value = try node(key, shownAs: shown) else { return nil }
         guard document.kind(value) == .bool else { throw mismatch(shown ?? path(of: key), "true or false", value) }

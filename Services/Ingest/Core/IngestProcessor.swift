@@ -20,15 +20,6 @@ public final class IngestProcessor: Sendable {
         case control
         case deadLettered(reason: String)
         case dropped(reason: String)
-
-        var label: String {
-            switch self {
-            case .forwarded: "forwarded"
-            case .control: "control"
-            case .deadLettered: "dead-lettered"
-            case .dropped: "dropped"
-            }
-        }
     }
 
     private let config: CohortSyncConfig
@@ -51,14 +42,24 @@ public final class IngestProcessor: Sendable {
         self.now = now
     }
 
-    /// Appends the records to produce for `record` to `out`, and returns its outcome.
+    /// Appends the records to produce for every record of `records` to `out`, in order, and counts each
+    /// outcome in `counters` (once per batch).
+    public func process(_ records: some Sequence<some KafkaRecord>, into out: inout OutgoingRecords, counting counters: IngestMetrics?) {
+        var text = FieldText()
+        var tally = IngestMetrics.Tally()
+        for record in records { tally.count(process(record, into: &out, text: &text)) }
+        counters?.add(tally)
+    }
+
+    /// Appends the records to produce for `record` to `out`, and returns its outcome; `text` is the working
+    /// memory for the record's fields, reused from record to record.
     ///
     /// Output over `recordLimit` dead-letters the input (`too-large`) before any state changes, so a
     /// snapshot never counts a member that was not forwarded.
-    public func process(_ record: some KafkaRecord, into out: inout OutgoingRecords) -> Outcome {
+    func process(_ record: some KafkaRecord, into out: inout OutgoingRecords, text: inout FieldText) -> Outcome {
         let source = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
         let event: UpstreamEvent
-        switch UpstreamParser.parse(record) {
+        switch UpstreamParser.parse(record, text: &text) {
         case .failure(let refusal):
             out.append(deadLetter(record, source, refusal))
             return .deadLettered(reason: refusal.reason)
@@ -82,18 +83,25 @@ public final class IngestProcessor: Sendable {
             return outcome
         }
         switch event {
-        case .member(var change):
+        case .member(var member):
             // Without a time of its own, its snapshot's begin or the upstream record's Kafka timestamp: the
             // batcher orders a consent withdrawal against the user's memberships in other audiences by event time.
-            if change.eventTimeMilliseconds == 0 {
-                let begun = change.action == .snapshotMember
-                    ? snapshots.withLock { $0.beganAt(audienceID: change.audienceID, snapshotID: change.snapshotID, source: record.topicPartition) } : nil
-                if let time = begun ?? record.timestampMilliseconds, time > 0 { change.eventTimeMilliseconds = time }
+            let isSnapshotMember = member.fields.action == .snapshotMember
+            if member.fields.eventTimeMilliseconds == 0 {
+                let begun = isSnapshotMember
+                    ? snapshots.withLock { $0.beganAt(audienceID: member.audienceID, snapshotID: member.snapshotID, source: record.topicPartition) } : nil
+                if let time = begun ?? record.timestampMilliseconds, time > 0 { member.fields.eventTimeMilliseconds = time }
             }
-            out.append(MemberRecord.change(change), topic: TopicNames.members, placement: .byKey, headers: headers, audienceID: change.audienceID, userKey: change.userKey)
+            out.append(topic: TopicNames.members, placement: .byKey, headers: headers) { key in
+                key.append(contentsOf: member.audienceID.utf8)
+                key.append(UInt8(ascii: "/"))
+                key.append(span: text.bytes.span.extracting(member.fields.userKey))
+            } value: {
+                MemberRecord.appendChange(member.fields, text: text.bytes.span, to: &$0)
+            }
             return admit(.forwarded) {
-                if change.action == .snapshotMember {
-                    snapshots.withLock { $0.member(audienceID: change.audienceID, snapshotID: change.snapshotID, source: record.topicPartition) }
+                if isSnapshotMember {
+                    snapshots.withLock { $0.member(audienceID: member.audienceID, snapshotID: member.snapshotID, source: record.topicPartition) }
                 }
             }
         case .snapshotBegin(let audienceID, let snapshotID):

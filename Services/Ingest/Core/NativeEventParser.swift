@@ -11,14 +11,21 @@ enum NativeEventParser {
         var audienceName: String?
         var action: String?
         var user: FieldReader?
-        var userID: String?
-        var identifiers = RawIdentifiers()
+        var userID: Range<Int>?
+        var identifiers = RawIdentifierRanges()
         var consent: Bool?
         var timestamp: String?
         var snapshot: String?
         var members: Int64?
 
-        init(_ record: FieldReader) throws(IngestRefusal) {
+        /// The user's identifier fields in the order they are read, with their bounds.
+        static let identifierFields: [(kind: IdentifierType, bound: Int)] = [
+            (.email, FieldBounds.email), (.phone, FieldBounds.identifier), (.idfa, FieldBounds.identifier), (.gaid, FieldBounds.identifier),
+            (.androidID, FieldBounds.identifier), (.xHandle, FieldBounds.identifier), (.xID, FieldBounds.identifier),
+        ]
+
+        /// Reads every field; the user's id and identifiers are copied into `text`.
+        init(_ record: FieldReader, text: inout FieldText) throws(IngestRefusal) {
             type = try record.string("type", bound: FieldBounds.word)
             if let audience = try record.object("audience") {
                 audienceID = try audience.string("id", bound: FieldBounds.audienceID)
@@ -27,15 +34,10 @@ enum NativeEventParser {
             action = try record.string("action", bound: FieldBounds.word)
             if let user = try record.object("user") {
                 self.user = user
-                userID = try user.string("id", bound: FieldBounds.userID)
-                identifiers = RawIdentifiers(
-                    email: try user.string("email", bound: FieldBounds.email) ?? "",
-                    phone: try user.string("phone", bound: FieldBounds.identifier) ?? "",
-                    idfa: try user.string("idfa", bound: FieldBounds.identifier) ?? "",
-                    gaid: try user.string("gaid", bound: FieldBounds.identifier) ?? "",
-                    androidID: try user.string("android_id", bound: FieldBounds.identifier) ?? "",
-                    xHandle: try user.string("x_handle", bound: FieldBounds.identifier) ?? "",
-                    xID: try user.string("x_id", bound: FieldBounds.identifier) ?? "")
+                userID = try user.text("id", bound: FieldBounds.userID, into: &text)
+                for (kind, bound) in Self.identifierFields {
+                    if let value = try user.text(kind.name, bound: bound, into: &text) { identifiers[kind] = value }
+                }
             }
             consent = try record.object("consent")?.bool("ads")
             timestamp = try record.string("timestamp", bound: FieldBounds.word)
@@ -46,8 +48,8 @@ enum NativeEventParser {
 
     /// Validates one native record.
     /// - Throws: `IngestRefusal` naming the field that is missing or wrong.
-    static func event(_ record: FieldReader) throws(IngestRefusal) -> UpstreamEvent {
-        let fields = try Fields(record)
+    static func event(_ record: FieldReader, text: inout FieldText) throws(IngestRefusal) -> UpstreamEvent {
+        let fields = try Fields(record, text: &text)
         guard let type = fields.type else {
             throw IngestRefusal(reason: "unknown-type", detail: "type is missing; use membership, snapshot_begin, snapshot_member, snapshot_end or audience")
         }
@@ -74,13 +76,18 @@ enum NativeEventParser {
             guard fields.user != nil else {
                 throw IngestRefusal(reason: "missing-user", detail: "user is required for \(type)")
             }
-            guard let key = UserKeys.key(userID: fields.userID, identifiers: fields.identifiers) else {
+            guard let key = UserKeys.key(userID: fields.userID, identifiers: fields.identifiers, text: &text) else {
                 throw IngestRefusal(reason: "missing-user", detail: "user needs an id or at least one identifier")
             }
-            let consent: Consent = fields.consent.map { $0 ? .granted : .denied } ?? .unspecified
-            return .member(MemberChange(
-                audienceID: audienceID, userKey: key, action: action, snapshotID: snapshot, identifiers: fields.identifiers, consent: consent,
-                eventTimeMilliseconds: time))
+            var change = MemberChangeFields()
+            change.audienceID = text.append(audienceID.utf8)
+            change.userKey = key
+            change.action = action
+            change.snapshotID = text.append(snapshot.utf8)
+            change.identifiers = fields.identifiers
+            change.consent = fields.consent.map { $0 ? .granted : .denied } ?? .unspecified
+            change.eventTimeMilliseconds = time
+            return .member(UpstreamMember(audienceID: audienceID, snapshotID: snapshot, fields: change))
         case "snapshot_begin", "snapshot_end":
             guard let snapshot = fields.snapshot, !snapshot.isEmpty else {
                 throw IngestRefusal(reason: "missing-snapshot-id", detail: "snapshot is required for \(type)")

@@ -8,7 +8,7 @@ import Wire
 enum SegmentEventParser {
     /// Validates one Segment event.
     /// - Throws: `IngestRefusal` naming the field that is missing or wrong.
-    static func event(_ root: FieldReader) throws(IngestRefusal) -> UpstreamEvent {
+    static func event(_ root: FieldReader, text: inout FieldText) throws(IngestRefusal) -> UpstreamEvent {
         let context = try root.object("context")
         let computationKey = try context?.object("personas")?.string("computation_key", bound: FieldBounds.audienceID)
         let contextTraits = try context?.object("traits")
@@ -42,21 +42,34 @@ enum SegmentEventParser {
             throw IngestRefusal(reason: "unknown-type", detail: "a Segment event must be track or identify")
         }
         // Both trait objects are read and checked; the event's own traits win over the context's.
-        let email = (try traits?.string("email", bound: FieldBounds.email), try contextTraits?.string("email", bound: FieldBounds.email))
-        let phone = (try traits?.string("phone", bound: FieldBounds.identifier), try contextTraits?.string("phone", bound: FieldBounds.identifier))
-        var identifiers = RawIdentifiers(email: email.0 ?? email.1 ?? "", phone: phone.0 ?? phone.1 ?? "")
-        if let device = try context?.object("device"), let advertisingID = try device.string("advertisingId", bound: FieldBounds.identifier) {
+        let email = (
+            try traits?.text("email", bound: FieldBounds.email, into: &text), try contextTraits?.text("email", bound: FieldBounds.email, into: &text)
+        )
+        let phone = (
+            try traits?.text("phone", bound: FieldBounds.identifier, into: &text),
+            try contextTraits?.text("phone", bound: FieldBounds.identifier, into: &text)
+        )
+        var identifiers = RawIdentifierRanges()
+        if let value = email.0 ?? email.1 { identifiers[.email] = value }
+        if let value = phone.0 ?? phone.1 { identifiers[.phone] = value }
+        if let device = try context?.object("device"), let advertisingID = try device.text("advertisingId", bound: FieldBounds.identifier, into: &text) {
             switch try device.string("type", bound: FieldBounds.word)?.lowercased() {
-            case "ios": identifiers.idfa = advertisingID
-            case "android": identifiers.gaid = advertisingID
+            case "ios": identifiers[.idfa] = advertisingID
+            case "android": identifiers[.gaid] = advertisingID
             default: break
             }
         }
-        guard let key = UserKeys.key(userID: try root.string("userId", bound: FieldBounds.userID), identifiers: identifiers) else {
+        let userID = try root.text("userId", bound: FieldBounds.userID, into: &text)
+        guard let key = UserKeys.key(userID: userID, identifiers: identifiers, text: &text) else {
             throw IngestRefusal(reason: "missing-user", detail: "userId or an identifier (traits.email, traits.phone, context.device.advertisingId) is required")
         }
         let time = try EventTime.milliseconds(try root.string("timestamp", bound: FieldBounds.word), field: "timestamp")
-        return .member(MemberChange(
-            audienceID: audienceID, userKey: key, action: action, identifiers: identifiers, consent: .unspecified, eventTimeMilliseconds: time))
+        var change = MemberChangeFields()
+        change.audienceID = text.append(audienceID.utf8)
+        change.userKey = key
+        change.action = action
+        change.identifiers = identifiers
+        change.eventTimeMilliseconds = time
+        return .member(UpstreamMember(audienceID: audienceID, snapshotID: "", fields: change))
     }
 }

@@ -6,7 +6,9 @@ enum UpstreamParser {
     /// Records over this size are refused (`too-large`) before any parsing.
     static let maxRecordBytes = 1 << 20
 
-    static func parse(_ record: some KafkaRecord) -> Result<UpstreamEvent, IngestRefusal> {
+    /// Parses one record; the text of a member's fields goes to `text`, emptied first.
+    static func parse(_ record: some KafkaRecord, text: inout FieldText) -> Result<UpstreamEvent, IngestRefusal> {
+        text.removeAll()
         guard record.valueCount <= maxRecordBytes else {
             return .failure(IngestRefusal(reason: "too-large", detail: "\(record.valueCount) bytes; at most \(maxRecordBytes)"))
         }
@@ -22,11 +24,11 @@ enum UpstreamParser {
         let fields = FieldReader(document, object: document.root)
         do {
             if record.headerString(named: "content-type")?.lowercased().contains("segment") == true {
-                return .success(try SegmentEventParser.event(fields))
+                return .success(try SegmentEventParser.event(fields, text: &text))
             }
             switch try fields.string("type", bound: FieldBounds.word) {
-            case "track", "identify": return .success(try SegmentEventParser.event(fields))
-            default: return .success(try NativeEventParser.event(fields))
+            case "track", "identify": return .success(try SegmentEventParser.event(fields, text: &text))
+            default: return .success(try NativeEventParser.event(fields, text: &text))
             }
         } catch {
             return .failure(error)

@@ -7,15 +7,19 @@ import Wire
 /// A derived key never contains a raw identifier: it is `sha256:` and the digest of the first present
 /// identifier (in a fixed order) after trimming and lowercasing, so the same person keys the same way.
 enum UserKeys {
-    static func key(userID: String?, identifiers: RawIdentifiers) -> String? {
+    /// The order in which identifiers are tried for a derived key.
+    private static let order: [IdentifierType] = [.email, .phone, .idfa, .gaid, .androidID, .xID, .xHandle]
+
+    /// Where the key lies in `text`: the user id's own range, or a derived key appended to `text`. Nil when
+    /// the user has neither an id nor an identifier.
+    static func key(userID: Range<Int>?, identifiers: RawIdentifierRanges, text: inout FieldText) -> Range<Int>? {
         if let userID, !userID.isEmpty { return userID }
-        let ordered = [
-            ("email", identifiers.email), ("phone", identifiers.phone), ("idfa", identifiers.idfa), ("gaid", identifiers.gaid),
-            ("android_id", identifiers.androidID), ("x_id", identifiers.xID), ("x_handle", identifiers.xHandle),
-        ]
-        let trimmed = ordered.lazy.map { ($0.0, $0.1.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        guard let (kind, value) = trimmed.first(where: { !$0.1.isEmpty }) else { return nil }
-        let canonical = kind + ":" + value.lowercased()
-        return "sha256:" + SHA256Digest.hash(canonical).hex
+        for kind in order {
+            let value = text.string(identifiers[kind]).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !value.isEmpty else { continue }
+            let canonical = kind.name + ":" + value.lowercased()
+            return text.append(("sha256:" + SHA256Digest.hash(canonical).hex).utf8)
+        }
+        return nil
     }
 }

@@ -13,13 +13,21 @@ import Wire
 /// refused yet forwarded with none, so the batcher withdraws what it had sent.
 struct MemberNormalizer: Sendable {
     /// What normalizing for one connection needs, worked out once from the configuration rather than per member.
-    struct ConnectionPlan: Sendable {
+    /// A class: handed around once per member and connection, one reference is cheaper than its fields.
+    final class ConnectionPlan: Sendable {
         let connectionID: String
         let rules: IdentityRules
         /// The forwarded identifier types, one bit per raw value.
         let forward: UInt32
         /// Every audience the connection syncs, for the consent fan-out.
         let audiences: [String]
+
+        init(connectionID: String, rules: IdentityRules, forward: UInt32, audiences: [String]) {
+            self.connectionID = connectionID
+            self.rules = rules
+            self.forward = forward
+            self.audiences = audiences
+        }
 
         func forwards(_ type: IdentifierType) -> Bool { forward & (1 << UInt32(type.rawValue)) != 0 }
     }
@@ -60,21 +68,21 @@ struct MemberNormalizer: Sendable {
         workspace.identity.startUser()
         let audienceID = workspace.audienceID(of: change)
         for plan in plans[audienceID] ?? [] {
-            if change.consent == .denied {
+            if change.fields.consent == .denied {
                 noConsent = true
                 for audience in plan.audiences {
                     let placement = audience == audienceID ? sameSpot : .byKey
-                    appendMember(change, plan, audience: audience, action: .consentWithdrawn, placement, headers, into: &out) { _ in }
+                    appendMember(change, plan, audience: audience, action: .consentWithdrawn, placement, headers, types: [], digests: [], into: &out)
                 }
                 continue
             }
-            workspace.digests.removeAll(keepingCapacity: true)
+            workspace.startConnection()
             for kind in IdentifierType.kinds where plan.forwards(kind) {
-                let value = change.identifiers[kind]
+                let value = change.fields.identifiers[kind]
                 guard !value.isEmpty else { continue }
                 switch plan.rules.digest(kind, change.bytes.span.extracting(value), in: &workspace.identity) {
                 case .success(let digest)?:
-                    if !workspace.digests.contains(where: { $0.type == kind && $0.digest == digest }) { workspace.digests.append((kind, digest)) }
+                    workspace.add(kind, digest)
                 case .failure(let refusal)?:
                     outcome.identifierRefusals.append(refusal)
                 case nil:
@@ -84,17 +92,14 @@ struct MemberNormalizer: Sendable {
             // An exit removes what was added, which the batcher knows by user key: it needs no identifier.
             // A member with nothing usable is refused, yet still forwarded with no identifiers: those are its
             // identifiers now, so the batcher withdraws whatever it had sent for it.
-            if workspace.digests.isEmpty && change.action != .exit {
+            if workspace.types.isEmpty && change.fields.action != .exit {
                 noIdentifier = true
             } else {
                 delivered = true
             }
-            let digests = workspace.digests
-            appendMember(change, plan, audience: audienceID, action: change.action, sameSpot, headers, into: &out) { writer in
-                for (type, digest) in digests {
-                    writer.message(6) { writer in digest.withBytes { HashedIdentifier.encode(type: type, sha256: $0, to: &writer) } }
-                }
-            }
+            appendMember(
+                change, plan, audience: audienceID, action: change.fields.action, sameSpot, headers, types: workspace.types, digests: workspace.digests,
+                into: &out)
         }
         if !delivered {
             outcome.refusal = noConsent ? "no-consent" : noIdentifier ? "no-identifier" : "no-sync"
@@ -105,24 +110,19 @@ struct MemberNormalizer: Sendable {
     /// Appends one hashed member keyed `audience/userKey`, written straight from `change`'s bytes.
     private func appendMember(
         _ change: MemberChangeView, _ plan: ConnectionPlan, audience: String, action: MemberAction, _ placement: ProducerRecord.Placement,
-        _ headers: OutgoingRecords.HeaderSet, into out: inout OutgoingRecords, identifiers: (inout ProtoWriter) -> Void
+        _ headers: OutgoingRecords.HeaderSet, types: [IdentifierType], digests: [UInt8], into out: inout OutgoingRecords
     ) {
-        let withdrawal = action == .consentWithdrawn
+        // A withdrawal names the user only: no snapshot, no identifiers.
+        let snapshot = action == .consentWithdrawn ? 0..<0 : change.fields.snapshotID
         out.append(topic: TopicNames.hashed, placement: placement, headers: headers) { key in
             key.append(contentsOf: audience.utf8)
             key.append(UInt8(ascii: "/"))
-            key.append(span: change.bytes.span.extracting(change.userKey))
+            key.append(span: change.bytes.span.extracting(change.fields.userKey))
         } value: { value in
-            ProtoWriter.append(to: &value) { writer in
-                HashedRecord.encodeMember(to: &writer) { writer in
-                    // A withdrawal names the user only: no snapshot, no identifiers.
-                    HashedMember.encode(
-                        connectionID: plan.connectionID.utf8.span, audienceID: audience.utf8.span,
-                        userKey: change.bytes.span.extracting(change.userKey), action: action,
-                        snapshotID: change.bytes.span.extracting(withdrawal ? 0..<0 : change.snapshotID),
-                        eventTimeMilliseconds: change.eventTimeMilliseconds, to: &writer, identifiers: identifiers)
-                }
-            }
+            HashedRecord.appendMember(
+                connectionID: plan.connectionID.utf8.span, audienceID: audience.utf8.span, userKey: change.bytes.span.extracting(change.fields.userKey),
+                action: action, snapshotID: change.bytes.span.extracting(snapshot), identifierTypes: types.span, digests: digests.span,
+                eventTimeMilliseconds: change.fields.eventTimeMilliseconds, to: &value)
         }
     }
 }
@@ -131,19 +131,38 @@ struct MemberNormalizer: Sendable {
 /// the last audience id read, so that consecutive members of one audience make no string of it.
 public struct NormalizeWorkspace: Sendable {
     var identity = IdentifierWorkspace()
-    var digests: [(type: IdentifierType, digest: SHA256Digest)] = []
+    /// The identifiers of the member being written for one connection: their types, and their digests end to end.
+    private(set) var types: [IdentifierType] = []
+    private(set) var digests: [UInt8] = []
     private var lastAudienceBytes: [UInt8] = []
     private var lastAudienceID = ""
 
     public init() {}
 
+    /// Starts the identifiers of the next connection's member.
+    mutating func startConnection() {
+        types.removeAll(keepingCapacity: true)
+        digests.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds an identifier, unless the member already has the same type and digest.
+    mutating func add(_ type: IdentifierType, _ digest: SHA256Digest) {
+        digest.withBytes { bytes in
+            for index in types.indices where types[index] == type && digests.span.extracting((index * 32)..<(index * 32 + 32)).elementsEqual(bytes) {
+                return
+            }
+            types.append(type)
+            digests.append(span: bytes)
+        }
+    }
+
     /// The audience id of `change`, as text.
     mutating func audienceID(of change: MemberChangeView) -> String {
-        let bytes = change.bytes.span.extracting(change.audienceID)
+        let bytes = change.bytes.span.extracting(change.fields.audienceID)
         if !bytes.elementsEqual(lastAudienceBytes.span) {
             lastAudienceBytes.removeAll(keepingCapacity: true)
             lastAudienceBytes.append(span: bytes)
-            lastAudienceID = change.text(change.audienceID)
+            lastAudienceID = change.text(change.fields.audienceID)
         }
         return lastAudienceID
     }

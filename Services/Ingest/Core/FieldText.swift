@@ -1,0 +1,23 @@
+/// The text of one upstream record's fields, escapes resolved, end to end: ingest copies each value it
+/// forwards here and writes the member record straight from these bytes, so no field becomes a `String`
+/// or array of its own. One per run of records, emptied (its memory kept) before each record.
+struct FieldText {
+    private(set) var bytes: [UInt8] = []
+
+    /// Forgets the previous record's text, keeping the memory.
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends `text` and returns where it lies.
+    mutating func append(_ text: some Collection<UInt8>) -> Range<Int> {
+        let start = bytes.count
+        bytes.append(contentsOf: text)
+        return start..<bytes.count
+    }
+
+    /// The text at `range` as a `String`, for the few fields used as one (audience and snapshot ids).
+    func string(_ range: Range<Int>) -> String {
+        String(decoding: bytes[range], as: UTF8.self)
+    }
+}
