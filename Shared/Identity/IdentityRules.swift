@@ -130,11 +130,7 @@ public struct IdentityRules: Sendable {
     /// X: E.164 with `+`. TikTok: the same digits without `+`.
     private func phone(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
         guard let number = workspace.phoneNumber(plan: defaultPhonePlan) else { return .invalidPhone }
-        if destination == .x {
-            workspace.text.append(contentsOf: number.e164Bytes)
-        } else {
-            workspace.text.append(contentsOf: number.digitBytes)
-        }
+        number.append(plus: destination == .x, to: &workspace.text)
         return nil
     }
 

@@ -1,11 +1,30 @@
 /// A phone number parsed once, as libphonenumber parses it, into E.164: the country code and the national
 /// significant number. Each destination then writes it its own way (X with `+`, TikTok without).
-public struct PhoneNumber: Sendable, Hashable {
-    /// `+`, the country code and the national significant number, as ASCII: X's form, built once.
-    let e164Bytes: [UInt8]
+///
+/// The digits are kept inline (at most 3 of country code and 17 national): a parse allocates nothing for its result.
+struct PhoneNumber: Sendable {
+    /// The country code and the national significant number, as ASCII digits.
+    private var digits = InlineArray<20, UInt8>(repeating: 0)
+    private var count = 0
 
-    /// Country code followed by the national significant number, as ASCII digits: TikTok's form.
-    var digitBytes: ArraySlice<UInt8> { e164Bytes.dropFirst() }
+    /// Appends the number to `buffer`, with `+` in front (X's form) or without it (TikTok's).
+    func append(plus: Bool, to buffer: inout [UInt8]) {
+        if plus { buffer.append(UInt8(ascii: "+")) }
+        for index in 0..<count { buffer.append(digits[index]) }
+    }
+
+    /// A number of `callingCode` digits followed by `national` digits (digit values 0-9), which together are
+    /// at most 20.
+    init(callingCode: [UInt8], national: [UInt8]) {
+        for digit in callingCode {
+            digits[count] = digit + UInt8(ascii: "0")
+            count += 1
+        }
+        for digit in national {
+            digits[count] = digit + UInt8(ascii: "0")
+            count += 1
+        }
+    }
 
     /// Parses `bytes`, completing a number without country code with `defaultPlan`'s region. The number is
     /// nil when the result is not a possible E.164 number of its country, or the text is not a phone number
@@ -45,14 +64,10 @@ public struct PhoneNumber: Sendable, Hashable {
         case .tooShort, .possibleLocalOnly, .invalidLength: break
         case .possible, .tooLong: national = stripped
         }
-        guard (2...17).contains(national.count), let country = PhoneNumberingPlans.plan(callingCode: plan.region.callingCode),
+        guard (2...17).contains(national.count), let country = PhoneNumberingPlans.plan(callingCode: plan.callingCode),
             country.check(length: national.count) == .possible
         else { return nil }
-        var e164: [UInt8] = [UInt8(ascii: "+")]
-        e164.reserveCapacity(1 + plan.callingCodeDigits.count + national.count)
-        for digit in plan.callingCodeDigits { e164.append(digit + UInt8(ascii: "0")) }
-        for digit in national { e164.append(digit + UInt8(ascii: "0")) }
-        return PhoneNumber(e164Bytes: e164)
+        return PhoneNumber(callingCode: plan.callingCodeDigits, national: national)
     }
 }
 
@@ -80,7 +95,7 @@ enum CountryCodeExtraction {
         // number and the whole does not, or when the whole is too long to be national.
         let potential = plan.strippingNationalPrefix(Array(number[plan.callingCodeDigits.count...]))
         if (!plan.nationalNumber.matchesWhole(number) && plan.nationalNumber.matchesWhole(potential)) || plan.check(length: number.count) == .tooLong {
-            return (plan.region.callingCode, potential)
+            return (plan.callingCode, potential)
         }
         return (0, [])
     }

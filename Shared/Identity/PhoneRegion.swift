@@ -35,8 +35,14 @@ final class PhoneNumberingPlan: Sendable {
     }
 
     let region: PhoneRegion
+    let callingCode: Int
     /// The calling code as digit values.
     let callingCodeDigits: [UInt8]
+    /// The region's possible and local-only lengths, one bit each, and its shortest and longest: what a
+    /// length check reads, kept out of `region` so that no array is touched per check.
+    private let possibleLengths: UInt64
+    private let localOnlyLengths: UInt64
+    private let lengthRange: ClosedRange<Int>?
     let internationalPrefix: DigitPattern?
     let nationalPrefix: DigitPattern?
     let transform: [TransformPart]?
@@ -44,7 +50,11 @@ final class PhoneNumberingPlan: Sendable {
 
     init(_ region: PhoneRegion) throws(DigitPatternError) {
         self.region = region
+        callingCode = region.callingCode
         callingCodeDigits = String(region.callingCode).utf8.map { $0 - UInt8(ascii: "0") }
+        possibleLengths = Self.mask(region.possibleLengths)
+        localOnlyLengths = Self.mask(region.localOnlyLengths)
+        lengthRange = region.possibleLengths.first.flatMap { shortest in region.possibleLengths.last.map { shortest...$0 } }
         internationalPrefix = try region.internationalPrefix.map { source throws(DigitPatternError) in try DigitPattern(source) }
         nationalPrefix = try region.nationalPrefixForParsing.map { source throws(DigitPatternError) in try DigitPattern(source) }
         transform = region.nationalPrefixTransformRule.map(Self.transformParts)
@@ -53,13 +63,21 @@ final class PhoneNumberingPlan: Sendable {
 
     /// Where `length` stands among the region's possible lengths (libphonenumber's `_test_number_length`).
     func check(length: Int) -> LengthCheck {
-        let lengths = region.possibleLengths
-        if region.localOnlyLengths.contains(length) { return .possibleLocalOnly }
-        guard let shortest = lengths.first, let longest = lengths.last else { return .invalidLength }
-        if length == shortest { return .possible }
-        if length < shortest { return .tooShort }
-        if length > longest { return .tooLong }
-        return lengths.dropFirst().contains(length) ? .possible : .invalidLength
+        if Self.contains(localOnlyLengths, length) { return .possibleLocalOnly }
+        guard let lengthRange else { return .invalidLength }
+        if length == lengthRange.lowerBound { return .possible }
+        if length < lengthRange.lowerBound { return .tooShort }
+        if length > lengthRange.upperBound { return .tooLong }
+        return Self.contains(possibleLengths, length) ? .possible : .invalidLength
+    }
+
+    /// Lengths as bits (national numbers are at most 17 digits; the metadata never says more than 63).
+    private static func mask(_ lengths: [Int]) -> UInt64 {
+        lengths.reduce(0) { mask, length in (0..<64).contains(length) ? mask | 1 << UInt64(length) : mask }
+    }
+
+    private static func contains(_ mask: UInt64, _ length: Int) -> Bool {
+        (0..<64).contains(length) && mask & (1 << UInt64(length)) != 0
     }
 
     /// `number` with the national prefix dropped (or transformed), when that leaves a number the region
