@@ -51,19 +51,26 @@ struct TopicsCommand {
 
     /// Deletes `names`, refusing the pipeline's own topics (every name `TopicNames` holds starts `cohortsync.`):
     /// deleting one loses the batcher's state or records in flight, which only the Kafka cluster's own tooling
-    /// should do, deliberately.
-    /// - Returns: false when a name was refused or unknown; the others are deleted all the same.
-    static func delete(_ names: [String], admin: KafkaAdmin, print: @Sendable (String) -> Void) throws -> Bool {
+    /// should do, deliberately. Every name is tried and reported, whatever happened to the ones before it.
+    /// - Returns: false when a name was refused, unknown or could not be deleted.
+    static func delete(_ names: [String], admin: KafkaAdmin, print: @Sendable (String) -> Void) -> Bool {
         var allDeleted = true
         for name in names {
             if name.hasPrefix("cohortsync.") {
                 allDeleted = false
                 print("refused  \(name): a CohortSync topic; delete it with the cluster's own tooling if you mean to")
-            } else if try admin.deleteTopic(name) {
-                print("deleted  \(name)")
-            } else {
+                continue
+            }
+            do {
+                if try admin.deleteTopic(name) {
+                    print("deleted  \(name)")
+                } else {
+                    allDeleted = false
+                    print("unknown  \(name)")
+                }
+            } catch {
                 allDeleted = false
-                print("unknown  \(name)")
+                print("failed   \(name): \(error)")
             }
         }
         return allDeleted

@@ -17,7 +17,8 @@ let spec = CommandLineSpec(
           topics check    show partition counts and check the alignment the stages require
           topics delete NAME...
                           delete topics that are not the pipeline's own (scratch and benchmark topics, a retired
-                          upstream topic) and everything in them; cohortsync.* topics are refused
+                          upstream topic) and everything in them; cohortsync.* topics are refused; exits 1 when
+                          a name was refused, unknown or could not be deleted
           identify --destination x|tiktok --type TYPE [--default-region US] VALUE
                           print the normalized form and SHA-256 a destination receives, or why the value is refused;
                           TYPE: email, phone, idfa, gaid, android_id, x_handle, x_id
@@ -81,7 +82,7 @@ do {
         exit(healthy ? 0 : 1)
     case let arguments where arguments.count > 2 && arguments[0] == "topics" && arguments[1] == "delete":
         let admin = try KafkaAdmin(configuration: .fromEnvironment(ProcessInfo.processInfo.environment), logger: logger)
-        guard try TopicsCommand.delete(Array(arguments.dropFirst(2)), admin: admin, print: say) else { exit(1) }
+        guard TopicsCommand.delete(Array(arguments.dropFirst(2)), admin: admin, print: say) else { exit(1) }
     case let arguments where arguments.first == "identify":
         guard arguments.count == 2 else {
             CommandLineEntry.fail("cohortsync", "identify takes exactly one VALUE (quote it if it has spaces)", status: 64)

@@ -3,33 +3,38 @@ import Wire
 
 /// Reused working memory for normalizing one user's identifiers for each connection that syncs it.
 ///
-/// Normalization writes into these buffers instead of allocating per identifier, and a connection whose
-/// rules give the same text as the connection before it (an IDFA, an email without `+tag`, a phone number
-/// with its own country code) reuses that digest or phone parse instead of computing it again. Call
-/// `startUser()` before each user: nothing is reused across users. One workspace per thread of work.
-/// Rules the destinations share (an IDFA reads the same for X and TikTok) run once per user.
+/// Normalization writes into these buffers instead of allocating per identifier, and work a connection
+/// would repeat is taken from the connection before it: a rule the destinations share (an IDFA reads the
+/// same for X and TikTok) runs once per value, a phone number that carries its own country code is parsed
+/// once, and a normalized text that was hashed already is not hashed again. Every reuse is keyed by the value
+/// (and the kind, rules and default region) it was computed for, so a different value is never answered
+/// from another's result. `startUser()` forgets all of it: call it before each user, so that what is kept
+/// stays a few values long. One workspace per thread of work.
 public struct IdentifierWorkspace: Sendable {
     /// The value being normalized, trimmed.
     var input: [UInt8] = []
     /// The normalized text being built.
     var text: [UInt8] = []
-    /// The texts hashed for the current user, end to end, and each one's kind, place and digest.
-    private var hashedTexts: [UInt8] = []
+    /// The values and texts the entries below were computed for, end to end.
+    private var kept: [UInt8] = []
+    /// Texts hashed since `startUser()`: each one's kind, place in `kept` and digest.
     private var hashed: [(kind: IdentifierType, text: Range<Int>, digest: SHA256Digest)] = []
-    /// Results of rules shared by several destinations (`IdentityRules.sharedVariant`), by kind and variant.
-    private var results: [(kind: IdentifierType, variant: Int32, result: Result<SHA256Digest, IdentityRefusal>)] = []
-    /// The user's phone number as last parsed, and the default region's plan that parse used (none when
-    /// the number carried its own country code, so any connection can reuse it).
-    private var phone: (number: PhoneNumber?, usedPlan: PhoneNumberingPlan?, planIndependent: Bool)?
+    /// Results of rules shared by several destinations (`IdentityRules.sharedVariant`): kind, variant, the
+    /// value as given (place in `kept`) and the result.
+    private var results: [(kind: IdentifierType, variant: Int32, value: Range<Int>, result: Result<SHA256Digest, IdentityRefusal>)] = []
+    /// Phone numbers parsed since `startUser()`: the trimmed text (place in `kept`), the default region's
+    /// plan the parse used, whether it needed one at all (a number with its own country code does not),
+    /// and the number.
+    private var phones: [(text: Range<Int>, usedPlan: PhoneNumberingPlan?, planIndependent: Bool, number: PhoneNumber?)] = []
 
     public init() {}
 
-    /// Starts a new user: digests and parses of the previous one are no longer reused.
+    /// Starts a new user: nothing computed before is reused.
     public mutating func startUser() {
-        hashedTexts.removeAll(keepingCapacity: true)
+        kept.removeAll(keepingCapacity: true)
         hashed.removeAll(keepingCapacity: true)
         results.removeAll(keepingCapacity: true)
-        phone = nil
+        phones.removeAll(keepingCapacity: true)
     }
 
     /// Copies `value` into `input` without the whitespace around it (Unicode whitespace included).
@@ -47,34 +52,46 @@ public struct IdentifierWorkspace: Sendable {
         if highBits >= 0x80 { input = ASCIIBytes.trimmed(String(decoding: input, as: UTF8.self)) }
     }
 
-    /// The SHA-256 of `text`, reusing this user's digest of the same kind when the text is the same.
+    /// The SHA-256 of `text`, reusing a digest of the same kind and text made since `startUser()`.
     mutating func digestOfText(_ kind: IdentifierType) -> SHA256Digest {
-        for index in hashed.indices where hashed[index].kind == kind && hashedTexts.span.extracting(hashed[index].text).elementsEqual(text.span) {
+        for index in hashed.indices where hashed[index].kind == kind && kept.span.extracting(hashed[index].text).elementsEqual(text.span) {
             return hashed[index].digest
         }
         let digest = SHA256Digest.hash(text.span)
-        let start = hashedTexts.count
-        hashedTexts.append(contentsOf: text)
-        hashed.append((kind, start..<hashedTexts.count, digest))
+        hashed.append((kind, keep(text), digest))
         return digest
     }
 
-    /// What rules of `variant` made of this user's value of `kind`, if they ran already.
-    func result(_ kind: IdentifierType, variant: Int32) -> Result<SHA256Digest, IdentityRefusal>? {
-        results.first { $0.kind == kind && $0.variant == variant }?.result
+    /// What rules of `variant` made of `value` of `kind` since `startUser()`, if they ran.
+    func result(_ kind: IdentifierType, variant: Int32, value: Span<UInt8>) -> Result<SHA256Digest, IdentityRefusal>? {
+        for entry in results.indices where results[entry].kind == kind && results[entry].variant == variant {
+            if kept.span.extracting(results[entry].value).elementsEqual(value) { return results[entry].result }
+        }
+        return nil
     }
 
-    /// Keeps what rules of `variant` made of this user's value of `kind`, for the next connection.
-    mutating func remember(_ result: Result<SHA256Digest, IdentityRefusal>, _ kind: IdentifierType, variant: Int32) {
-        results.append((kind, variant, result))
+    /// Keeps what rules of `variant` made of `value` of `kind`, for the next connection.
+    mutating func remember(_ result: Result<SHA256Digest, IdentityRefusal>, _ kind: IdentifierType, variant: Int32, value: Span<UInt8>) {
+        let start = kept.count
+        kept.append(span: value)
+        results.append((kind, variant, start..<kept.count, result))
     }
 
-    /// `input` parsed as a phone number completed by `plan`, reusing this user's earlier parse when it
-    /// used the same plan or needed none.
+    /// `input` parsed as a phone number completed by `plan`, reusing a parse of the same text made since
+    /// `startUser()` with the same plan, or one that needed none.
     mutating func phoneNumber(plan: PhoneNumberingPlan?) -> PhoneNumber? {
-        if let phone, phone.planIndependent || phone.usedPlan === plan { return phone.number }
+        for entry in phones.indices where phones[entry].planIndependent || phones[entry].usedPlan === plan {
+            if kept.span.extracting(phones[entry].text).elementsEqual(input.span) { return phones[entry].number }
+        }
         let parsed = PhoneNumber.parse(input, plan: plan)
-        phone = (parsed.number, plan, parsed.planIndependent)
+        phones.append((keep(input), plan, parsed.planIndependent, parsed.number))
         return parsed.number
+    }
+
+    /// Appends a copy of `bytes` to `kept` and returns where it lies.
+    private mutating func keep(_ bytes: [UInt8]) -> Range<Int> {
+        let start = kept.count
+        kept.append(contentsOf: bytes)
+        return start..<kept.count
     }
 }

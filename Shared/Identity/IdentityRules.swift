@@ -39,7 +39,7 @@ public struct IdentityRules: Sendable {
         }
     }
 
-    /// The digest only, for one value on its own (tools and benchmarks of a single rule).
+    /// The digest only, for one value on its own (`cohortsync identify`, tests).
     /// Returns nil when the destination does not take this kind.
     public func digest(_ kind: IdentifierType, _ value: String) -> Result<SHA256Digest, IdentityRefusal>? {
         var workspace = IdentifierWorkspace()
@@ -47,12 +47,12 @@ public struct IdentityRules: Sendable {
     }
 
     /// The digest of one value read in place: the pipeline's hot path, which allocates nothing once
-    /// `workspace` has grown and never makes the normalized text a `String`. Within one user
-    /// (`IdentifierWorkspace.startUser`), a digest or phone parse another connection already made is reused.
-    /// Returns nil when the destination does not take this kind.
+    /// `workspace` has grown and never makes the normalized text a `String`. Work another connection already
+    /// did for the same value since `IdentifierWorkspace.startUser()` (the same digest, phone parse or shared
+    /// rule) is reused. Returns nil when the destination does not take this kind.
     public func digest(_ kind: IdentifierType, _ value: Span<UInt8>, in workspace: inout IdentifierWorkspace) -> Result<SHA256Digest, IdentityRefusal>? {
         let variant = sharedVariant(kind)
-        if let variant, let result = workspace.result(kind, variant: variant) { return result }
+        if let variant, let result = workspace.result(kind, variant: variant, value: value) { return result }
         let result: Result<SHA256Digest, IdentityRefusal>
         switch read(kind, value, in: &workspace) {
         case nil: return nil
@@ -60,7 +60,7 @@ public struct IdentityRules: Sendable {
         case .success(.digest(let digest))?: result = .success(digest)
         case .success(.text)?: result = .success(workspace.digestOfText(kind))
         }
-        if let variant { workspace.remember(result, kind, variant: variant) }
+        if let variant { workspace.remember(result, kind, variant: variant, value: value) }
         return result
     }
 

@@ -80,7 +80,10 @@ public struct JSONDocument: Sendable {
         let wanted = key.utf8.span
         while member < end {
             let value = member + 1
-            if keyMatches(member, wanted) {
+            let entry = entries[member]
+            // Most members are ruled out by their length alone, without a call; escaped names are compared
+            // by the text they stand for.
+            if (entry.flag || Int(entry.end - entry.start) == wanted.count) && keyMatches(member, wanted) {
                 if found != nil { throw JSONDuplicateKey(key: key) }
                 found = value
             }

@@ -27,24 +27,11 @@ public final class KafkaAdmin: Sendable {
                 throw KafkaError.rdkafka(error, code: .admin, "invalid config '\(name)' for topic '\(topic.name)'")
             }
         }
-        let queue = rd_kafka_queue_new(client.handle)
-        defer { rd_kafka_queue_destroy(queue) }
-        let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_CREATETOPICS)
-        defer { rd_kafka_AdminOptions_destroy(options) }
-        let milliseconds = timeout.inMilliseconds
-        _ = rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, nil, 0)
-        _ = rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, nil, 0)
         var topics: [OpaquePointer?] = [newTopic]
-        rd_kafka_CreateTopics(client.handle, &topics, 1, options, queue)
-
-        guard let event = rd_kafka_queue_poll(queue, milliseconds + 1000) else {
-            throw KafkaError(code: .timeout, message: "creating topic '\(topic.name)' got no answer in \(timeout); is the broker reachable?", isRetriable: true)
+        let event = try request(RD_KAFKA_ADMIN_OP_CREATETOPICS, "create topic '\(topic.name)'", timeout: timeout) { options, queue in
+            rd_kafka_CreateTopics(client.handle, &topics, 1, options, queue)
         }
         defer { rd_kafka_event_destroy(event) }
-        let requestError = rd_kafka_event_error(event)
-        guard requestError == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError.rdkafka(requestError, code: .admin, "create topic '\(topic.name)' failed")
-        }
         var count = 0
         guard let result = rd_kafka_event_CreateTopics_result(event),
             let results = rd_kafka_CreateTopics_result_topics(result, &count), count > 0, let first = results[0]
@@ -67,28 +54,13 @@ public final class KafkaAdmin: Sendable {
     /// - Returns: false when the broker did not know the topic (nothing to delete).
     /// - Throws: `KafkaError` `.admin` with the broker's reason (deletion disabled, not authorized), or `.timeout`.
     public func deleteTopic(_ name: String, timeout: Duration = .seconds(30)) throws(KafkaError) -> Bool {
-        guard let deletion = rd_kafka_DeleteTopic_new(name) else {
-            throw KafkaError(code: .admin, message: "invalid topic name '\(name)'")
-        }
+        let deletion = rd_kafka_DeleteTopic_new(name)
         defer { rd_kafka_DeleteTopic_destroy(deletion) }
-        let queue = rd_kafka_queue_new(client.handle)
-        defer { rd_kafka_queue_destroy(queue) }
-        let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_DELETETOPICS)
-        defer { rd_kafka_AdminOptions_destroy(options) }
-        let milliseconds = timeout.inMilliseconds
-        _ = rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, nil, 0)
-        _ = rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, nil, 0)
         var deletions: [OpaquePointer?] = [deletion]
-        rd_kafka_DeleteTopics(client.handle, &deletions, 1, options, queue)
-
-        guard let event = rd_kafka_queue_poll(queue, milliseconds + 1000) else {
-            throw KafkaError(code: .timeout, message: "deleting topic '\(name)' got no answer in \(timeout); is the broker reachable?", isRetriable: true)
+        let event = try request(RD_KAFKA_ADMIN_OP_DELETETOPICS, "delete topic '\(name)'", timeout: timeout) { options, queue in
+            rd_kafka_DeleteTopics(client.handle, &deletions, 1, options, queue)
         }
         defer { rd_kafka_event_destroy(event) }
-        let requestError = rd_kafka_event_error(event)
-        guard requestError == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError.rdkafka(requestError, code: .admin, "delete topic '\(name)' failed")
-        }
         var count = 0
         guard let result = rd_kafka_event_DeleteTopics_result(event),
             let results = rd_kafka_DeleteTopics_result_topics(result, &count), count > 0, let first = results[0]
@@ -105,6 +77,32 @@ public final class KafkaAdmin: Sendable {
             let reason = rd_kafka_topic_result_error_string(first).map { String(cString: $0) } ?? ""
             throw KafkaError(code: .admin, message: "delete topic '\(name)' failed: \(reason)", librdkafkaCode: error.rawValue)
         }
+    }
+
+    /// Sends one admin request (`submit` gets its options and reply queue) and returns the broker's answer,
+    /// which the caller destroys.
+    /// - Throws: `KafkaError` `.timeout` when no answer comes within `timeout`, `.admin` when the request as a
+    ///   whole failed; `what` names the request in both.
+    private func request(
+        _ operation: rd_kafka_admin_op_t, _ what: String, timeout: Duration, submit: (OpaquePointer?, OpaquePointer?) -> Void
+    ) throws(KafkaError) -> OpaquePointer {
+        let queue = rd_kafka_queue_new(client.handle)
+        defer { rd_kafka_queue_destroy(queue) }
+        let options = rd_kafka_AdminOptions_new(client.handle, operation)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        let milliseconds = timeout.inMilliseconds
+        _ = rd_kafka_AdminOptions_set_request_timeout(options, milliseconds, nil, 0)
+        _ = rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, nil, 0)
+        submit(options, queue)
+        guard let event = rd_kafka_queue_poll(queue, milliseconds + 1000) else {
+            throw KafkaError(code: .timeout, message: "\(what) got no answer in \(timeout); is the broker reachable?", isRetriable: true)
+        }
+        let requestError = rd_kafka_event_error(event)
+        guard requestError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            rd_kafka_event_destroy(event)
+            throw KafkaError.rdkafka(requestError, code: .admin, "\(what) failed")
+        }
+        return event
     }
 
     /// The number of partitions of `topic`, or nil if the broker does not know it.

@@ -7,11 +7,12 @@ public struct MemberChangeView: Sendable {
     public let bytes: [UInt8]
     public let fields: MemberChangeFields
 
-    /// Reads the fields of a `MemberChange` until the reader's end, skipping unknown ones.
+    /// Reads the fields of a `MemberChange` until the reader's end, skipping unknown ones, over `base` (see
+    /// `MemberChangeFields.init(from:merging:)`).
     /// - Throws: `WireError` naming the field that failed.
-    public init(from reader: inout ProtoReader) throws(WireError) {
+    public init(from reader: inout ProtoReader, merging base: MemberChangeFields = MemberChangeFields()) throws(WireError) {
         bytes = reader.buffer
-        fields = try MemberChangeFields(from: &reader)
+        fields = try MemberChangeFields(from: &reader, merging: base)
     }
 
     /// The text at `range` (one of `fields`' ranges).
@@ -35,10 +36,12 @@ public struct MemberChangeFields: Sendable, Equatable {
 
     public init() {}
 
-    /// Reads the fields of a `MemberChange` until the reader's end, skipping unknown ones; ranges index the
-    /// reader's buffer.
+    /// Reads the fields of a `MemberChange` until the reader's end, skipping unknown ones, over `base`: as
+    /// protobuf merges a message written twice, a field present again replaces its value and the others stay.
+    /// Ranges index the reader's buffer.
     /// - Throws: `WireError` naming the field that failed.
-    public init(from reader: inout ProtoReader) throws(WireError) {
+    public init(from reader: inout ProtoReader, merging base: MemberChangeFields = MemberChangeFields()) throws(WireError) {
+        self = base
         while let field = try reader.nextField() {
             switch field.number {
             case 1: audienceID = try reader.stringRange(field, "audience_id")
@@ -47,7 +50,7 @@ public struct MemberChangeFields: Sendable, Equatable {
             case 4: snapshotID = try reader.stringRange(field, "snapshot_id")
             case 5:
                 var nested = try reader.nested(field, "identifiers")
-                identifiers = try RawIdentifierRanges(from: &nested)
+                identifiers = try RawIdentifierRanges(from: &nested, merging: identifiers)
             case 6: consent = try reader.enumeration(field, "consent")
             case 7: eventTimeMilliseconds = try reader.int64(field, "event_time_ms")
             default: try reader.skip(field)
@@ -68,8 +71,10 @@ public struct RawIdentifierRanges: Sendable, Equatable {
 
     public init() {}
 
-    /// Reads the fields of a `RawIdentifiers` until the reader's end, skipping unknown ones.
-    public init(from reader: inout ProtoReader) throws(WireError) {
+    /// Reads the fields of a `RawIdentifiers` until the reader's end, skipping unknown ones, over `base` (a
+    /// message written twice merges, as protobuf has it).
+    public init(from reader: inout ProtoReader, merging base: RawIdentifierRanges = RawIdentifierRanges()) throws(WireError) {
+        self = base
         while let field = try reader.nextField() {
             switch field.number {
             case 1: email = try reader.stringRange(field, "email")
@@ -124,7 +129,8 @@ public enum MemberRecordView: Sendable {
     case snapshot(SnapshotMarker)
     case lifecycle(AudienceLifecycle)
 
-    /// Reads a `MemberRecord`'s body; the last body present wins, as protobuf's `oneof` does.
+    /// Reads a `MemberRecord`'s body, as protobuf reads a `oneof`: a different body present later replaces the
+    /// one before; the same body written twice merges (a member change, field by field).
     /// - Throws: `WireError` naming the field that failed, or `missingBody`.
     public init(from reader: inout ProtoReader) throws(WireError) {
         var body: MemberRecordView?
@@ -132,7 +138,8 @@ public enum MemberRecordView: Sendable {
             switch field.number {
             case 1:
                 var nested = try reader.nested(field, "change")
-                body = .change(try MemberChangeView(from: &nested))
+                let earlier: MemberChangeFields? = if case .change(let view) = body { view.fields } else { nil }
+                body = .change(try MemberChangeView(from: &nested, merging: earlier ?? MemberChangeFields()))
             case 2: body = .snapshot(try reader.message(field, "snapshot"))
             case 3: body = .lifecycle(try reader.message(field, "lifecycle"))
             default: try reader.skip(field)

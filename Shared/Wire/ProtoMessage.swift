@@ -19,7 +19,9 @@ extension ProtoMessage {
     /// Appends the message in protobuf binary form to `buffer`, reusing its memory: a stage encodes every
     /// output of a batch into one buffer this way.
     public func serialize(appendingTo buffer: inout [UInt8]) {
-        ProtoWriter.append(to: &buffer) { encode(to: &$0) }
+        var writer = ProtoWriter(taking: &buffer)
+        encode(to: &writer)
+        writer.give(to: &buffer)
     }
 
     /// Decodes protobuf binary form.

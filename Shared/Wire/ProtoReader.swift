@@ -20,20 +20,23 @@ public struct ProtoReader: Sendable {
             self.root = root
         }
 
-        /// The context of a field named `name` inside this one; past three levels the innermost name is replaced.
+        /// The context of a field named `name` inside this one. cohortsync.proto nests three levels at most;
+        /// deeper names are shown as `…`.
         func appending(_ name: StaticString) -> Context {
             var inner = self
             switch depth {
             case 0: inner.names.0 = name
             case 1: inner.names.1 = name
-            default: inner.names.2 = name
+            case 2: inner.names.2 = name
+            default: break
             }
-            inner.depth = min(depth + 1, 3)
+            inner.depth = depth + 1
             return inner
         }
 
         var description: String {
-            ([root] + [names.0, names.1, names.2].prefix(depth).map { "\($0)" }).joined(separator: ".")
+            let shown = [names.0, names.1, names.2].prefix(depth).map { "\($0)" }
+            return ([root] + shown + (depth > 3 ? ["…"] : [])).joined(separator: ".")
         }
     }
 
@@ -88,11 +91,13 @@ public struct ProtoReader: Sendable {
         }
     }
 
-    private mutating func lengthDelimited(_ field: Field, _ name: StaticString) throws(WireError) -> Range<Int> {
-        try expect(field, 2, name)
+    /// A length-delimited value's place; `name` is nil for a field this version does not know.
+    private mutating func lengthDelimited(_ field: Field, _ name: StaticString?) throws(WireError) -> Range<Int> {
+        if let name { try expect(field, 2, name) }
         let length = try varint()
         guard length <= UInt64(end - position) else {
-            throw WireError(code: .truncated, message: "\(context).\(name) (field \(field.number)): \(length) bytes declared, \(end - position) left")
+            let shown = name.map { "\($0)" } ?? "field \(field.number)"
+            throw WireError(code: .truncated, message: "\(context).\(shown): \(length) bytes declared, \(end - position) left")
         }
         let range = position..<(position + Int(length))
         position = range.upperBound
@@ -174,7 +179,7 @@ public struct ProtoReader: Sendable {
             guard end - position >= size else { throw WireError(code: .truncated, message: "\(context): fixed field \(field.number) cut short") }
             position += size
         case 2:
-            _ = try lengthDelimited(field, "unknown")
+            _ = try lengthDelimited(field, nil)
         default:
             throw WireError(code: .wrongWireType, message: "\(context): field \(field.number) uses wire type \(field.wireType), which cohortsync.v1 never writes")
         }

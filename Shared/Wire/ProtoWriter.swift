@@ -21,14 +21,6 @@ public struct ProtoWriter: Sendable {
         swap(&bytes, &buffer)
     }
 
-    /// Appends the fields `encode` writes to `buffer`, in place: a message written from parts, as
-    /// `ProtoMessage.serialize(appendingTo:)` writes a value.
-    public static func append(to buffer: inout [UInt8], _ encode: (inout ProtoWriter) -> Void) {
-        var writer = ProtoWriter(taking: &buffer)
-        encode(&writer)
-        writer.give(to: &buffer)
-    }
-
     /// Hands the bytes back to `buffer` (emptied by `init(taking:)`), without copying.
     mutating func give(to buffer: inout [UInt8]) {
         swap(&bytes, &buffer)
@@ -92,16 +84,11 @@ public struct ProtoWriter: Sendable {
     /// Encoded in place after a one-byte length, which is widened afterwards in the rare case the message
     /// takes 128 bytes or more: no buffer per sub-message.
     public mutating func message(_ number: Int, _ value: some ProtoMessage) {
-        message(number) { value.encode(to: &$0) }
-    }
-
-    /// A sub-message field whose fields `encode` writes (a message written from parts rather than a value).
-    public mutating func message(_ number: Int, _ encode: (inout ProtoWriter) -> Void) {
         tag(number, .lengthDelimited)
         let lengthAt = bytes.count
         bytes.append(0)
         let start = bytes.count
-        encode(&self)
+        value.encode(to: &self)
         let length = bytes.count - start
         if length < 0x80 {
             bytes[lengthAt] = UInt8(length)

@@ -70,6 +70,27 @@ struct IdentifierWorkspaceTests {
         #expect(tiktok == SHA256Digest.hash("16577770000"))
     }
 
+    @Test("two values of one kind for one user each get their own answer: every reuse is keyed by the value")
+    func reuseKeyedByValue() throws {
+        var workspace = IdentifierWorkspace()
+        workspace.startUser()
+        let x = IdentityRules(destination: .x, defaultRegion: "US")
+        let tiktok = IdentityRules(destination: .tiktok, defaultRegion: "US")
+        let cases: [(IdentifierType, String, String)] = [
+            (.email, "ada@example.com", "grace@example.com"), (.phone, "+1 657 777 0000", "+1 657 777 0001"),
+            (.phone, "(657) 777-0000", "(657) 777-0001"),
+            (.idfa, "AEBE52E7-03EE-455A-B3C4-E57283966239", "AEBE52E7-03EE-455A-B3C4-E57283966230"), (.xHandle, "@ada", "@grace"),
+        ]
+        for (kind, first, second) in cases {
+            for rules in [x, tiktok] where rules.sends(kind) {
+                for value in [first, second, first] {
+                    let shared = Self.describe(rules.digest(kind, value.utf8.span, in: &workspace))
+                    #expect(shared == Self.describe(rules.digest(kind, value)), "\(kind.name) \(value) for \(rules.destination.name)")
+                }
+            }
+        }
+    }
+
     @Test("a new user starts afresh: nothing computed for the one before is reused")
     func startUserForgets() throws {
         var workspace = IdentifierWorkspace()

@@ -111,6 +111,30 @@ struct UpstreamParserTests {
         #expect(exit.action == .exit && exit.identifiers.gaid == "AEBE52E7-03EE-455A-B3C4-E57283966239" && exit.identifiers.idfa.isEmpty)
     }
 
+    @Test("Segment: an empty trait or audience_key leaves the context's value in force, as an absent or null one does")
+    func segmentEmptyFallsBack() throws {
+        for empty in [#""email":"","phone":"","#, #""email":null,"phone":null,"#, ""] {
+            let json = """
+                {"type":"track","event":"Audience Entered","userId":"seg_3","properties":{"audience_key":""},"traits":{\(empty)"plan":"gold"},
+                 "context":{"traits":{"email":"ctx@example.com","phone":"+44 20 7946 0958"},"personas":{"computation_key":"aud_both"}}}
+                """
+            let event = try UpstreamParser.parse(upstream(json)).get()
+            guard case .member(let change) = event else {
+                Issue.record("expected a member for traits {\(empty)}, got \(event)")
+                continue
+            }
+            #expect(change.audienceID == "aud_both", "an empty audience_key gives way to the computation key")
+            #expect(change.identifiers == RawIdentifiers(email: "ctx@example.com", phone: "+44 20 7946 0958"), "traits {\(empty)}")
+        }
+        // A value of its own still wins over the context's.
+        let own = #"{"type":"identify","userId":"u","traits":{"aud_x":true,"email":"own@example.com"},"context":{"traits":{"email":"ctx@example.com"},"personas":{"computation_key":"aud_x"}}}"#
+        guard case .member(let change) = try UpstreamParser.parse(upstream(own)).get() else {
+            Issue.record("expected a member")
+            return
+        }
+        #expect(change.identifiers.email == "own@example.com")
+    }
+
     @Test("Segment identify with a boolean trait named after the audience")
     func segmentIdentify() throws {
         let json = #"{"type":"identify","userId":"seg_2","traits":{"aud_x":false,"email":"bob@example.com"},"context":{"personas":{"computation_key":"aud_x"}}}"#

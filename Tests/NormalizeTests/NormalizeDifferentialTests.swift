@@ -11,7 +11,9 @@ import Wire
 
 /// Normalize's hot path (records read in place, one workspace per batch, work shared between connections,
 /// members written from parts) against the rules applied one identifier at a time, as the stage's contract
-/// states them: generated members in every combination must come out the same, record for record.
+/// states them: generated members in every combination must come out the same, record for record. (The rules
+/// themselves are held to libphonenumber's and the destinations' vectors by `IdentityVectorTests`; this suite
+/// holds what the stage does with them.)
 @Suite("Normalize: the stage's path against the rules applied one by one")
 struct NormalizeDifferentialTests {
     /// Identifier values of every shape the rules tell apart, per kind: valid in several forms, pre-hashed,
@@ -39,11 +41,25 @@ struct NormalizeDifferentialTests {
     }
 
     /// Configurations whose default regions differ, agree, or are missing, so that shared phone parses are tried
-    /// every way.
+    /// every way; the last has two X connections in different regions and a TikTok one that forwards IDFAs, so
+    /// that work is shared between connections of one destination and an IDFA between destinations.
     static let configurations: [String] = [
         TestConfigs.standard,
         TestConfigs.standard.replacingOccurrences(of: #""defaultRegion": "GB""#, with: #""defaultRegion": "US""#),
         TestConfigs.standard.replacingOccurrences(of: #", "defaultRegion": "GB""#, with: ""),
+        """
+        {"connections": [
+          {"id": "x-us", "destination": "x", "account": "a1", "defaultRegion": "US", "credentials": {"consumerKey": {"env": "XK"},
+           "consumerSecret": {"env": "XS"}, "token": {"env": "XT"}, "tokenSecret": {"env": "XTS"}},
+           "forward": ["email", "phone", "idfa", "gaid", "android_id", "x_handle", "x_id"]},
+          {"id": "x-gb", "destination": "x", "account": "a2", "defaultRegion": "GB", "credentials": {"consumerKey": {"env": "XK"},
+           "consumerSecret": {"env": "XS"}, "token": {"env": "XT"}, "tokenSecret": {"env": "XTS"}}, "forward": ["email", "phone", "idfa", "x_handle"]},
+          {"id": "tiktok", "destination": "tiktok", "advertiser": "t1", "credentials": {"accessToken": {"env": "TT"}},
+           "forward": ["email", "phone", "idfa", "gaid"]}],
+         "syncs": [
+          {"audience": "aud_all", "connection": "x-us"}, {"audience": "aud_all", "connection": "x-gb"}, {"audience": "aud_all", "connection": "tiktok"},
+          {"audience": "aud_x", "connection": "x-us"}, {"audience": "aud_mixed", "connection": "x-gb"}, {"audience": "aud_mixed", "connection": "tiktok"}]}
+        """,
     ]
 
     /// What the stage must write for `change` read from partition `partition`, worked out the simple way.
@@ -89,7 +105,7 @@ struct NormalizeDifferentialTests {
         return (records, refusals, refusal)
     }
 
-    @Test("20,000 generated members in batches of 100, three configurations: every record, refusal and outcome as the rules say")
+    @Test("26,800 generated members in batches of 100, four configurations: every record, refusal and outcome as the rules say")
     func differential() throws {
         var generator = Generator(state: 0x5EED_C0DE)
         var compared = 0
@@ -121,7 +137,7 @@ struct NormalizeDifferentialTests {
                     }
                     let change = MemberChange(
                         audienceID: audiences[generator.next(audiences.count)], userKey: "u\(batch)-\(index)",
-                        action: [MemberAction.enter, .exit, .snapshotMember][generator.next(3)], snapshotID: generator.next(2) == 0 ? "" : "s\(batch)",
+                        action: [MemberAction.enter, .exit, .snapshotMember, .consentWithdrawn][generator.next(4)], snapshotID: generator.next(2) == 0 ? "" : "s\(batch)",
                         identifiers: identifiers, consent: [Consent.unspecified, .granted, .denied, .unspecified][generator.next(4)],
                         eventTimeMilliseconds: Int64(generator.next(1_000_000)))
                     let record = ConsumerRecord(

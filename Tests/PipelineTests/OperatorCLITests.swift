@@ -102,21 +102,38 @@ struct OperatorCLITests {
         #expect(try Batch(serializedBytes: try #require(mine.first).value) == expected, "only u1 still holds what the batch adds")
     }
 
-    @Test("topics delete removes a scratch topic and refuses the pipeline's own, saying which is which")
+    @Test("topics delete removes scratch topics (exit 0), refuses the pipeline's own and reports unknown names (exit 1), trying every name")
     func topicsDelete() async throws {
         try createInternalTopics()
         let admin = try KafkaAdmin(configuration: KafkaConfiguration(properties: ["bootstrap.servers": TestBroker.bootstrapServers]), logger: logger)
-        let scratch = TestBroker.uniqueName("cli-scratch")
-        #expect(try admin.createTopic(TopicSpecification(name: scratch, partitions: 2)) == .created)
-        #expect(try admin.partitionCount(of: scratch) == 2)
-        let child = try ChildProcess(
-            try BuildProducts.executable("cohortsync"), ["topics", "delete", scratch, TopicNames.members],
-            environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers])
-        let status = await child.waitForExit(timeout: .seconds(60))
-        #expect(status == 1, "a refused name fails the command: \(child.stderr)")
-        #expect(child.stdout.contains("deleted  \(scratch)"))
-        #expect(child.stdout.contains("refused  \(TopicNames.members)"))
-        #expect(try admin.partitionCount(of: scratch) == nil)
+        let scratch = [TestBroker.uniqueName("cli-scratch"), TestBroker.uniqueName("cli-scratch")]
+        for name in scratch { #expect(try admin.createTopic(TopicSpecification(name: name, partitions: 2)) == .created) }
+        for name in scratch { #expect(try admin.partitionCount(of: name) == 2) }
+        func delete(_ names: [String]) async throws -> (status: Int32?, output: String) {
+            let child = try ChildProcess(
+                try BuildProducts.executable("cohortsync"), ["topics", "delete"] + names, environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers])
+            let status = await child.waitForExit(timeout: .seconds(60))
+            return (status, child.stdout + child.stderr)
+        }
+
+        let alone = try await delete([scratch[0]])
+        #expect(alone.status == 0, "\(alone.output)")
+        #expect(alone.output.contains("deleted  \(scratch[0])"))
+
+        // A refused and an unknown name first: the scratch topic after them is deleted all the same.
+        let never = TestBroker.uniqueName("cli-never-created")
+        let mixed = try await delete([TopicNames.members, never, scratch[1]])
+        #expect(mixed.status == 1, "a name not deleted fails the command: \(mixed.output)")
+        #expect(mixed.output.contains("refused  \(TopicNames.members)"))
+        #expect(mixed.output.contains("unknown  \(never)"))
+        #expect(mixed.output.contains("deleted  \(scratch[1])"))
+
+        // A deletion completes on the broker's time: wait for it, within a bound.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try scratch.contains(where: { try admin.partitionCount(of: $0) != nil }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        for name in scratch { #expect(try admin.partitionCount(of: name) == nil, "\(name) is still there") }
         #expect(try admin.partitionCount(of: TopicNames.members) != nil)
     }
 

@@ -105,4 +105,27 @@ struct PartsEncodingTests {
         }
         #expect(compared == Self.texts.count * 4)
     }
+
+    @Test("a member change or its identifiers written twice merge field by field, as protobuf merges a repeated message")
+    func repeatedMessagesMerge() throws {
+        var first = ProtoWriter()
+        first.string(1, "aud_1")
+        first.string(2, "u_1")
+        first.message(5, RawIdentifiers(email: "one@example.com"))
+        first.message(5, RawIdentifiers(phone: "+447400123456"))
+        var second = ProtoWriter()
+        second.string(2, "u_2")
+        /// A `MemberRecord` field (1: change, 2: snapshot) holding `body` as it is; bodies here are under 128 bytes.
+        func field(_ number: UInt8, _ body: [UInt8]) throws -> [UInt8] {
+            try #require(body.count < 128)
+            return [number << 3 | 2, UInt8(body.count)] + body
+        }
+        let merged = try MemberRecord(serializedBytes: try field(1, first.bytes) + field(1, second.bytes))
+        #expect(merged == .change(MemberChange(audienceID: "aud_1", userKey: "u_2", identifiers: RawIdentifiers(email: "one@example.com", phone: "+447400123456"))))
+
+        // A different body in between starts the change afresh, as a oneof does.
+        let marker = SnapshotMarker(audienceID: "aud_1", snapshotID: "s").serializedBytes()
+        let interrupted = try field(1, first.bytes) + field(2, marker) + field(1, second.bytes)
+        #expect(try MemberRecord(serializedBytes: interrupted) == .change(MemberChange(userKey: "u_2")))
+    }
 }

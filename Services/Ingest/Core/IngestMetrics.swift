@@ -18,7 +18,7 @@ public final class IngestMetrics: Sendable {
     }
 
     /// What one batch came to.
-    public struct Tally: Sendable {
+    struct Tally: Sendable {
         var outcomes = [Int64](repeating: 0, count: IngestMetrics.outcomeLabels.count)
         var deadLetters: [String: Int64] = [:]
         var dropped: [String: Int64] = [:]
@@ -40,7 +40,7 @@ public final class IngestMetrics: Sendable {
     }
 
     /// Adds a batch's counts.
-    public func add(_ tally: Tally) {
+    func add(_ tally: Tally) {
         for (counter, count) in zip(outcomes, tally.outcomes) where count > 0 { counter.increment(by: count) }
         for (reason, count) in tally.deadLetters {
             metrics.counter("cohortsync_ingest_dead_letters_total", help: "Upstream records sent to the DLQ, by reason.", labels: ["reason": reason])

@@ -22,7 +22,9 @@ enum SegmentEventParser {
             case "Audience Exited": action = .exit
             default: throw IngestRefusal(reason: "unknown-type", detail: "a Segment track must be Audience Entered or Audience Exited")
             }
-            let key = try root.object("properties")?.string("audience_key", bound: FieldBounds.audienceID) ?? computationKey
+            // An empty audience_key is no key: the computation key stands in, as it does for an absent one.
+            let audienceKey = try root.object("properties")?.string("audience_key", bound: FieldBounds.audienceID)
+            let key = audienceKey.flatMap { $0.isEmpty ? nil : $0 } ?? computationKey
             guard let key, !key.isEmpty else {
                 throw IngestRefusal(reason: "missing-audience-id", detail: "properties.audience_key or context.personas.computation_key is required")
             }
@@ -50,8 +52,10 @@ enum SegmentEventParser {
             try contextTraits?.text("phone", bound: FieldBounds.identifier, into: &text)
         )
         var identifiers = RawIdentifierRanges()
-        if let value = email.0 ?? email.1 { identifiers[.email] = value }
-        if let value = phone.0 ?? phone.1 { identifiers[.phone] = value }
+        // An empty value is no identifier: the context's stands in, as it does for an absent one.
+        func present(_ value: Range<Int>?) -> Range<Int>? { value.flatMap { $0.isEmpty ? nil : $0 } }
+        if let value = present(email.0) ?? email.1 { identifiers[.email] = value }
+        if let value = present(phone.0) ?? phone.1 { identifiers[.phone] = value }
         if let device = try context?.object("device"), let advertisingID = try device.text("advertisingId", bound: FieldBounds.identifier, into: &text) {
             switch try device.string("type", bound: FieldBounds.word)?.lowercased() {
             case "ios": identifiers[.idfa] = advertisingID

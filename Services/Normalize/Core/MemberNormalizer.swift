@@ -72,7 +72,7 @@ struct MemberNormalizer: Sendable {
                 noConsent = true
                 for audience in plan.audiences {
                     let placement = audience == audienceID ? sameSpot : .byKey
-                    appendMember(change, plan, audience: audience, action: .consentWithdrawn, placement, headers, types: [], digests: [], into: &out)
+                    appendMember(change, plan, audience: audience, withdrawal: true, placement, headers, types: [], digests: [], into: &out)
                 }
                 continue
             }
@@ -98,7 +98,7 @@ struct MemberNormalizer: Sendable {
                 delivered = true
             }
             appendMember(
-                change, plan, audience: audienceID, action: change.fields.action, sameSpot, headers, types: workspace.types, digests: workspace.digests,
+                change, plan, audience: audienceID, withdrawal: false, sameSpot, headers, types: workspace.types, digests: workspace.digests,
                 into: &out)
         }
         if !delivered {
@@ -107,13 +107,15 @@ struct MemberNormalizer: Sendable {
         return outcome
     }
 
-    /// Appends one hashed member keyed `audience/userKey`, written straight from `change`'s bytes.
+    /// Appends one hashed member keyed `audience/userKey`, written straight from `change`'s bytes: the change
+    /// itself, or (`withdrawal`) the consent withdrawal it fans out, which names the user only (no snapshot;
+    /// the caller passes no identifiers).
     private func appendMember(
-        _ change: MemberChangeView, _ plan: ConnectionPlan, audience: String, action: MemberAction, _ placement: ProducerRecord.Placement,
+        _ change: MemberChangeView, _ plan: ConnectionPlan, audience: String, withdrawal: Bool, _ placement: ProducerRecord.Placement,
         _ headers: OutgoingRecords.HeaderSet, types: [IdentifierType], digests: [UInt8], into out: inout OutgoingRecords
     ) {
-        // A withdrawal names the user only: no snapshot, no identifiers.
-        let snapshot = action == .consentWithdrawn ? 0..<0 : change.fields.snapshotID
+        let action = withdrawal ? MemberAction.consentWithdrawn : change.fields.action
+        let snapshot = withdrawal ? 0..<0 : change.fields.snapshotID
         out.append(topic: TopicNames.hashed, placement: placement, headers: headers) { key in
             key.append(contentsOf: audience.utf8)
             key.append(UInt8(ascii: "/"))

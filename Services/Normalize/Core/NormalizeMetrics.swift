@@ -19,7 +19,7 @@ public final class NormalizeMetrics: Sendable {
     }
 
     /// What one batch came to.
-    public struct Tally: Sendable {
+    struct Tally: Sendable {
         var outcomes = [Int64](repeating: 0, count: NormalizeMetrics.outcomeLabels.count)
         var refused: [String: Int64] = [:]
         var deadLetters: [String: Int64] = [:]
@@ -42,7 +42,7 @@ public final class NormalizeMetrics: Sendable {
     }
 
     /// Adds a batch's counts.
-    public func add(_ tally: Tally) {
+    func add(_ tally: Tally) {
         for (counter, count) in zip(outcomes, tally.outcomes) where count > 0 { counter.increment(by: count) }
         for (reason, count) in tally.refused {
             metrics.counter("cohortsync_normalize_refused_total", help: "Users and identifiers refused, by reason.", labels: ["reason": reason])
