@@ -111,6 +111,27 @@ struct NormalizeProcessorTests {
         #expect(records.map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["aud_x/u", "aud_both/u"])
     }
 
+    @Test("a member change whose action is unspecified or unknown goes to the DLQ, never guessed as an enter")
+    func unknownAction() throws {
+        for action in [MemberAction.unspecified, MemberAction(rawValue: 99) ?? .unspecified] {
+            let change = MemberChange(audienceID: "aud_x", userKey: "u", action: action, identifiers: RawIdentifiers(email: "ada@example.com"))
+            let (records, outcome, _) = processor.process(input(.change(change)))
+            #expect(outcome == .deadLettered(reason: "invalid-record"))
+            #expect(records.count == 1 && records.first?.topic == TopicNames.deadLetters)
+            let letter = try DeadLetter(serializedBytes: try #require(records.first).value)
+            #expect(letter.reason == "invalid-record" && letter.payload.isEmpty)
+        }
+        // A newer writer's action number reads as unspecified: the same refusal.
+        var writer = ProtoWriter()
+        writer.string(1, "aud_x")
+        writer.string(2, "u")
+        writer.int32(3, 99)
+        var record = ProtoWriter()
+        record.bytes(1, writer.bytes)
+        let raw = ConsumerRecord(topic: TopicNames.members, partition: 0, offset: 1, key: nil, value: record.bytes)
+        #expect(processor.process(raw).outcome == .deadLettered(reason: "invalid-record"))
+    }
+
     @Test("an undecodable record goes to the DLQ without its payload")
     func undecodable() throws {
         let record = ConsumerRecord(topic: TopicNames.members, partition: 0, offset: 1, key: nil, value: [0x0A, 0x05, 0x61])

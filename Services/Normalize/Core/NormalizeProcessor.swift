@@ -82,6 +82,13 @@ public final class NormalizeProcessor: Sendable {
         case .lifecycle(let lifecycle):
             out.append(HashedRecord.lifecycle(lifecycle), topic: TopicNames.hashed, placement: sameSpot, headers: headers, key: record.key)
             return (.control, [])
+        case .change(let change) where change.fields.action == .unspecified:
+            // No action, or one a newer writer added that this version reads as unspecified: never guessed as an
+            // enter, which could put back a user an exit-like action meant to remove.
+            out.append(deadLetter(
+                position(of: record), reason: "invalid-record",
+                detail: "\(MemberChange.protoName).action is unspecified or unknown to this version; the member was not forwarded"))
+            return (.deadLettered(reason: "invalid-record"), [])
         case .change(let change):
             let result = normalizer.append(change, headers: headers, sameSpot: sameSpot, into: &out, workspace: &workspace)
             if let reason = result.refusal { return (.refused(reason: reason), result.identifierRefusals) }
