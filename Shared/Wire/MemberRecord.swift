@@ -9,15 +9,32 @@ public struct RawIdentifiers: ProtoMessage, Hashable {
     public var xHandle = ""
     public var xID = ""
 
-    /// The non-empty values with their types, in wire order.
-    public var present: [(type: IdentifierType, value: String)] {
-        var present: [(type: IdentifierType, value: String)] = []
-        present.reserveCapacity(IdentifierType.kinds.count)
-        for (type, value) in [(IdentifierType.email, email), (.phone, phone), (.idfa, idfa), (.gaid, gaid), (.androidID, androidID), (.xHandle, xHandle), (.xID, xID)]
-        where !value.isEmpty {
-            present.append((type, value))
+    /// The value of `kind` (empty when the user has none; always empty for `unspecified`, which holds none).
+    public subscript(kind: IdentifierType) -> String {
+        get {
+            switch kind {
+            case .unspecified: ""
+            case .email: email
+            case .phone: phone
+            case .idfa: idfa
+            case .gaid: gaid
+            case .androidID: androidID
+            case .xHandle: xHandle
+            case .xID: xID
+            }
         }
-        return present
+        set {
+            switch kind {
+            case .unspecified: break
+            case .email: email = newValue
+            case .phone: phone = newValue
+            case .idfa: idfa = newValue
+            case .gaid: gaid = newValue
+            case .androidID: androidID = newValue
+            case .xHandle: xHandle = newValue
+            case .xID: xID = newValue
+            }
+        }
     }
 
     public init(email: String = "", phone: String = "", idfa: String = "", gaid: String = "", androidID: String = "", xHandle: String = "", xID: String = "") {
@@ -36,10 +53,8 @@ public struct RawIdentifiers: ProtoMessage, Hashable {
 
     /// The identifiers at `ranges` of `bytes`.
     init(_ ranges: RawIdentifierRanges, in bytes: [UInt8]) {
-        func text(_ kind: IdentifierType) -> String { String(decoding: bytes[ranges[kind]], as: UTF8.self) }
-        self.init(
-            email: text(.email), phone: text(.phone), idfa: text(.idfa), gaid: text(.gaid), androidID: text(.androidID), xHandle: text(.xHandle),
-            xID: text(.xID))
+        self.init()
+        for kind in IdentifierType.kinds { self[kind] = String(decoding: bytes[ranges[kind]], as: UTF8.self) }
     }
 
     public func encode(to writer: inout ProtoWriter) {

@@ -218,21 +218,29 @@ struct RetryAndRateLimitTests {
 
     @Test("a hold that begins while a request waits for its slot is waited out too")
     func holdWhileWaiting() async throws {
-        // The waiting request's slot is 6 s away; the hold begins before it (checked) and ends 7 s from then.
-        let limiter = RequestRateLimiter(budget: .init(requests: 1, window: .seconds(6), margin: .zero))
-        try await limiter.acquire()
-        let went = Atomic(false)
-        let waiting = Task {
+        // The waiting request's slot is 6 s away; the hold begins before it (checked) and ends 7 s from then. A
+        // machine that stalls this test past the slot makes the attempt say nothing: it is made again, three
+        // times at most.
+        for _ in 0..<3 {
+            let limiter = RequestRateLimiter(budget: .init(requests: 1, window: .seconds(6), margin: .zero))
             try await limiter.acquire()
-            went.store(true, ordering: .releasing)
+            let went = Atomic(false)
+            let waiting = Task {
+                try await limiter.acquire()
+                went.store(true, ordering: .releasing)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            let held = ContinuousClock.now
+            limiter.hold(for: .seconds(7))
+            guard !went.load(ordering: .acquiring) else {
+                waiting.cancel()
+                continue
+            }
+            try await waiting.value
+            #expect(ContinuousClock.now - held >= .seconds(7))
+            return
         }
-        try await Task.sleep(for: .milliseconds(50))
-        let held = ContinuousClock.now
-        limiter.hold(for: .seconds(7))
-        let wentEarly = went.load(ordering: .acquiring)
-        try #require(!wentEarly, "the waiting request went before the hold began: the machine stalled this test for 6 s")
-        try await waiting.value
-        #expect(ContinuousClock.now - held >= .seconds(7))
+        Issue.record("each of three attempts was stalled past the waiting request's slot before the hold began")
     }
 
     @Test("a spent window (x-rate-limit-remaining 0) holds requests until its reset")

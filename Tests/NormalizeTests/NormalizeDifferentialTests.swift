@@ -85,7 +85,8 @@ struct NormalizeDifferentialTests {
                 continue
             }
             var identifiers: [HashedIdentifier] = []
-            for (kind, value) in change.identifiers.present where connection.forward.contains(kind) {
+            for kind in IdentifierType.kinds where connection.forward.contains(kind) && !change.identifiers[kind].isEmpty {
+                let value = change.identifiers[kind]
                 switch connection.identityRules.digest(kind, value) {
                 case .success(let digest)?:
                     let identifier = HashedIdentifier(type: kind, sha256: digest.bytes)
@@ -105,8 +106,10 @@ struct NormalizeDifferentialTests {
         return (records, refusals, refusal)
     }
 
-    @Test("26,800 generated members in batches of 100, four configurations: every record, refusal and outcome as the rules say")
-    func differential() throws {
+    /// Long and CPU-bound in a debug build: it yields after each batch, so that it never holds a thread of the
+    /// pool the other suites' timing-sensitive tests run on.
+    @Test("10,000 generated members in batches of 100, four configurations: every record, refusal and outcome as the rules say")
+    func differential() async throws {
         var generator = Generator(state: 0x5EED_C0DE)
         var compared = 0
         var withIdentifiers = 0
@@ -116,24 +119,15 @@ struct NormalizeDifferentialTests {
             let processor = NormalizeProcessor(config: config)
             let audiences = config.syncs.map(\.audienceID) + ["aud_unsynced"]
             var workspace = NormalizeWorkspace()
-            for batch in 0..<67 {
+            for batch in 0..<25 {
+                await Task.yield()
                 var out = OutgoingRecords()
                 var expectations: [(change: MemberChange, records: Int)] = []
                 for index in 0..<100 {
                     var identifiers = RawIdentifiers()
                     for kind in IdentifierType.kinds where generator.next(3) != 0 {
                         let choices = try #require(Self.values[kind])
-                        let value = choices[generator.next(choices.count)]
-                        switch kind {
-                        case .email: identifiers.email = value
-                        case .phone: identifiers.phone = value
-                        case .idfa: identifiers.idfa = value
-                        case .gaid: identifiers.gaid = value
-                        case .androidID: identifiers.androidID = value
-                        case .xHandle: identifiers.xHandle = value
-                        case .xID: identifiers.xID = value
-                        case .unspecified: break
-                        }
+                        identifiers[kind] = choices[generator.next(choices.count)]
                     }
                     let change = MemberChange(
                         audienceID: audiences[generator.next(audiences.count)], userKey: "u\(batch)-\(index)",
@@ -170,8 +164,8 @@ struct NormalizeDifferentialTests {
             }
         }
         // The generated members must have exercised what the test is about, not only refusals.
-        #expect(compared > 20_000)
-        #expect(withIdentifiers > 10_000)
-        #expect(withdrawals > 2_000)
+        #expect(compared > 10_000)
+        #expect(withIdentifiers > 5_000)
+        #expect(withdrawals > 1_000)
     }
 }

@@ -17,17 +17,7 @@ struct PartsEncodingTests {
             let other = texts[(index + 3) % texts.count]
             var identifiers = RawIdentifiers()
             for (position, kind) in IdentifierType.kinds.enumerated() where (index + position) % 3 != 0 {
-                let value = position % 2 == 0 ? text : other
-                switch kind {
-                case .email: identifiers.email = value
-                case .phone: identifiers.phone = value
-                case .idfa: identifiers.idfa = value
-                case .gaid: identifiers.gaid = value
-                case .androidID: identifiers.androidID = value
-                case .xHandle: identifiers.xHandle = value
-                case .xID: identifiers.xID = value
-                case .unspecified: break
-                }
+                identifiers[kind] = position % 2 == 0 ? text : other
             }
             changes.append(MemberChange(
                 audienceID: text, userKey: other, action: MemberAction.allCases[index % MemberAction.allCases.count], snapshotID: index % 2 == 0 ? other : "",
@@ -55,11 +45,7 @@ struct PartsEncodingTests {
             fields.userKey = place(change.userKey)
             fields.action = change.action
             fields.snapshotID = place(change.snapshotID)
-            let raw = change.identifiers
-            for (kind, value) in [(IdentifierType.email, raw.email), (.phone, raw.phone), (.idfa, raw.idfa), (.gaid, raw.gaid), (.androidID, raw.androidID),
-                (.xHandle, raw.xHandle), (.xID, raw.xID)] {
-                fields.identifiers[kind] = place(value)
-            }
+            for kind in IdentifierType.kinds { fields.identifiers[kind] = place(change.identifiers[kind]) }
             fields.consent = change.consent
             fields.eventTimeMilliseconds = change.eventTimeMilliseconds
             #expect(MemberChange(fields, text: text) == change)
