@@ -134,6 +134,17 @@ public struct JSONReader {
         var escaped = false
         var highBits: UInt8 = 0
         while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+            // The plain run up to the next quote, backslash or control character, with the position in a local
+            // (the common case: a whole string without escapes).
+            var position = index
+            while position < bytes.count {
+                let byte = bytes[position]
+                guard byte >= 0x20, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { break }
+                highBits |= byte
+                position += 1
+            }
+            index = position
+            guard index < bytes.count, bytes[index] != UInt8(ascii: "\"") else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\\") {
                 escaped = true
@@ -150,9 +161,7 @@ public struct JSONReader {
                 }
                 continue
             }
-            guard byte >= 0x20 else { throw error("no control characters inside a string (escape them)") }
-            highBits |= byte
-            index += 1
+            throw error("no control characters inside a string (escape them)")
         }
         guard index < bytes.count else { throw error("a closing '\"'") }
         // Escapes are ASCII and produce whole characters, so the raw text is valid exactly when the text is.
@@ -271,12 +280,16 @@ public struct JSONReader {
     }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x09, 0x0A, 0x0D: index += 1
-            default: return
+        var position = index
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default:
+                index = position
+                return
             }
         }
+        index = position
     }
 
     /// An error at the current position.
