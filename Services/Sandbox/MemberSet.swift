@@ -27,30 +27,35 @@ struct MemberSet: Sendable {
         let digest: (UInt64, UInt64, UInt64, UInt64)
 
         /// From 64 lowercase hex characters; nil for anything else.
-        init?(key: UInt8, hex: some Collection<UInt8>) {
+        init?(key: UInt8, hex: ArraySlice<UInt8>) {
             guard hex.count == 64 else { return nil }
-            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-            var word: UInt64 = 0
-            for (position, byte) in hex.enumerated() {
-                let nibble: UInt8
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
-                default: return nil
-                }
-                word = word << 4 | UInt64(nibble)
-                if position % 16 == 15 {
-                    switch position / 16 {
-                    case 0: words.0 = word
-                    case 1: words.1 = word
-                    case 2: words.2 = word
-                    default: words.3 = word
-                    }
-                    word = 0
-                }
-            }
+            let start = hex.startIndex
+            guard let first = Self.word(hex, start), let second = Self.word(hex, start + 16), let third = Self.word(hex, start + 32),
+                let fourth = Self.word(hex, start + 48)
+            else { return nil }
             self.key = key
-            digest = words
+            digest = (first, second, third, fourth)
+        }
+
+        /// The value of a lowercase hex digit, or 0xFF: one table read per character, the sandbox's hottest loop.
+        private static let nibbles: [UInt8] = (0...255).map { byte in
+            switch UInt8(byte) {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt8(byte) - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt8(byte) - UInt8(ascii: "a") + 10
+            default: 0xFF
+            }
+        }
+
+        /// The 16 hex characters at `start` as one word, or nil if any is not a lowercase hex digit.
+        private static func word(_ hex: ArraySlice<UInt8>, _ start: Int) -> UInt64? {
+            var word: UInt64 = 0
+            var invalid: UInt8 = 0
+            for position in start..<(start + 16) {
+                let nibble = nibbles[Int(hex[position])]
+                invalid |= nibble
+                word = word << 4 | UInt64(nibble & 0x0F)
+            }
+            return invalid & 0xF0 == 0 ? word : nil
         }
 
         var hex: String {

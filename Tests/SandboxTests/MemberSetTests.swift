@@ -8,7 +8,7 @@ import Testing
 struct MemberSetTests {
     static func identifier(_ key: String, _ text: String) throws -> MemberSet.Identifier {
         let number = try #require(MemberSet.keyNumbers[key])
-        return try #require(MemberSet.Identifier(key: number, hex: Array(SHA256Digest.hash(text).hex.utf8)))
+        return try #require(MemberSet.Identifier(key: number, hex: Array(SHA256Digest.hash(text).hex.utf8)[...]))
     }
 
     @Test("the XOR of each member's canonical text (keys and digests sorted), whatever the order of adds")
@@ -30,6 +30,26 @@ struct MemberSetTests {
         forward.remove([ada[0]])
         #expect(forward.fingerprint == SHA256Digest.hash(canonicalGrace).hex)
         #expect(MemberSet().fingerprint == String(repeating: "0", count: 64))
+    }
+
+    @Test("a digest is read from exactly 64 lowercase hex digits, every digit's value in place; anything else is refused")
+    func hexDigests() throws {
+        for text in ["ada@example.com", "", "0", "\u{1F600}"] {
+            let hex = SHA256Digest.hash(text).hex
+            let identifier = try #require(MemberSet.Identifier(key: 0, hex: Array(hex.utf8)[...]))
+            #expect(identifier.hex == hex, "\(text.debugDescription)")
+        }
+        let every = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        #expect(MemberSet.Identifier(key: 0, hex: Array(every.utf8)[...])?.hex == every)
+        // Inside a longer buffer, as a request body's slice is.
+        let framed = Array("[\"\(every)\"]".utf8)
+        #expect(MemberSet.Identifier(key: 0, hex: framed[2..<66])?.hex == every)
+        let head = String(every.dropLast())
+        let tail = String(every.dropFirst())
+        let bad: [String] = [every.uppercased(), head, every + "0", head + "g", head + " ", "/" + tail, ":" + tail, "`" + tail, "G" + tail]
+        for bad in bad {
+            #expect(MemberSet.Identifier(key: 0, hex: Array(bad.utf8)[...]) == nil, "\(bad)")
+        }
     }
 
     @Test("add and remove say whether they changed the set: a repeated add or a removal of an absent user did not")
