@@ -33,20 +33,12 @@ public final class KafkaAdmin: Sendable {
         }
         defer { rd_kafka_event_destroy(event) }
         var count = 0
-        guard let result = rd_kafka_event_CreateTopics_result(event),
-            let results = rd_kafka_CreateTopics_result_topics(result, &count), count > 0, let first = results[0]
-        else {
-            throw KafkaError(code: .admin, message: "the broker answered create topic '\(topic.name)' without a result")
-        }
-        let error = rd_kafka_topic_result_error(first)
-        switch error {
-        case RD_KAFKA_RESP_ERR_NO_ERROR:
-            return .created
-        case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
-            return .alreadyExisted
-        default:
-            let reason = rd_kafka_topic_result_error_string(first).map { String(cString: $0) } ?? ""
-            throw KafkaError(code: .admin, message: "create topic '\(topic.name)' failed: \(reason)", librdkafkaCode: error.rawValue)
+        let results = rd_kafka_event_CreateTopics_result(event).flatMap { rd_kafka_CreateTopics_result_topics($0, &count) }
+        let answer = try Self.onlyTopic(results, count: count, "create topic '\(topic.name)'")
+        switch answer.error {
+        case RD_KAFKA_RESP_ERR_NO_ERROR: return .created
+        case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS: return .alreadyExisted
+        default: throw answer.failure
         }
     }
 
@@ -62,21 +54,27 @@ public final class KafkaAdmin: Sendable {
         }
         defer { rd_kafka_event_destroy(event) }
         var count = 0
-        guard let result = rd_kafka_event_DeleteTopics_result(event),
-            let results = rd_kafka_DeleteTopics_result_topics(result, &count), count > 0, let first = results[0]
-        else {
-            throw KafkaError(code: .admin, message: "the broker answered delete topic '\(name)' without a result")
+        let results = rd_kafka_event_DeleteTopics_result(event).flatMap { rd_kafka_DeleteTopics_result_topics($0, &count) }
+        let answer = try Self.onlyTopic(results, count: count, "delete topic '\(name)'")
+        switch answer.error {
+        case RD_KAFKA_RESP_ERR_NO_ERROR: return true
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART: return false
+        default: throw answer.failure
+        }
+    }
+
+    /// The broker's answer about the one topic a request named: its error code, and the error to throw for
+    /// a code the caller does not take (naming `what` and the broker's reason).
+    /// - Throws: `KafkaError` `.admin` when the answer names no topic.
+    private static func onlyTopic(
+        _ results: UnsafeMutablePointer<OpaquePointer?>?, count: Int, _ what: String
+    ) throws(KafkaError) -> (error: rd_kafka_resp_err_t, failure: KafkaError) {
+        guard let results, count > 0, let first = results[0] else {
+            throw KafkaError(code: .admin, message: "the broker answered \(what) without a result")
         }
         let error = rd_kafka_topic_result_error(first)
-        switch error {
-        case RD_KAFKA_RESP_ERR_NO_ERROR:
-            return true
-        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-            return false
-        default:
-            let reason = rd_kafka_topic_result_error_string(first).map { String(cString: $0) } ?? ""
-            throw KafkaError(code: .admin, message: "delete topic '\(name)' failed: \(reason)", librdkafkaCode: error.rawValue)
-        }
+        let reason = rd_kafka_topic_result_error_string(first).map { String(cString: $0) } ?? ""
+        return (error, KafkaError(code: .admin, message: "\(what) failed: \(reason)", librdkafkaCode: error.rawValue))
     }
 
     /// Sends one admin request (`submit` gets its options and reply queue) and returns the broker's answer,
