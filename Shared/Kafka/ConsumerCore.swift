@@ -366,8 +366,10 @@ final class ConsumerCore: Sendable {
                 defer { rd_kafka_topic_partition_list_destroy(stored) }
                 logIfFailed(rd_kafka_offsets_store(handle, stored), "store start offsets")
             }
-            // New partitions join the pause of a reader that is behind, or the user's pause.
+            // New partitions join the pause of a reader that is behind, or the user's pause (all of them
+            // when the configuration pauses new assignments, until the reader resumes them).
             state.withLock { state in
+                if configuration.pausesNewAssignments { state.userPaused.formUnion(partitions) }
                 let paused = partitions.filter { state.backPressured || state.userPaused.contains($0) }
                 if state.backPressured { state.backPressurePaused.formUnion(paused.filter { !state.userPaused.contains($0) }) }
                 setPaused(handle, paused, paused: true)

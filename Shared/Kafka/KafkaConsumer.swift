@@ -192,6 +192,9 @@ public final class KafkaConsumer: Sendable {
     /// Resumes fetching from partitions paused with `pause`.
     public func resume(_ partitions: [TopicPartition]) { core.userResume(client.handle, partitions) }
 
+    /// Whether newly assigned partitions start paused until `resume(_:)` (the configuration's `pausesNewAssignments`).
+    public var pausesNewAssignments: Bool { core.configuration.pausesNewAssignments }
+
     /// Ends `events` at once (buffered records are not handed out; they are fetched again by whoever owns
     /// their partitions next), so the reader can drain its in-flight work; the membership stays alive until `close()`.
     public func endEvents() { core.endEvents() }

@@ -204,6 +204,8 @@ public final class ProcessingLoop: Sendable {
                 }
             case .assigned(let partitions):
                 try await hooks.assigned(partitions)
+                // A consumer that pauses new assignments fetched nothing of these while the hook ran.
+                if consumer.pausesNewAssignments { consumer.resume(partitions) }
             case .revoked(let revocation):
                 do {
                     while !ended, !running.isDisjoint(with: revocation.partitions) {

@@ -193,6 +193,55 @@ struct MockClusterTests {
         try await running.value
     }
 
+    @Test("a consumer that pauses new assignments fetches nothing of them while the assigned hook runs, then everything")
+    func pausedWhileAssigning() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("restoring", partitions: 2)
+        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
+        for index in 0..<200 {
+            _ = try await producer.send(ProducerRecord(topic: "restoring", key: nil, value: Array("\(index)".utf8), placement: .partition(Int32(index % 2))))
+        }
+        try await producer.shutdown()
+
+        /// Runs a loop whose assigned hook holds until `release` says so, reporting what the poll thread
+        /// buffered meanwhile; returns the records handled once the hook returned.
+        func run(group: String, pauses: Bool, hold: @escaping @Sendable (KafkaConsumer) async throws -> Void) async throws -> Int {
+            var configuration = KafkaConsumerConfiguration(groupID: group, topics: ["restoring"], kafka: cluster.configuration)
+            configuration.pausesNewAssignments = pauses
+            let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+            let loop = ProcessingLoop(consumer: consumer, logger: logger)
+            let handled = Atomic(0)
+            let running = Task {
+                try await loop.run(hooks: .init(assigned: { _ in try await hold(consumer) })) { batch, _ in
+                    handled.add(batch.count, ordering: .relaxed)
+                }
+            }
+            try await waitUntil { handled.load(ordering: .relaxed) >= 200 }
+            loop.stop()
+            try await running.value
+            return handled.load(ordering: .relaxed)
+        }
+
+        // The control: without the pause, the poll thread buffers records while the hook still runs.
+        let fetchedWithin = Mutex<Duration?>(nil)
+        let control = try await run(group: "restoring-control", pauses: false) { consumer in
+            let started = ContinuousClock.now
+            try await waitUntil { consumer.bufferedRecords > 0 }
+            fetchedWithin.withLock { $0 = ContinuousClock.now - started }
+        }
+        #expect(control == 200)
+        let window = try #require(fetchedWithin.withLock { $0 })
+
+        // Paused: held for well past the time the control took to fetch, nothing is buffered; all arrives after.
+        let bufferedWhileHeld = Atomic(-1)
+        let paused = try await run(group: "restoring-paused", pauses: true) { consumer in
+            try await Task.sleep(for: max(window * 5, .milliseconds(500)))
+            bufferedWhileHeld.store(consumer.bufferedRecords, ordering: .relaxed)
+        }
+        #expect(bufferedWhileHeld.load(ordering: .relaxed) == 0, "records of a paused new assignment were fetched during the hook")
+        #expect(paused == 200, "every record arrives once the hook returned")
+    }
+
     @Test("back-pressure: a slow handler still gets every record with a small buffer limit")
     func backPressure() async throws {
         let cluster = try KafkaMockCluster()
