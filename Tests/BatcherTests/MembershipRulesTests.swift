@@ -250,7 +250,7 @@ struct MembershipRulesTests {
         #expect(LedgerHarness.lines(run.flush()) == ["remove m4 email:04"])
     }
 
-    @Test("a member record with a malformed digest, an unknown type, an empty or huge key or too many identifiers is refused whole, never read as no identifiers")
+    @Test("a member record with a malformed digest, an unknown type, an empty or huge key, too many identifiers or an unknown action is refused whole, never read as no identifiers or as an enter")
     func corruptMembersRefused() throws {
         var run = try LedgerHarness(LedgerConfigs.x())
         run.member(.enter, "u1", [(.email, 1), (.phone, 2)])
@@ -264,7 +264,9 @@ struct MembershipRulesTests {
         #expect(refusal(HashedMember(connectionID: "x-main", audienceID: "aud", userKey: "", action: .enter, identifiers: [good])) == "invalid-user-key")
         #expect(refusal(HashedMember(connectionID: "x-main", audienceID: "aud", userKey: String(repeating: "k", count: 4_097), action: .enter, identifiers: [good])) == "invalid-user-key")
         #expect(refusal(HashedMember(connectionID: "x-main", audienceID: "aud", userKey: "u1", action: .enter, identifiers: Array(repeating: good, count: 33))) == "too-many-identifiers")
-        #expect(run.flush().isEmpty, "u1 keeps what it holds")
+        // An action this version does not know (or none) is never guessed as an enter: a new user stays out.
+        #expect(refusal(HashedMember(connectionID: "x-main", audienceID: "aud", userKey: "u2", action: .unspecified, identifiers: [good])) == "invalid-record")
+        #expect(run.flush().isEmpty, "u1 keeps what it holds and u2 is not added")
     }
 
     @Test("a connection naming one audience per identifier type gets batches per type, and a change touches only its type")

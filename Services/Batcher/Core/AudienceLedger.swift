@@ -87,7 +87,10 @@ struct AudienceLedger {
         if state.deleted && !(member.action == .consentWithdrawn && !sync.deleteOnUpstreamDelete) { return .audienceDeleted }
         if sync.cadence == .once && state.onceApplied { return .onceApplied }
         switch member.action {
-        case .enter, .snapshotMember, .unspecified:
+        case .unspecified:
+            // Refused before it gets here (`PartitionLedger.refusal`); never taken as an enter.
+            return nil
+        case .enter, .snapshotMember:
             // Event time 0 is unknown: such a record is ordered by arrival alone.
             if member.eventTimeMilliseconds != 0, let withdrawn = withdrawals[member.userKey], member.eventTimeMilliseconds <= withdrawn.at {
                 // Still seen by its snapshot: a member who holds something now (entered again since) stays.

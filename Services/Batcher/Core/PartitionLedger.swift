@@ -62,6 +62,11 @@ public struct PartitionLedger: Sendable {
     static let maxIdentifiers = 32
 
     static func refusal(_ member: HashedMember) -> Refusal? {
+        // No action, or one a newer writer added: never guessed as an enter, which could put back a user an
+        // exit-like action meant to remove. Dead-lettered, so an upgraded batcher can take it from the DLQ.
+        guard member.action != .unspecified else {
+            return Refusal(reason: "invalid-record", detail: "action is unspecified or unknown to this version; the member was not applied")
+        }
         let keyBytes = member.userKey.utf8.count
         guard keyBytes > 0 && keyBytes <= maxUserKeyBytes else {
             return Refusal(reason: "invalid-user-key", detail: "user_key has \(keyBytes) bytes; 1 to \(maxUserKeyBytes) expected")
