@@ -4,7 +4,7 @@ numbers, from libphonenumber (PyPI phonenumbers 9.0.43): every region's example 
 CRMs hold them (E.164, international, national, the country code without +, from abroad, with an
 extension, ...), each expected as libphonenumber parses it.
 
-Expected normalized forms are written here by hand from DESIGN §5 (X "Custom Audiences User Data",
+Expected normalized forms are written here by hand from docs/design.md §5 (X "Custom Audiences User Data",
 TikTok "List of supported IDs and formats for a customer file"); digests are computed with Python's
 hashlib, an implementation independent of the Swift code under test.
 Columns: destination, kind, default region ("-" for none), input (JSON string), expected normalized
@@ -52,6 +52,14 @@ cases = [
     ("email", None, "ada@example.", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "ada@.example.com", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "ada lovelace@example.com", bad("invalid-email"), bad("invalid-email")),
+    # Unicode spaces, controls and invisible format characters inside are refused too (around it they are trimmed)
+    ("email", None, "ada\u00a0lovelace@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada\u2003@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada@exam\u200bple.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "\ufeffada@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada\u0085@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada\u007f@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada@example\u3000.com", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "ada@example.com, bob@example.com", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "   ", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "", bad("invalid-email"), bad("invalid-email")),

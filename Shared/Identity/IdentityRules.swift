@@ -116,15 +116,29 @@ public struct IdentityRules: Sendable {
     }
 
     /// Where the one `@` of a valid lowercased email is: a non-empty local part, a dotted domain of three or
-    /// more bytes, no spaces, control characters, commas or semicolons. Nil when it is not such an email.
+    /// more bytes, no spaces, control characters, commas or semicolons (Unicode ones included: an address with
+    /// a no-break or zero-width space inside matches nobody at the destination). Nil when it is not such an email.
     private static func emailAt(_ bytes: [UInt8]) -> Int? {
         guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), bytes.lastIndex(of: UInt8(ascii: "@")) == at, at > 0 else { return nil }
         let domain = bytes[(at + 1)...]
         guard domain.count >= 3, let dot = domain.lastIndex(of: UInt8(ascii: ".")),
             dot > domain.startIndex, dot < domain.endIndex - 1, domain.first != UInt8(ascii: "."),
-            !bytes.contains(where: { ASCIIBytes.isSpace($0) || $0 < 0x20 || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ";") })
+            !bytes.contains(where: { ASCIIBytes.isSpace($0) || $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ";") }),
+            !hasUnicodeSpaceOrControl(bytes)
         else { return nil }
         return at
+    }
+
+    /// Whether non-ASCII text holds Unicode whitespace or a control or format character (no-break, em and
+    /// zero-width spaces, a byte-order mark, C1 controls). Internationalized addresses (`josé@exämple.de`) pass.
+    private static func hasUnicodeSpaceOrControl(_ bytes: [UInt8]) -> Bool {
+        guard bytes.contains(where: { $0 >= 0x80 }) else { return false }
+        return String(decoding: bytes, as: UTF8.self).unicodeScalars.contains { scalar in
+            switch scalar.properties.generalCategory {
+            case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator: true
+            default: scalar.properties.isWhitespace
+            }
+        }
     }
 
     /// X: E.164 with `+`. TikTok: the same digits without `+`.
