@@ -41,12 +41,22 @@ struct EventTimeTests {
         ("2026-11-23T19:00:00.000Z", 1_795_460_400_000), ("2026-11-23T19:00:00.123Z", 1_795_460_400_123),
         ("2026-11-23T19:00:00.5Z", 1_795_460_400_500), ("2026-11-23T19:00:00.999999999Z", 1_795_460_400_999),
         ("2026-11-23T20:00:00+01:00", 1_795_460_400_000), ("2026-11-23T14:30:00-04:30", 1_795_460_400_000),
-        ("2026-11-23t19:00:00z", 1_795_460_400_000), ("1970-01-01T00:00:00Z", 0), ("1969-12-31T23:59:59Z", -1_000),
-        ("1969-12-31T23:59:59.5Z", -500),
+        ("2026-11-23t19:00:00z", 1_795_460_400_000), ("1970-01-01T00:00:00.001Z", 1),
     ] as [(String, Int64)])
     func forms(_ text: String, _ expected: Int64) throws {
         #expect(EventTime.parse(text) == expected)
         #expect(try EventTime.milliseconds(text, field: "timestamp") == expected)
+    }
+
+    @Test("an event time at or before 1970-01-01T00:00:00Z reads as that instant but is refused as an event time", arguments: [
+        ("1970-01-01T00:00:00Z", 0), ("1970-01-01T01:00:00+01:00", 0), ("1969-12-31T23:59:59Z", -1_000), ("1969-12-31T23:59:59.5Z", -500),
+        ("0000-01-01T00:00:00Z", -62_167_219_200_000),
+    ] as [(String, Int64)])
+    func notAfterTheEpoch(_ text: String, _ instant: Int64) throws {
+        #expect(EventTime.parse(text) == instant)
+        let error = #expect(throws: IngestRefusal.self) { try EventTime.milliseconds(text, field: "timestamp") }
+        #expect(error?.reason == "invalid-field")
+        #expect(error?.detail.hasPrefix("timestamp: not after 1970-01-01T00:00:00Z") == true)
     }
 
     @Test("times that do not exist, or carry anything more, are refused", arguments: [
