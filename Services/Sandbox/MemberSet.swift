@@ -59,12 +59,24 @@ struct MemberSet: Sendable {
         }
 
         var hex: String {
-            let words = [digest.0, digest.1, digest.2, digest.3]
-            return words.map { word in
-                let text = String(word, radix: 16)
-                return String(repeating: "0", count: 16 - text.count) + text
-            }.joined()
+            var text: [UInt8] = []
+            appendHex(to: &text)
+            return String(decoding: text, as: UTF8.self)
         }
+
+        /// The digest as 64 lowercase hex digits.
+        func appendHex(to text: inout [UInt8]) {
+            Self.appendHex(digest.0, to: &text)
+            Self.appendHex(digest.1, to: &text)
+            Self.appendHex(digest.2, to: &text)
+            Self.appendHex(digest.3, to: &text)
+        }
+
+        private static func appendHex(_ word: UInt64, to text: inout [UInt8]) {
+            for shift in stride(from: 60, through: 0, by: -4) { text.append(hexDigits[Int(truncatingIfNeeded: word >> UInt64(shift)) & 0xF]) }
+        }
+
+        private static let hexDigits = Array("0123456789abcdef".utf8)
 
         static func == (lhs: Identifier, rhs: Identifier) -> Bool {
             lhs.key == rhs.key && lhs.digest == rhs.digest
@@ -134,22 +146,39 @@ struct MemberSet: Sendable {
 
     /// The XOR of the SHA-256 of every member's canonical text (`key=d1,d2;key2=d3`, keys and digests
     /// sorted), in hex: equal sets give equal fingerprints whatever the order, so a checker can poll an
-    /// audience of millions without listing it.
+    /// audience of millions without listing it. Each text is written into one reused buffer (no string,
+    /// dictionary or array per member): a checker polls this while the uploaders write to the same process.
     var fingerprint: String {
         var folded = [UInt8](repeating: 0, count: 32)
+        var text: [UInt8] = []
+        var ordered: Member = []
         for member in members.values {
-            let digest = SHA256Digest.hash(Self.canonical(member))
+            ordered.removeAll(keepingCapacity: true)
+            ordered.append(contentsOf: member)
+            // Keys by name, then digests: a lowercase hex text sorts as its digest's words do.
+            ordered.sort { lhs, rhs in
+                (Self.keyRanks[Int(lhs.key)], lhs.digest.0, lhs.digest.1, lhs.digest.2, lhs.digest.3)
+                    < (Self.keyRanks[Int(rhs.key)], rhs.digest.0, rhs.digest.1, rhs.digest.2, rhs.digest.3)
+            }
+            text.removeAll(keepingCapacity: true)
+            for (position, identifier) in ordered.enumerated() {
+                if position == 0 || ordered[position - 1].key != identifier.key {
+                    if position > 0 { text.append(UInt8(ascii: ";")) }
+                    text.append(contentsOf: Self.keyBytes[Int(identifier.key)])
+                    text.append(UInt8(ascii: "="))
+                } else {
+                    text.append(UInt8(ascii: ","))
+                }
+                identifier.appendHex(to: &text)
+            }
+            let digest = SHA256Digest.hash(text.span)
             for (position, byte) in digest.bytes.enumerated() { folded[position] ^= byte }
         }
         return SHA256Digest(bytes: folded)!.hex
     }
 
-    private static func canonical(_ member: Member) -> String {
-        Dictionary(grouping: member, by: { keys[Int($0.key)] })
-            .sorted { $0.key < $1.key }
-            .map { key, identifiers in "\(key)=\(identifiers.map(\.hex).sorted().joined(separator: ","))" }
-            .joined(separator: ";")
-    }
+    /// Each key's position among the keys sorted by name (`EMAIL_SHA256` before `email`), by key number.
+    private static let keyRanks: [Int] = keys.map { key in keys.sorted().firstIndex(of: key)! }
 
     /// Every member as key → sorted hex digests, members ordered by their first key and digest, for stable output.
     var sorted: [[String: [String]]] {

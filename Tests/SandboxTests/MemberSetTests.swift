@@ -1,4 +1,5 @@
 import Hashing
+import TestSupport
 import Testing
 
 @testable import Sandbox
@@ -30,6 +31,33 @@ struct MemberSetTests {
         forward.remove([ada[0]])
         #expect(forward.fingerprint == SHA256Digest.hash(canonicalGrace).hex)
         #expect(MemberSet().fingerprint == String(repeating: "0", count: 64))
+    }
+
+    @Test("the fingerprint equals the XOR of each member's canonical text written the plain way, for members of every key and size")
+    func fingerprintAgainstPlainText() throws {
+        var generator = Fuzzer.Generator(seed: 7)
+        var set = MemberSet()
+        var members: [[MemberSet.Identifier]] = []
+        for user in 0..<300 {
+            // One to six identifiers over every key, X's lowercase and TikTok's uppercase names mixed in one member.
+            let member = try (0..<Int.random(in: 1...6, using: &generator)).map { index in
+                try Self.identifier(MemberSet.keys.randomElement(using: &generator)!, "\(user)/\(index)")
+            }
+            if set.add(member) { members.append(member) }
+        }
+        #expect(set.count == members.count && members.count == 300, "distinct users stay distinct members")
+        /// The canonical text as the demo's checker describes it: keys sorted by name, each with its sorted hex digests.
+        func plain(_ member: [MemberSet.Identifier]) -> String {
+            Dictionary(grouping: member, by: { MemberSet.keys[Int($0.key)] })
+                .sorted { $0.key < $1.key }
+                .map { key, identifiers in "\(key)=\(identifiers.map(\.hex).sorted().joined(separator: ","))" }
+                .joined(separator: ";")
+        }
+        var expected = [UInt8](repeating: 0, count: 32)
+        for member in members {
+            for (position, byte) in SHA256Digest.hash(plain(member)).bytes.enumerated() { expected[position] ^= byte }
+        }
+        #expect(set.fingerprint == SHA256Digest(bytes: expected)?.hex)
     }
 
     @Test("a digest is read from exactly 64 lowercase hex digits, every digit's value in place; anything else is refused")
