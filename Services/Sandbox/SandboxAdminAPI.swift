@@ -10,8 +10,10 @@ struct SandboxAdminAPI: Sendable {
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         switch (request.method, request.path) {
         case ("GET", "/_sandbox/audiences"):
-            let listMembers = !request.query.contains { $0.name == "members" && ["false", "0", "no"].contains($0.value.lowercased()) }
-            return SandboxJSON.response(200, ["audiences": store.all.map { Self.audienceJSON($0, listMembers: listMembers) }])
+            func off(_ name: String) -> Bool { request.query.contains { $0.name == name && ["false", "0", "no"].contains($0.value.lowercased()) } }
+            let (listMembers, fingerprints) = (!off("members"), !off("fingerprints"))
+            return SandboxJSON.response(
+                200, ["audiences": store.all.map { Self.audienceJSON($0, listMembers: listMembers, fingerprint: fingerprints) }])
         case ("POST", "/_sandbox/reset"):
             store.reset()
             faults.reset()
@@ -83,13 +85,15 @@ struct SandboxAdminAPI: Sendable {
     }
 
     /// One audience as `GET /_sandbox/audiences` lists it; `listMembers: false` (`?members=false`) leaves out
-    /// the members and keeps their count and fingerprint, for polling large audiences.
-    static func audienceJSON(_ audience: SandboxStore.Audience, listMembers: Bool = true) -> [String: Any] {
+    /// the members and keeps their count and fingerprint, for polling large audiences; `fingerprint: false`
+    /// (`?fingerprints=false`) leaves out the fingerprint too, which costs a hash per member, for a checker
+    /// waiting for the counts to match first.
+    static func audienceJSON(_ audience: SandboxStore.Audience, listMembers: Bool = true, fingerprint: Bool = true) -> [String: Any] {
         let count = audience.members.count
         var json: [String: Any] = [
-            "destination": audience.api.name, "account": audience.account, "id": audience.id, "name": audience.name,
-            "member_count": count, "fingerprint": audience.members.fingerprint,
+            "destination": audience.api.name, "account": audience.account, "id": audience.id, "name": audience.name, "member_count": count,
         ]
+        if fingerprint { json["fingerprint"] = audience.members.fingerprint }
         if listMembers { json["members"] = audience.members.sorted }
         switch audience.api {
         case .x:

@@ -71,6 +71,16 @@ struct XAdsAPITests {
         #expect(mixed.data["success_count"] as? Int == 3)
         let recorded = try await sandbox.recorded("x", id)
         #expect(recorded.members == [["email=\(digest("bob"))", "handle=\(digest("bob-handle"))"]])
+
+        // For polling: `members=false` keeps the count and the fingerprint, `fingerprints=false` the count alone.
+        let listed = try #require(recorded.entry["fingerprint"] as? String)
+        for (query, fingerprint) in [("?members=false", listed as String?), ("?members=false&fingerprints=false", nil)] {
+            let answer = try await sandbox.send("GET", "/_sandbox/audiences" + query)
+            let entry = try #require((answer.object["audiences"] as? [[String: Any]])?.first { $0["id"] as? String == id }, "\(query)")
+            #expect(entry["member_count"] as? Int == 1, "\(query)")
+            #expect(entry["members"] == nil, "\(query)")
+            #expect(entry["fingerprint"] as? String == fingerprint, "\(query)")
+        }
     }
 
     @Test("operation errors are reported by index and the valid operations still apply")
