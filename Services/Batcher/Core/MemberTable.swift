@@ -44,12 +44,21 @@ struct MemberTable {
     // MARK: Lookup
 
     func find(_ key: String) -> Int32? {
+        let utf8 = key.utf8.span
+        let bytes = utf8.extracting(0..<min(utf8.count, Self.maximumKeyLength))
         let mask = index.count - 1
-        var bucket = Int(Self.hash(key) & UInt64(mask))
+        var bucket = Int(Self.hash(bytes) & UInt64(mask))
+        let stored = keyBytes.span
         while true {
             let slot = index[bucket]
             if slot < 0 { return nil }
-            if keyMatches(Int(slot), key) { return slot }
+            let entry = slots[Int(slot)]
+            // The length first: most slots probed past hold another key, and their bytes need not be read.
+            if Int(entry.keyLength) == bytes.count,
+                stored.extracting(Int(entry.keyStart)..<Int(entry.keyStart) + bytes.count).elementsEqual(bytes)
+            {
+                return slot
+            }
             bucket = (bucket + 1) & mask
         }
     }
@@ -176,12 +185,6 @@ struct MemberTable {
 
     // MARK: Index
 
-    private func keyMatches(_ slot: Int, _ key: String) -> Bool {
-        let entry = slots[slot]
-        let start = Int(entry.keyStart)
-        return keyBytes[start..<start + Int(entry.keyLength)].elementsEqual(key.utf8.prefix(Self.maximumKeyLength))
-    }
-
     private mutating func place(_ slot: Int32, hash: UInt64) {
         let mask = index.count - 1
         var bucket = Int(hash & UInt64(mask))
@@ -194,17 +197,20 @@ struct MemberTable {
         for number in slots.indices {
             let entry = slots[number]
             let start = Int(entry.keyStart)
-            place(Int32(number), hash: Self.hash(bytes: keyBytes[start..<start + Int(entry.keyLength)]))
+            place(Int32(number), hash: Self.hash(keyBytes.span.extracting(start..<start + Int(entry.keyLength))))
         }
     }
 
-    /// FNV-1a over the key's UTF-8: stable within the process, no allocation.
-    static func hash(_ key: String) -> UInt64 { hash(bytes: key.utf8.prefix(maximumKeyLength)) }
+    /// FNV-1a over the key's UTF-8 (at most `maximumKeyLength` bytes of it): stable within the process, no allocation.
+    static func hash(_ key: String) -> UInt64 {
+        let utf8 = key.utf8.span
+        return hash(utf8.extracting(0..<min(utf8.count, maximumKeyLength)))
+    }
 
-    static func hash<Bytes: Sequence<UInt8>>(bytes: Bytes) -> UInt64 {
+    static func hash(_ bytes: Span<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
+        for index in bytes.indices {
+            hash ^= UInt64(bytes[index])
             hash &*= 0x0000_0100_0000_01b3
         }
         // FNV's low bits mix poorly for short keys; fold the high half in before masking.
