@@ -66,9 +66,10 @@ def normalize_email(value, destination):
     if text.count("@") != 1:
         raise Refused("invalid-email")
     local, domain = text.split("@")
-    if not local or "." not in domain[1:-1]:
+    dot = domain.rfind(".")
+    if not local or len(domain) < 3 or domain.startswith(".") or dot <= 0 or dot == len(domain) - 1:
         raise Refused("invalid-email")
-    if any(c.isspace() or c in ",;" or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp") for c in text):
+    if any(c.isspace() or c in ",;" or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cn", "Cs") for c in text):
         raise Refused("invalid-email")
     if destination == "tiktok" and "+" in local:
         local = local[:local.index("+")]

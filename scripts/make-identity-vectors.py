@@ -52,7 +52,8 @@ cases = [
     ("email", None, "ada@example.", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "ada@.example.com", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "ada lovelace@example.com", bad("invalid-email"), bad("invalid-email")),
-    # Unicode spaces, controls and invisible format characters inside are refused too (around it they are trimmed)
+    # Unicode spaces, controls, invisible and private-use characters inside are refused too (whitespace around
+    # the address is trimmed; other invisible characters there are refused like those inside)
     ("email", None, "ada\u00a0lovelace@example.com", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "ada\u2003@example.com", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "ada@exam\u200bple.com", bad("invalid-email"), bad("invalid-email")),
@@ -60,6 +61,12 @@ cases = [
     ("email", None, "ada\u0085@example.com", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "ada\u007f@example.com", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "ada@example\u3000.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada\u3164@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada\ufe0f@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada\u034f@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada\ue000@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada\ufffd@example.com", bad("invalid-email"), bad("invalid-email")),
+    ("email", None, "ada@exa\u0378mple.com", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "ada@example.com, bob@example.com", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "   ", bad("invalid-email"), bad("invalid-email")),
     ("email", None, "", bad("invalid-email"), bad("invalid-email")),

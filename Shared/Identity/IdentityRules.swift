@@ -129,14 +129,17 @@ public struct IdentityRules: Sendable {
         return at
     }
 
-    /// Whether non-ASCII text holds Unicode whitespace or a control or format character (no-break, em and
-    /// zero-width spaces, a byte-order mark, C1 controls). Internationalized addresses (`josé@exämple.de`) pass.
+    /// Whether non-ASCII text holds a character no address is written with: Unicode whitespace, a control or
+    /// format character, one that is invisible by default (no-break, em and zero-width spaces, a byte-order
+    /// mark, C1 controls, variation selectors, Hangul fillers), a private-use or unassigned one, or the
+    /// replacement character that stands for bytes that are not UTF-8. Internationalized addresses
+    /// (`josé@exämple.de`) pass.
     private static func hasUnicodeSpaceOrControl(_ bytes: [UInt8]) -> Bool {
         guard bytes.contains(where: { $0 >= 0x80 }) else { return false }
         return String(decoding: bytes, as: UTF8.self).unicodeScalars.contains { scalar in
             switch scalar.properties.generalCategory {
-            case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator: true
-            default: scalar.properties.isWhitespace
+            case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator, .privateUse, .unassigned, .surrogate: true
+            default: scalar.properties.isWhitespace || scalar.properties.isDefaultIgnorableCodePoint || scalar == "\u{FFFD}"
             }
         }
     }
