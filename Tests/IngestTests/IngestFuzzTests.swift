@@ -53,7 +53,7 @@ struct IngestFuzzTests {
         let report = try fuzzer.run(target: "ingest", count: count) { index, input in
             out.removeAll()
             let record = ConsumerRecord(topic: "cdp.fuzz", partition: Int32(index % 3), offset: Int64(index), key: nil, value: input, headers: [])
-            let outcome = processor.process(record, into: &out, text: &text)
+            let outcome = processor.process(record, into: &out, text: &text, latestEventTime: processor.latestEventTime())
             switch outcome {
             case .forwarded:
                 tally.forwarded += 1

@@ -7,7 +7,7 @@ extension IngestProcessor {
     func process(_ record: ConsumerRecord) -> (records: [ProducerRecord], outcome: Outcome) {
         var out = OutgoingRecords()
         var text = FieldText()
-        let outcome = process(record, into: &out, text: &text)
+        let outcome = process(record, into: &out, text: &text, latestEventTime: latestEventTime())
         return (out.records, outcome)
     }
 }

@@ -54,6 +54,29 @@ struct IngestProcessorTests {
         #expect(try time(otherSnapshot, kafka: 1_795_000_999_000) == 1_795_000_999_000)
     }
 
+    @Test("a membership timed more than 24 hours after ingest's clock is dead-lettered, naming timestamp; up to 24 hours ahead is taken")
+    func farFutureEventTime() throws {
+        let config = try ConfigParser.parse(Data(TestConfigs.standard.utf8))
+        // The clock reads 2026-11-23T19:00:00Z.
+        let clocked = IngestProcessor(
+            config: config, memberPartitions: 4, metrics: MetricsRegistry(), logger: Logger(stage: "test", minimumLevel: .error),
+            now: { Date(timeIntervalSince1970: 1_795_460_400) })
+        func outcome(_ timestamp: String) -> (IngestProcessor.Outcome, [ProducerRecord]) {
+            let result = clocked.process(upstream(#"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"id":"u_1"},"timestamp":""# + timestamp + #""}"#))
+            return (result.outcome, result.records)
+        }
+        #expect(outcome("2026-11-24T19:00:00Z").0 == .forwarded, "exactly 24 hours ahead")
+        #expect(outcome("2026-11-23T20:00:00+01:00").0 == .forwarded, "now, in another zone")
+        for late in ["2026-11-24T19:00:00.001Z", "9999-12-31T23:59:59Z", "2027-01-01T00:00:00Z"] {
+            let (result, records) = outcome(late)
+            #expect(result == .deadLettered(reason: "invalid-field"), "\(late)")
+            let letter = try #require(records.first, "\(late)")
+            #expect(records.count == 1 && letter.topic == TopicNames.deadLetters, "\(late)")
+            let decoded = try DeadLetter(serializedBytes: letter.value)
+            #expect(decoded.detail.hasPrefix("timestamp: more than 24 hours after"), "\(late)")
+        }
+    }
+
     @Test("snapshot markers go to every partition; the end is complete only when the count matches")
     func snapshots() throws {
         let (begin, _) = processor.process(upstream(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#))

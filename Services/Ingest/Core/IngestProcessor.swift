@@ -47,16 +47,24 @@ public final class IngestProcessor: Sendable {
     public func process(_ records: some Sequence<some KafkaRecord>, into out: inout OutgoingRecords, counting counters: IngestMetrics?) {
         var text = FieldText()
         var tally = IngestMetrics.Tally()
-        for record in records { tally.count(process(record, into: &out, text: &text)) }
+        let latest = latestEventTime()
+        for record in records { tally.count(process(record, into: &out, text: &text, latestEventTime: latest)) }
         counters?.add(tally)
     }
+
+    /// How far ahead of this ingest's clock an event time may be: clocks differ, but not by a day.
+    static let eventTimeLead: Int64 = 86_400_000
+
+    /// The latest event time taken now, in milliseconds since 1970 (read once per batch).
+    func latestEventTime() -> Int64 { Int64(now().timeIntervalSince1970 * 1000) + Self.eventTimeLead }
 
     /// Appends the records to produce for `record` to `out`, and returns its outcome; `text` is the working
     /// memory for the record's fields, reused from record to record.
     ///
     /// Output over `recordLimit` dead-letters the input (`too-large`) before any state changes, so a
-    /// snapshot never counts a member that was not forwarded.
-    func process(_ record: some KafkaRecord, into out: inout OutgoingRecords, text: inout FieldText) -> Outcome {
+    /// snapshot never counts a member that was not forwarded. A membership timed after `latestEventTime`
+    /// is dead-lettered: a far-future placeholder (`9999-12-31`) would outrank every later consent withdrawal.
+    func process(_ record: some KafkaRecord, into out: inout OutgoingRecords, text: inout FieldText, latestEventTime: Int64) -> Outcome {
         let source = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
         let event: UpstreamEvent
         switch UpstreamParser.parse(record, text: &text) {
@@ -84,6 +92,13 @@ public final class IngestProcessor: Sendable {
         }
         switch event {
         case .member(var member):
+            if member.fields.eventTimeMilliseconds > latestEventTime {
+                let refusal = IngestRefusal(
+                    reason: "invalid-field",
+                    detail: "timestamp: more than 24 hours after this ingest's clock; send the time the membership changed, or leave it out to use the record's Kafka timestamp")
+                out.append(deadLetter(record, source, refusal))
+                return .deadLettered(reason: refusal.reason)
+            }
             // Without a time of its own, its snapshot's begin or the upstream record's Kafka timestamp: the
             // batcher orders a consent withdrawal against the user's memberships in other audiences by event time.
             let isSnapshotMember = member.fields.action == .snapshotMember
