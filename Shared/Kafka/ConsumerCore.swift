@@ -28,6 +28,8 @@ final class ConsumerCore: Sendable {
         /// Why the events ended, if they ended on an error: the reader must see it, never a clean end.
         var endError: KafkaError?
         var userPaused: Set<TopicPartition> = []
+        /// Partitions paused since their assignment until the reader releases them (`pausesNewAssignments`).
+        var assignmentHeld: Set<TopicPartition> = []
         /// Revocations announced and not yet taken by the reader, oldest first: completed by `endEvents`, since
         /// nobody will take them after. Records of their partitions still queued are not handed out, even after
         /// the poll thread stopped waiting for one (its partitions are gone, and read again by their next owner).
@@ -267,7 +269,7 @@ final class ConsumerCore: Sendable {
                 guard now - since >= configuration.maxPollHold else { return false }
                 state.holdingSince = nil
                 state.backPressured = true
-                let paused = Set(Self.assignment(handle)).subtracting(state.userPaused)
+                let paused = Set(Self.assignment(handle)).subtracting(state.userPaused).subtracting(state.assignmentHeld)
                 state.backPressurePaused = paused
                 setPaused(handle, Array(paused), paused: true)
                 logger.info("the reader stays behind: partitions paused while polling goes on", [("buffered", .int(Int64(state.buffered)))])
@@ -296,15 +298,32 @@ final class ConsumerCore: Sendable {
         }
     }
 
+    /// Resumes only what `userPause` paused: librdkafka 2.0 restarts the fetch of a partition resumed while
+    /// not paused from an earlier position, which would hand out its records twice.
     func userResume(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
         state.withLock { state in
+            let resumable = partitions.filter { state.userPaused.contains($0) && !state.assignmentHeld.contains($0) }
             state.userPaused.subtract(partitions)
-            // A reader that is behind keeps them paused; they resume with the rest once it catches up.
-            if state.backPressured {
-                state.backPressurePaused.formUnion(partitions)
-            } else {
-                setPaused(handle, partitions, paused: false)
-            }
+            resume(handle, resumable, &state)
+        }
+    }
+
+    /// Lets partitions held since their assignment be fetched; those no longer held (revoked since, or
+    /// released already) are left as they are.
+    func releaseAssignment(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
+        state.withLock { state in
+            let released = partitions.filter { state.assignmentHeld.contains($0) }
+            state.assignmentHeld.subtract(released)
+            resume(handle, released.filter { !state.userPaused.contains($0) }, &state)
+        }
+    }
+
+    /// Resumes `partitions` now, or, while the reader is behind, with the rest once it catches up.
+    private func resume(_ handle: OpaquePointer, _ partitions: [TopicPartition], _ state: inout State) {
+        if state.backPressured {
+            state.backPressurePaused.formUnion(partitions)
+        } else {
+            setPaused(handle, partitions, paused: false)
         }
     }
 
@@ -366,12 +385,14 @@ final class ConsumerCore: Sendable {
                 defer { rd_kafka_topic_partition_list_destroy(stored) }
                 logIfFailed(rd_kafka_offsets_store(handle, stored), "store start offsets")
             }
-            // New partitions join the pause of a reader that is behind, or the user's pause (all of them
-            // when the configuration pauses new assignments, until the reader resumes them).
+            // New partitions join the pause of a reader that is behind, or the user's pause; all of them are
+            // held when the configuration pauses new assignments, until the reader releases them.
             state.withLock { state in
-                if configuration.pausesNewAssignments { state.userPaused.formUnion(partitions) }
-                let paused = partitions.filter { state.backPressured || state.userPaused.contains($0) }
-                if state.backPressured { state.backPressurePaused.formUnion(paused.filter { !state.userPaused.contains($0) }) }
+                if configuration.pausesNewAssignments { state.assignmentHeld.formUnion(partitions) }
+                let paused = partitions.filter { state.backPressured || state.userPaused.contains($0) || state.assignmentHeld.contains($0) }
+                if state.backPressured {
+                    state.backPressurePaused.formUnion(paused.filter { !state.userPaused.contains($0) && !state.assignmentHeld.contains($0) })
+                }
                 setPaused(handle, paused, paused: true)
             }
             logger.info("partitions assigned", [("partitions", .strings(partitions.map(\.description)))])
@@ -393,6 +414,7 @@ final class ConsumerCore: Sendable {
             // here and assigned again later would never be fetched. The user's pauses are re-applied on assignment.
             state.withLock { state in
                 state.backPressurePaused.subtract(partitions)
+                state.assignmentHeld.subtract(partitions)
                 setPaused(handle, partitions, paused: false)
             }
             if cooperative {

@@ -189,11 +189,12 @@ public final class KafkaConsumer: Sendable {
     /// Stops fetching from these partitions until `resume`; for back-pressure beyond the built-in buffer limit.
     public func pause(_ partitions: [TopicPartition]) { core.userPause(client.handle, partitions) }
 
-    /// Resumes fetching from partitions paused with `pause`.
+    /// Resumes fetching from partitions paused with `pause`; others are left as they are.
     public func resume(_ partitions: [TopicPartition]) { core.userResume(client.handle, partitions) }
 
-    /// Whether newly assigned partitions start paused until `resume(_:)` (the configuration's `pausesNewAssignments`).
-    public var pausesNewAssignments: Bool { core.configuration.pausesNewAssignments }
+    /// Lets newly assigned partitions be fetched once the reader is ready for their records (with the
+    /// configuration's `pausesNewAssignments`); partitions revoked since, or not held, are left as they are.
+    public func releaseAssignment(_ partitions: [TopicPartition]) { core.releaseAssignment(client.handle, partitions) }
 
     /// Ends `events` at once (buffered records are not handed out; they are fetched again by whoever owns
     /// their partitions next), so the reader can drain its in-flight work; the membership stays alive until `close()`.

@@ -23,9 +23,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// partition's offset, so a later assignment resumes from it or from what was stored after. Partitions not
     /// listed start as usual.
     public var startOffsets: [TopicPartition: Int64] = [:]
-    /// Whether newly assigned partitions start paused, as by `KafkaConsumer.pause(_:)`, until the reader
-    /// resumes them: a reader with work to do before their records (a stage restoring its state) has none
-    /// fetched and buffered meanwhile, and a caught-up partition is not fetched over and over while it waits.
+    /// Whether newly assigned partitions start paused until the reader releases them
+    /// (`KafkaConsumer.releaseAssignment(_:)`): a reader with work to do before their records (a stage
+    /// restoring its state) has none fetched and buffered meanwhile, and a caught-up partition is not fetched
+    /// over and over while it waits.
     public var pausesNewAssignments = false
 
     public init(

@@ -204,8 +204,9 @@ public final class ProcessingLoop: Sendable {
                 }
             case .assigned(let partitions):
                 try await hooks.assigned(partitions)
-                // A consumer that pauses new assignments fetched nothing of these while the hook ran.
-                if consumer.pausesNewAssignments { consumer.resume(partitions) }
+                // A consumer that pauses new assignments fetched nothing of these while the hook ran; after a
+                // stop they stay paused, as nothing more is handed out.
+                if !consumer.eventsEnded { consumer.releaseAssignment(partitions) }
             case .revoked(let revocation):
                 do {
                     while !ended, !running.isDisjoint(with: revocation.partitions) {

@@ -242,6 +242,34 @@ struct MockClusterTests {
         #expect(paused == 200, "every record arrives once the hook returned")
     }
 
+    @Test("resuming a partition that was never paused changes nothing: no record is handed out twice")
+    func resumeWithoutPause() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("unpaused", partitions: 1)
+        let partition = TopicPartition(topic: "unpaused", partition: 0)
+        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
+        for index in 0..<100 {
+            _ = try await producer.send(ProducerRecord(topic: "unpaused", key: nil, value: Array("\(index)".utf8)))
+        }
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(groupID: "unpaused", topics: ["unpaused"], kafka: cluster.configuration), logger: logger)
+        let loop = ProcessingLoop(consumer: consumer, logger: logger)
+        let values = Mutex<[Int]>([])
+        let running = Task {
+            try await loop.run { batch, _ in
+                for record in batch { values.withLock { $0.append(Int(String(decoding: record.value, as: UTF8.self))!) } }
+            }
+        }
+        try await waitUntil { values.withLock { $0.count } >= 100 }
+        consumer.resume([partition])
+        _ = try await producer.send(ProducerRecord(topic: "unpaused", key: nil, value: Array("100".utf8)))
+        try await producer.shutdown()
+        try await waitUntil { values.withLock { $0.last } == 100 }
+        loop.stop()
+        try await running.value
+        #expect(values.withLock { $0 } == Array(0...100), "every record once, in order")
+    }
+
     @Test("back-pressure: a slow handler still gets every record with a small buffer limit")
     func backPressure() async throws {
         let cluster = try KafkaMockCluster()
