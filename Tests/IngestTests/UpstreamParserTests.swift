@@ -38,6 +38,28 @@ struct UpstreamParserTests {
         #expect(other.userKey == change.userKey, "the same person keys the same way")
     }
 
+    @Test("a snapshot marker's timestamp must be a time but may be a writer's default; a membership's or an audience event's may not")
+    func epochTimestamps() throws {
+        #expect(try UpstreamParser.parse(upstream(#"{"type":"snapshot_begin","audience":{"id":"a"},"snapshot":"s1","timestamp":"1970-01-01T00:00:00Z"}"#)).get()
+            == .snapshotBegin(audienceID: "a", snapshotID: "s1"))
+        #expect(
+            try UpstreamParser.parse(upstream(#"{"type":"snapshot_end","audience":{"id":"a"},"snapshot":"s1","members":3,"timestamp":"1970-01-01T00:00:00Z"}"#)).get()
+                == .snapshotEnd(audienceID: "a", snapshotID: "s1", declaredMembers: 3))
+        for refused in [
+            #"{"type":"membership","audience":{"id":"a"},"action":"enter","user":{"id":"u"},"timestamp":"1970-01-01T00:00:00Z"}"#,
+            #"{"type":"snapshot_member","audience":{"id":"a"},"snapshot":"s1","user":{"id":"u"},"timestamp":"1969-12-31T23:59:59Z"}"#,
+            #"{"type":"audience","audience":{"id":"a","name":"N"},"action":"deleted","timestamp":"1970-01-01T00:00:00Z"}"#,
+            #"{"type":"snapshot_begin","audience":{"id":"a"},"snapshot":"s1","timestamp":"not a time"}"#,
+        ] {
+            let refusal: IngestRefusal? = switch UpstreamParser.parse(upstream(refused)) {
+            case .failure(let refusal): refusal
+            case .success: nil
+            }
+            #expect(refusal?.reason == "invalid-field", "\(refused)")
+            #expect(refusal?.detail.hasPrefix("timestamp: ") == true, "\(refused)")
+        }
+    }
+
     @Test("snapshot begin, member and end, and audience lifecycle")
     func snapshotsAndLifecycle() throws {
         #expect(try UpstreamParser.parse(upstream(#"{"type":"snapshot_begin","audience":{"id":"a"},"snapshot":"s1"}"#)).get() == .snapshotBegin(audienceID: "a", snapshotID: "s1"))

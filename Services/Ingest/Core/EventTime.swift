@@ -9,16 +9,24 @@ enum EventTime {
     ///   after 1970-01-01T00:00:00Z: no membership happened then, so such a time is a writer's default or bug,
     ///   and downstream 0 means "unknown" and the batcher orders consent withdrawals by these times.
     static func milliseconds(_ text: String?, field: String) throws(IngestRefusal) -> Int64 {
-        guard let text else { return 0 }
-        guard let milliseconds = parse(text) else {
-            throw IngestRefusal(
-                reason: "invalid-field",
-                detail: "\(field): expected an RFC 3339 time such as 2026-11-23T19:00:00Z (a fraction is optional; Z or ±HH:MM)")
-        }
+        guard let milliseconds = try readable(text, field: field) else { return 0 }
         guard milliseconds > 0 else {
             throw IngestRefusal(
                 reason: "invalid-field",
                 detail: "\(field): not after 1970-01-01T00:00:00Z; send the time the membership changed, or leave it out to use the record's Kafka timestamp")
+        }
+        return milliseconds
+    }
+
+    /// Milliseconds since 1970 of `text` whatever its year, nil when absent: for records whose time goes no
+    /// further (snapshot markers), so a writer's default there refuses nothing.
+    /// - Throws: `IngestRefusal` `invalid-field` naming `field` when the text is not an RFC 3339 time.
+    static func readable(_ text: String?, field: String) throws(IngestRefusal) -> Int64? {
+        guard let text else { return nil }
+        guard let milliseconds = parse(text) else {
+            throw IngestRefusal(
+                reason: "invalid-field",
+                detail: "\(field): expected an RFC 3339 time such as 2026-11-23T19:00:00Z (a fraction is optional; Z or ±HH:MM)")
         }
         return milliseconds
     }

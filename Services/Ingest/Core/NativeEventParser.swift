@@ -56,7 +56,9 @@ enum NativeEventParser {
         guard let audienceID = fields.audienceID, !audienceID.isEmpty else {
             throw IngestRefusal(reason: "missing-audience-id", detail: "audience.id is required")
         }
-        let time = try EventTime.milliseconds(fields.timestamp, field: "timestamp")
+        // Snapshot markers pass no time on: theirs must be a time, of any year.
+        let time = type == "snapshot_begin" || type == "snapshot_end"
+            ? try EventTime.readable(fields.timestamp, field: "timestamp") ?? 0 : try EventTime.milliseconds(fields.timestamp, field: "timestamp")
         switch type {
         case "membership", "snapshot_member":
             let action: MemberAction
