@@ -4,7 +4,7 @@ import Testing
 /// The member table's key index: every key found at its own slot through index growth, nothing else found.
 @Suite("Batcher member table")
 struct MemberTableTests {
-    @Test("10,000 keys of every length, prefixes of one another and non-ASCII among them, each found at its slot; near misses are not")
+    @Test("12,000 keys of every length, prefixes of one another and non-ASCII among them, each found at its slot; near misses are not")
     func keysFoundExactly() throws {
         var table = MemberTable()
         var keys: [String] = []
@@ -36,6 +36,7 @@ struct MemberTableTests {
         // A fresh table indexes 16 buckets: find a key and its extension whose hashes share one.
         let pair = try #require((0..<10_000).lazy.map { "p\($0)" }.first { MemberTable.hash($0) & 15 == MemberTable.hash($0 + "x") & 15 })
         var table = MemberTable()
+        #expect(table.bucketCount == 16, "the premise: a fresh table's index has 16 buckets")
         let longer = table.findOrInsert(pair + "x")
         #expect(table.find(pair) == nil, "\(pair) was never inserted")
         let shorter = table.findOrInsert(pair)

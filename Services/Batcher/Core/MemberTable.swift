@@ -180,6 +180,9 @@ struct MemberTable {
         self = kept
     }
 
+    /// Buckets in the key index (a power of two, at least twice the members).
+    var bucketCount: Int { index.count }
+
     /// Every slot number, for sweeps over the members.
     var allSlots: Range<Int32> { 0..<Int32(slots.count) }
 

@@ -65,7 +65,9 @@ public struct PartitionLedger: Sendable {
         // No action, or one a newer writer added: never guessed as an enter, which could put back a user an
         // exit-like action meant to remove. Dead-lettered, so an upgraded batcher can take it from the DLQ.
         guard member.action != .unspecified else {
-            return Refusal(reason: "invalid-record", detail: "action is unspecified or unknown to this version; the member was not applied")
+            return Refusal(
+                reason: "invalid-record",
+                detail: "action is unspecified or unknown to this version; the member was not applied: upgrade the batcher, then replay it from cohortsync.dlq.v1 (cohortsync dlq replay)")
         }
         let keyBytes = member.userKey.utf8.count
         guard keyBytes > 0 && keyBytes <= maxUserKeyBytes else {
