@@ -61,6 +61,12 @@ def is_digest(value):
     return len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
+# Invisible-by-default code points outside the categories above (Unicode's Default_Ignorable_Code_Point), and
+# the replacement character: the stages refuse them inside an address too.
+INVISIBLE = [(0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
+             (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFFD, 0xFFFD), (0xE0100, 0xE01EF)]
+
+
 def normalize_email(value, destination):
     text = value.strip().lower()
     if text.count("@") != 1:
@@ -69,7 +75,8 @@ def normalize_email(value, destination):
     dot = domain.rfind(".")
     if not local or len(domain) < 3 or domain.startswith(".") or dot <= 0 or dot == len(domain) - 1:
         raise Refused("invalid-email")
-    if any(c.isspace() or c in ",;" or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cn", "Cs") for c in text):
+    if any(c.isspace() or c in ",;" or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cn", "Cs")
+           or any(low <= ord(c) <= high for low, high in INVISIBLE) for c in text):
         raise Refused("invalid-email")
     if destination == "tiktok" and "+" in local:
         local = local[:local.index("+")]
