@@ -9,6 +9,19 @@ import Testing
 struct MockClusterTests {
     let logger = Logger(stage: "kafka-tests", minimumLevel: .error)
 
+    /// A mock cluster whose `topic` of `partitions` partitions holds `count` records valued "0", "1", …,
+    /// record `i` on partition `i % partitions`, every one acknowledged.
+    func filledCluster(topic: String, partitions: Int32, records count: Int) async throws -> KafkaMockCluster {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic(topic, partitions: partitions)
+        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
+        for index in 0..<count {
+            _ = try await producer.send(ProducerRecord(topic: topic, key: nil, value: Array("\(index)".utf8), placement: .partition(Int32(index) % partitions)))
+        }
+        try await producer.shutdown()
+        return cluster
+    }
+
     @Test("records with keys and headers arrive intact, each delivery is acknowledged with an offset")
     func roundTrip() async throws {
         let cluster = try KafkaMockCluster()
@@ -105,13 +118,7 @@ struct MockClusterTests {
 
     @Test("a handler failure ends the loop without storing its batch's offsets: the next member reads that batch again, nothing before it")
     func failureIsNotCommitted() async throws {
-        let cluster = try KafkaMockCluster()
-        try cluster.createTopic("fragile", partitions: 1)
-        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
-        for index in 0..<10 {
-            _ = try await producer.send(ProducerRecord(topic: "fragile", key: nil, value: Array("\(index)".utf8)))
-        }
-        try await producer.shutdown()
+        let cluster = try await filledCluster(topic: "fragile", partitions: 1, records: 10)
 
         struct Refused: Error {}
         func member() throws -> ProcessingLoop {
@@ -195,13 +202,7 @@ struct MockClusterTests {
 
     @Test("a consumer that pauses new assignments fetches nothing of them while the assigned hook runs, then everything")
     func pausedWhileAssigning() async throws {
-        let cluster = try KafkaMockCluster()
-        try cluster.createTopic("restoring", partitions: 2)
-        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
-        for index in 0..<200 {
-            _ = try await producer.send(ProducerRecord(topic: "restoring", key: nil, value: Array("\(index)".utf8), placement: .partition(Int32(index % 2))))
-        }
-        try await producer.shutdown()
+        let cluster = try await filledCluster(topic: "restoring", partitions: 2, records: 200)
 
         /// Runs a loop whose assigned hook holds until `release` says so, reporting what the poll thread
         /// buffered meanwhile; returns the records handled once the hook returned.
@@ -272,13 +273,7 @@ struct MockClusterTests {
 
     @Test("back-pressure: a slow handler still gets every record with a small buffer limit")
     func backPressure() async throws {
-        let cluster = try KafkaMockCluster()
-        try cluster.createTopic("slow", partitions: 1)
-        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
-        for index in 0..<2_000 {
-            _ = try await producer.send(ProducerRecord(topic: "slow", key: nil, value: Array("\(index)".utf8)))
-        }
-        try await producer.shutdown()
+        let cluster = try await filledCluster(topic: "slow", partitions: 1, records: 2_000)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(groupID: "slow", topics: ["slow"], kafka: cluster.configuration, maxBufferedRecords: 50),
             logger: logger)
