@@ -21,7 +21,7 @@ extension StageStartup {
                 config: config, settings: engineSettings, producer: producer, kafka: kafka, logger: logger, metrics: BatcherMetrics(registry: metrics))
             var consumerConfiguration = KafkaConsumerConfiguration(
                 groupID: options.string("group") ?? "cohortsync-batcher", topics: [TopicNames.hashed], kafka: kafka)
-            // Nothing of a partition is fetched while its ledger restores; the loop resumes it after the restore.
+            // Nothing of a partition is fetched while its ledger restores; the loop releases it after the restore.
             consumerConfiguration.pausesNewAssignments = true
             let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
             let loop = ProcessingLoop(consumer: consumer, logger: logger, limits: budget.limits())
