@@ -59,6 +59,12 @@ public struct CohortSyncConfig: Sendable, Equatable {
         syncs.filter { $0.audienceID == audienceID }
     }
 
+    /// Whether anything syncs an upstream audience: ingest's question for every record, answered without
+    /// collecting the syncs.
+    public func isSynced(audience audienceID: String) -> Bool {
+        syncs.contains { $0.audienceID == audienceID }
+    }
+
     /// Every audience a connection syncs, for the consent fan-out.
     public func audiences(ofConnection connectionID: String) -> [String] {
         syncs.filter { $0.connectionID == connectionID }.map(\.audienceID)

@@ -175,7 +175,7 @@ public struct JSONReader {
 
     /// Whether `text` is well-formed UTF-8 (Unicode's table 3-7: no overlong forms, no surrogates, nothing
     /// past U+10FFFF).
-    static func isValidUTF8(_ text: ArraySlice<UInt8>) -> Bool {
+    public static func isValidUTF8(_ text: ArraySlice<UInt8>) -> Bool {
         var index = text.startIndex
         while index < text.endIndex {
             let lead = text[index]

@@ -45,9 +45,17 @@ public struct OutgoingRecords: Sendable {
         public let headerBytes: Int
     }
 
+    /// A header value written once and given to the headers of many records (`addHeader(_:shared:_:)`).
+    struct SharedValue: Sendable {
+        var name: String
+        var variant: String
+        var value: Range<Int>
+    }
+
     private(set) var bytes: [UInt8] = []
     private(set) var entries: [Entry] = []
     private(set) var headerEntries: [Header] = []
+    private var sharedValues: [SharedValue] = []
 
     public init() {}
 
@@ -60,12 +68,26 @@ public struct OutgoingRecords: Sendable {
         bytes.removeAll(keepingCapacity: true)
         entries.removeAll(keepingCapacity: true)
         headerEntries.removeAll(keepingCapacity: true)
+        sharedValues.removeAll(keepingCapacity: true)
     }
 
     /// Adds a header to the set being written; `headerSet(from:)` closes the set.
     public mutating func addHeader(_ name: String, _ write: (inout [UInt8]) -> Void) {
         let start = bytes.count
         write(&bytes)
+        headerEntries.append(Header(name: name, value: start..<bytes.count))
+    }
+
+    /// Adds a header whose value is the same for many records (a content type): written by `write` the first
+    /// time `name` and `variant` are asked for, then shared by every later such header until `removeAll`.
+    public mutating func addHeader(_ name: String, shared variant: String, _ write: (inout [UInt8]) -> Void) {
+        for shared in sharedValues where shared.name == name && shared.variant == variant {
+            headerEntries.append(Header(name: name, value: shared.value))
+            return
+        }
+        let start = bytes.count
+        write(&bytes)
+        sharedValues.append(SharedValue(name: name, variant: variant, value: start..<bytes.count))
         headerEntries.append(Header(name: name, value: start..<bytes.count))
     }
 
@@ -142,15 +164,19 @@ public struct OutgoingRecords: Sendable {
         entries.removeSubrange(mark.records...)
         headerEntries.removeSubrange(mark.headers...)
         bytes.removeSubrange(mark.bytes...)
+        sharedValues.removeAll { $0.value.upperBound > mark.bytes }
     }
 
     /// The size of the record at `index`.
     public func shape(at index: Int) -> Shape {
         let entry = entries[index]
-        let headers = headerEntries[entry.headers]
+        var headerBytes = 0
+        for header in entry.headers {
+            headerBytes += headerEntries[header].name.utf8.count + (headerEntries[header].value?.count ?? 0)
+        }
         return Shape(
-            topic: entry.topic, keyBytes: entry.key?.count ?? 0, valueBytes: entry.value?.count ?? 0, headerCount: headers.count,
-            headerBytes: headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) })
+            topic: entry.topic, keyBytes: entry.key?.count ?? 0, valueBytes: entry.value?.count ?? 0, headerCount: entry.headers.count,
+            headerBytes: headerBytes)
     }
 
     /// Whether the record at `index` is a tombstone.

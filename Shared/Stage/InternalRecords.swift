@@ -23,8 +23,8 @@ extension OutgoingRecords {
 
     private mutating func standardHeaders<M: ProtoMessage>(for type: M.Type, writeTrace: (inout [UInt8]) -> Void) -> HeaderSet {
         let start = headerPosition
-        addHeader(RecordHeaders.contentTypeName) { RecordHeaders.writeContentType(of: M.self, to: &$0) }
-        addHeader(RecordHeaders.schemaName, string: RecordHeaders.schemaVersion)
+        addHeader(RecordHeaders.contentTypeName, shared: M.protoName) { RecordHeaders.writeContentType(of: M.self, to: &$0) }
+        addHeader(RecordHeaders.schemaName, shared: RecordHeaders.schemaVersion) { $0.append(contentsOf: RecordHeaders.schemaVersion.utf8) }
         addHeader(RecordHeaders.traceName, writeTrace)
         return headerSet(from: start)
     }

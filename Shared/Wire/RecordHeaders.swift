@@ -56,13 +56,14 @@ public struct RecordHeaders: Sendable, Equatable {
 
     private static func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
         if value < 0 { buffer.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        let start = buffer.count
+        let magnitude = value.magnitude
+        // Digits from the most significant down, so nothing is written twice or reversed.
+        var divisor: UInt64 = 1
+        while magnitude / divisor >= 10 { divisor *= 10 }
         repeat {
-            buffer.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        buffer[start...].reverse()
+            buffer.append(UInt8(ascii: "0") + UInt8(magnitude / divisor % 10))
+            divisor /= 10
+        } while divisor > 0
     }
 
     /// Whether `value` is a trace value as `parseTrace` reads it, checked on the bytes without making strings

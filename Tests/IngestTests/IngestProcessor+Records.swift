@@ -32,7 +32,17 @@ extension UpstreamParser {
     /// Parses one record on its own and makes its member an owned `MemberChange`.
     static func parse(_ record: some KafkaRecord) -> Result<ParsedEvent, IngestRefusal> {
         var text = FieldText()
-        return parse(record, text: &text).map { event in
+        return owned(parse(record, text: &text), text)
+    }
+
+    /// As `parse(_:)`, through the general path alone (no `NativeRecordScanner`).
+    static func parseInGeneral(_ record: some KafkaRecord) -> Result<ParsedEvent, IngestRefusal> {
+        var text = FieldText()
+        return owned(parseInGeneral(record.value, isSegment: isSegment(record), text: &text), text)
+    }
+
+    private static func owned(_ result: Result<UpstreamEvent, IngestRefusal>, _ text: FieldText) -> Result<ParsedEvent, IngestRefusal> {
+        result.map { event in
             switch event {
             case .member(let member):
                 // The ids ingest keeps as strings must say what the fields it writes say.

@@ -126,6 +126,11 @@ struct RoundTripTests {
         var zero: [UInt8] = []
         RecordHeaders.writeTrace(SourcePosition(topic: "t", partition: 0, offset: 0), to: &zero)
         #expect(zero == Array("t/0/0".utf8))
+        for (partition, offset) in [(Int32(9), Int64(10)), (10, 99), (99, 100), (Int32.max, Int64.max), (-1, Int64.min), (1_000_000, 999_999_999_999)] {
+            var decimal: [UInt8] = []
+            RecordHeaders.writeTrace(SourcePosition(topic: "t", partition: partition, offset: offset), to: &decimal)
+            #expect(String(decoding: decimal, as: UTF8.self) == "t/\(partition)/\(offset)")
+        }
         let valid = ["cdp.eu.audiences/4/17", "t/0/0", "T_1-x.y/2147483647/9223372036854775807", String(repeating: "t", count: 249) + "/1/2"]
         let invalid = [
             "cdp/eu.audiences/4/17", "a/b/1/2", "nonsense", "t/1/", "/1/2", "t/x/2", "t/1/2x", "", "1/2", "t/-1/5", "t/2147483648/1",

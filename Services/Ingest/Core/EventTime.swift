@@ -9,7 +9,39 @@ enum EventTime {
     ///   after 1970-01-01T00:00:00Z: no membership happened then, so such a time is a writer's default or bug,
     ///   and downstream 0 means "unknown" and the batcher orders consent withdrawals by these times.
     static func milliseconds(_ text: String?, field: String) throws(IngestRefusal) -> Int64 {
-        guard let milliseconds = try readable(text, field: field) else { return 0 }
+        try afterEpoch(readable(text, field: field), field: field)
+    }
+
+    /// As `milliseconds(_:field:)`, for the text at `range` of a record's `FieldText`.
+    static func milliseconds(_ range: Range<Int>?, in text: FieldText, field: String) throws(IngestRefusal) -> Int64 {
+        try afterEpoch(readable(range, in: text, field: field), field: field)
+    }
+
+    /// Milliseconds since 1970 of `text` whatever its year, nil when absent: for records whose time goes no
+    /// further (snapshot markers), so a writer's default there refuses nothing.
+    /// - Throws: `IngestRefusal` `invalid-field` naming `field` when the text is not an RFC 3339 time.
+    static func readable(_ text: String?, field: String) throws(IngestRefusal) -> Int64? {
+        guard let text else { return nil }
+        return try time(parse(text), field: field)
+    }
+
+    /// As `readable(_:field:)`, for the text at `range` of a record's `FieldText`.
+    static func readable(_ range: Range<Int>?, in text: FieldText, field: String) throws(IngestRefusal) -> Int64? {
+        guard let range else { return nil }
+        return try time(parse(text.bytes.span.extracting(range)), field: field)
+    }
+
+    private static func time(_ parsed: Int64?, field: String) throws(IngestRefusal) -> Int64 {
+        guard let parsed else {
+            throw IngestRefusal(
+                reason: "invalid-field",
+                detail: "\(field): expected an RFC 3339 time such as 2026-11-23T19:00:00Z (a fraction is optional; Z or ±HH:MM)")
+        }
+        return parsed
+    }
+
+    private static func afterEpoch(_ milliseconds: Int64?, field: String) throws(IngestRefusal) -> Int64 {
+        guard let milliseconds else { return 0 }
         guard milliseconds > 0 else {
             throw IngestRefusal(
                 reason: "invalid-field",
@@ -18,22 +50,13 @@ enum EventTime {
         return milliseconds
     }
 
-    /// Milliseconds since 1970 of `text` whatever its year, nil when absent: for records whose time goes no
-    /// further (snapshot markers), so a writer's default there refuses nothing.
-    /// - Throws: `IngestRefusal` `invalid-field` naming `field` when the text is not an RFC 3339 time.
-    static func readable(_ text: String?, field: String) throws(IngestRefusal) -> Int64? {
-        guard let text else { return nil }
-        guard let milliseconds = parse(text) else {
-            throw IngestRefusal(
-                reason: "invalid-field",
-                detail: "\(field): expected an RFC 3339 time such as 2026-11-23T19:00:00Z (a fraction is optional; Z or ±HH:MM)")
-        }
-        return milliseconds
-    }
-
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` as milliseconds since 1970; nil for anything else.
     static func parse(_ text: String) -> Int64? {
-        let bytes = text.utf8.span
+        parse(text.utf8.span)
+    }
+
+    /// As `parse(_:)`, over UTF-8 bytes.
+    static func parse(_ bytes: Span<UInt8>) -> Int64? {
         var index = 0
         func digits(_ count: Int) -> Int? {
             guard index + count <= bytes.count else { return nil }

@@ -16,8 +16,23 @@ struct FieldText {
         return start..<bytes.count
     }
 
+    /// Appends `text` (bytes of a span) and returns where it lies.
+    mutating func append(span text: Span<UInt8>) -> Range<Int> {
+        let start = bytes.count
+        bytes.append(span: text)
+        return start..<bytes.count
+    }
+
     /// The text at `range` as a `String`, for the few fields used as one (audience and snapshot ids).
     func string(_ range: Range<Int>) -> String {
         String(decoding: bytes[range], as: UTF8.self)
+    }
+
+    /// Whether the text at `range` is `word`, byte for byte; false when there is no text.
+    func contains(_ range: Range<Int>?, exactly word: String) -> Bool {
+        let expected = word.utf8.span
+        guard let range, range.count == expected.count else { return false }
+        for offset in 0..<expected.count where bytes[range.lowerBound + offset] != expected[offset] { return false }
+        return true
     }
 }

@@ -74,7 +74,7 @@ public final class IngestProcessor: Sendable {
         case .success(let parsed):
             event = parsed
         }
-        guard !config.syncs(ofAudience: event.audienceID).isEmpty else {
+        guard config.isSynced(audience: event.audienceID) else {
             return .dropped(reason: "no-sync")
         }
         let mark = out.mark

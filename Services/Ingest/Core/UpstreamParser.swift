@@ -7,14 +7,30 @@ enum UpstreamParser {
     static let maxRecordBytes = 1 << 20
 
     /// Parses one record; the text of a member's fields goes to `text`, emptied first.
+    ///
+    /// A native record is read first by `NativeRecordScanner`, in one pass; whatever it leaves (Segment
+    /// events, escapes, other fields, anything to refuse) is read by the general path, which alone refuses.
     static func parse(_ record: some KafkaRecord, text: inout FieldText) -> Result<UpstreamEvent, IngestRefusal> {
         text.removeAll()
         guard record.valueCount <= maxRecordBytes else {
             return .failure(IngestRefusal(reason: "too-large", detail: "\(record.valueCount) bytes; at most \(maxRecordBytes)"))
         }
+        let value = record.value
+        let isSegment = isSegment(record)
+        if !isSegment, let fields = NativeRecordScanner.fields(of: value, text: &text),
+            !text.contains(fields.type, exactly: "track"), !text.contains(fields.type, exactly: "identify")
+        {
+            return Result { () throws(IngestRefusal) in try NativeEventParser.event(fields, text: &text) }
+        }
+        text.removeAll()
+        return parseInGeneral(value, isSegment: isSegment, text: &text)
+    }
+
+    /// Parses a record's value through the general JSON reader alone: the reference the scanner is held to.
+    static func parseInGeneral(_ value: [UInt8], isSegment: Bool, text: inout FieldText) -> Result<UpstreamEvent, IngestRefusal> {
         let document: JSONDocument
         do {
-            document = try JSONReader.document(record.value)
+            document = try JSONReader.document(value)
         } catch {
             return .failure(IngestRefusal(reason: "invalid-json", detail: "the record is not JSON: \(error)"))
         }
@@ -23,7 +39,7 @@ enum UpstreamParser {
         }
         let fields = FieldReader(document, object: document.root)
         do {
-            if record.headerString(named: "content-type")?.lowercased().contains("segment") == true {
+            if isSegment {
                 return .success(try SegmentEventParser.event(fields, text: &text))
             }
             switch try fields.string("type", bound: FieldBounds.word) {
@@ -33,5 +49,10 @@ enum UpstreamParser {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// Whether the record's `content-type` header says it is a Segment event.
+    static func isSegment(_ record: some KafkaRecord) -> Bool {
+        record.headerString(named: "content-type")?.lowercased().contains("segment") == true
     }
 }
