@@ -80,6 +80,7 @@ public struct OutgoingRecords: Sendable {
 
     /// Adds a header whose value is the same for many records (a content type): written by `write` the first
     /// time `name` and `variant` are asked for, then shared by every later such header until `removeAll`.
+    /// `variant` must name the value: the same name and variant with other bytes would send the first ones.
     public mutating func addHeader(_ name: String, shared variant: String, _ write: (inout [UInt8]) -> Void) {
         for shared in sharedValues where shared.name == name && shared.variant == variant {
             headerEntries.append(Header(name: name, value: shared.value))

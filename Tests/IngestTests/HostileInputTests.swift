@@ -142,6 +142,7 @@ struct HostileInputTests {
         ("1e2", 100), ("1E+2", 100), ("100.0", 100), ("100e-2", 1), ("-2e1", -20), ("0e5", 0), ("8.999e15", 8_999_000_000_000_000),
         ("1e-400", nil), ("0." + String(repeating: "0", count: 400) + "1", nil), ("5.0000000000000001", nil),
         ("1.00000000000000000000000000001e2", nil), ("1.5", nil), ("1e16", nil), ("1e1000", nil),
+        ("1e-9223372036854775808", nil), ("1e9223372036854775807", nil), ("1e-99999999999999999999", nil),
     ] as [(String, Int64?)])
     func exactIntegers(_ text: String, _ expected: Int64?) {
         #expect(FieldReader.exactInteger(text) == expected)

@@ -30,7 +30,7 @@ struct IngestFuzzTests {
         #"{"type":"identify","userId":"u_5","traits":{"aud_both":false,"email":"ada.lovelace@example.com"},"context":{"personas":{"computation_key":"aud_both","computation_class":"audience"},"device":{"type":"android","advertisingId":"38400000-8cf0-11bd-b23e-10b96e40000d"}}}"#,
     ]
     static let dictionary: [String] = [
-        #""type""#, #""membership""#, #""snapshot_member""#, #""snapshot_end""#, #""audience""#, #""action""#, #""enter""#, #""exit""#,
+        #""type""#, #""membership""#, #""track""#, #""identify""#, #""snapshot_member""#, #""snapshot_end""#, #""audience""#, #""action""#, #""enter""#, #""exit""#,
         #""user""#, #""email""#, #""phone""#, #""id""#, #""aud_x""#, #""aud_both""#, #""members""#, #""consent""#, #""ads""#,
         #""timestamp""#, #""userId""#, #""traits""#, #""context""#, #""personas""#, #""computation_key""#, #""audience_key""#,
         "\\u0000", "\\ud800", "\\udc00\\ud800", "\\\"", "1e999", "-0", "9223372036854775808", "true", "null", "[", "{", "}", "]", ",", ":",

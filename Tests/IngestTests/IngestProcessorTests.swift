@@ -75,6 +75,17 @@ struct IngestProcessorTests {
             let decoded = try DeadLetter(serializedBytes: letter.value)
             #expect(decoded.detail.hasPrefix("timestamp: more than 24 hours after"), "\(late)")
         }
+        // Without a timestamp field, the record's Kafka timestamp stands in, and is held to the same bound.
+        let bare = Array(#"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"id":"u_1"}}"#.utf8)
+        func kafkaTimed(_ milliseconds: Int64) -> (records: [ProducerRecord], outcome: IngestProcessor.Outcome) {
+            clocked.process(ConsumerRecord(topic: "cdp.audiences", partition: 0, offset: 0, key: nil, value: bare, headers: [], timestampMilliseconds: milliseconds))
+        }
+        #expect(kafkaTimed(1_795_546_800_000).outcome == .forwarded, "exactly 24 hours ahead")
+        let skewed = kafkaTimed(253_402_300_799_000)
+        #expect(skewed.outcome == .deadLettered(reason: "invalid-field"))
+        let letter = try #require(skewed.records.first)
+        #expect(skewed.records.count == 1 && letter.topic == TopicNames.deadLetters)
+        #expect(try DeadLetter(serializedBytes: letter.value).detail.contains("Kafka timestamp"))
     }
 
     @Test("snapshot markers go to every partition; the end is complete only when the count matches")

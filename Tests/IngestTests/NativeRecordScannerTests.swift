@@ -77,6 +77,34 @@ struct NativeRecordScannerTests {
         if !json.contains("track") { #expect(!scans(json), "the scanner read what it should have left to the general path") }
     }
 
+    @Test("a record the scanner reads whose type is Segment's is read as a Segment event", arguments: [
+        (#"{"type":"track","audience":{"id":"a"}}"#, "unknown-type", "a Segment track must be Audience Entered or Audience Exited"),
+        (#"{"type":"identify","audience":{"id":"a"}}"#, "missing-audience-id", "context.personas.computation_key is required for identify"),
+    ])
+    func segmentType(_ json: String, _ reason: String, _ detail: String) throws {
+        #expect(scans(json), "the scanner reads these fields; only the type sends them elsewhere")
+        let input = record(json)
+        let refusal = try #require(UpstreamParser.parse(input).failureValue)
+        #expect(refusal == IngestRefusal(reason: reason, detail: detail))
+        #expect(UpstreamParser.parse(input) == UpstreamParser.parseInGeneral(input))
+    }
+
+    @Test("times read from a record's text agree with times read from a string", arguments: [
+        "2026-11-23T19:00:00Z", "2026-11-23t19:00:00.123456z", "2026-11-23T20:00:00+01:00", "1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+        "2026-02-29T00:00:00Z", "2026-11-23T24:00:00Z", "2026-11-23T19:00:00", "", "9999-12-31T23:59:59.999Z",
+    ])
+    func timesFromText(_ time: String) {
+        var text = FieldText()
+        _ = text.append("prefix".utf8)
+        let range = text.append(time.utf8)
+        #expect(
+            Result { () throws(IngestRefusal) in try EventTime.milliseconds(range, in: text, field: "t") }
+                == Result { () throws(IngestRefusal) in try EventTime.milliseconds(time, field: "t") })
+        #expect(
+            Result { () throws(IngestRefusal) in try EventTime.readable(range, in: text, field: "t") }
+                == Result { () throws(IngestRefusal) in try EventTime.readable(time, field: "t") })
+    }
+
     @Test("invalid UTF-8 inside a string is left to the general path, which refuses it")
     func brokenText() throws {
         var bytes = Array(#"{"type":"membership","audience":{"id":"a"},"action":"enter","user":{"id":"u"}}"#.utf8)

@@ -95,7 +95,8 @@ struct FieldReader {
         var exponent = 0
         if index < bytes.count {
             guard let value = Int(String(decoding: bytes[(index + 1)...], as: UTF8.self).replacingOccurrences(of: "+", with: "")),
-                abs(value) < 1_000
+                // `magnitude`, not `abs`: the exponent may be `Int.min`, whose absolute value does not exist.
+                value.magnitude < 1_000
             else { return nil }
             exponent = value
         }

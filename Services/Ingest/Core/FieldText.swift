@@ -29,7 +29,7 @@ struct FieldText {
     }
 
     /// Whether the text at `range` is `word`, byte for byte; false when there is no text.
-    func contains(_ range: Range<Int>?, exactly word: String) -> Bool {
+    func equals(_ range: Range<Int>?, _ word: String) -> Bool {
         let expected = word.utf8.span
         guard let range, range.count == expected.count else { return false }
         for offset in 0..<expected.count where bytes[range.lowerBound + offset] != expected[offset] { return false }

@@ -92,20 +92,25 @@ public final class IngestProcessor: Sendable {
         }
         switch event {
         case .member(var member):
-            if member.fields.eventTimeMilliseconds > latestEventTime {
-                let refusal = IngestRefusal(
-                    reason: "invalid-field",
-                    detail: "timestamp: more than 24 hours after this ingest's clock; send the time the membership changed, or leave it out to use the record's Kafka timestamp")
-                out.append(deadLetter(record, source, refusal))
-                return .deadLettered(reason: refusal.reason)
-            }
             // Without a time of its own, its snapshot's begin or the upstream record's Kafka timestamp: the
             // batcher orders a consent withdrawal against the user's memberships in other audiences by event time.
             let isSnapshotMember = member.fields.action == .snapshotMember
-            if member.fields.eventTimeMilliseconds == 0 {
+            let timed = member.fields.eventTimeMilliseconds != 0
+            if !timed {
                 let begun = isSnapshotMember
                     ? snapshots.withLock { $0.beganAt(audienceID: member.audienceID, snapshotID: member.snapshotID, source: record.topicPartition) } : nil
                 if let time = begun ?? record.timestampMilliseconds, time > 0 { member.fields.eventTimeMilliseconds = time }
+            }
+            // Wherever the time came from: a producer's clock a year ahead outranks withdrawals as surely as a
+            // placeholder date does.
+            if member.fields.eventTimeMilliseconds > latestEventTime {
+                let detail =
+                    timed
+                    ? "timestamp: more than 24 hours after this ingest's clock; send the time the membership changed, or leave it out to use the record's Kafka timestamp"
+                    : "timestamp is absent and the record's Kafka timestamp (or its snapshot_begin's) is more than 24 hours after this ingest's clock; fix the producer's clock or send timestamp"
+                let refusal = IngestRefusal(reason: "invalid-field", detail: detail)
+                out.append(deadLetter(record, source, refusal))
+                return .deadLettered(reason: refusal.reason)
             }
             out.append(topic: TopicNames.members, placement: .byKey, headers: headers) { key in
                 key.append(contentsOf: member.audienceID.utf8)

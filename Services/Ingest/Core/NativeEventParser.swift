@@ -17,10 +17,10 @@ enum NativeEventParser {
         guard let audienceRange = fields.audienceID, !audienceRange.isEmpty else {
             throw IngestRefusal(reason: "missing-audience-id", detail: "audience.id is required")
         }
-        let isMembership = text.contains(type, exactly: "membership")
-        let isSnapshotMember = text.contains(type, exactly: "snapshot_member")
-        let isSnapshotBegin = text.contains(type, exactly: "snapshot_begin")
-        let isSnapshotEnd = text.contains(type, exactly: "snapshot_end")
+        let isMembership = text.equals(type, "membership")
+        let isSnapshotMember = text.equals(type, "snapshot_member")
+        let isSnapshotBegin = text.equals(type, "snapshot_begin")
+        let isSnapshotEnd = text.equals(type, "snapshot_end")
         // Snapshot markers pass no time on: theirs must be a time, of any year.
         let time = isSnapshotBegin || isSnapshotEnd
             ? try EventTime.readable(fields.timestamp, in: text, field: "timestamp") ?? 0
@@ -29,9 +29,9 @@ enum NativeEventParser {
         if isMembership || isSnapshotMember {
             let action: MemberAction
             if isMembership {
-                if text.contains(fields.action, exactly: "enter") {
+                if text.equals(fields.action, "enter") {
                     action = .enter
-                } else if text.contains(fields.action, exactly: "exit") {
+                } else if text.equals(fields.action, "exit") {
                     action = .exit
                 } else {
                     throw IngestRefusal(reason: "invalid-action", detail: "action must be enter or exit for membership")
@@ -69,13 +69,13 @@ enum NativeEventParser {
             }
             return .snapshotEnd(audienceID: audienceID, snapshotID: text.string(snapshot), declaredMembers: members)
         }
-        if text.contains(type, exactly: "audience") {
+        if text.equals(type, "audience") {
             let event: AudienceEvent
-            if text.contains(fields.action, exactly: "created") {
+            if text.equals(fields.action, "created") {
                 event = .created
-            } else if text.contains(fields.action, exactly: "renamed") {
+            } else if text.equals(fields.action, "renamed") {
                 event = .renamed
-            } else if text.contains(fields.action, exactly: "deleted") {
+            } else if text.equals(fields.action, "deleted") {
                 event = .deleted
             } else {
                 throw IngestRefusal(reason: "invalid-action", detail: "action must be created, renamed or deleted for audience")

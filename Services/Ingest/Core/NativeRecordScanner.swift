@@ -7,9 +7,10 @@ import Wire
 /// It accepts only what it can read with certainty: an object of the native format's own fields (and their
 /// objects' fields), each at most once, of the expected type and within its bound, strings without escapes,
 /// `members` a plain integer, and nothing else in the text. For anything else it answers nil and the
-/// record takes the general path (`JSONReader` and `FieldReader`), which names the problem: so every
-/// refusal, reason and count is the general path's, and for every record it accepts the scanner yields
-/// exactly the fields the general path reads (a differential fuzz test holds it to that).
+/// record takes the general path (`JSONReader` and `FieldReader`), which names the problem: every refusal
+/// made while reading (JSON syntax, a field's type or bound, a key written twice) is the general path's. For
+/// every record it accepts, the scanner yields exactly the fields the general path reads, and the checks
+/// after reading (`NativeEventParser`) are the same code for both (a differential fuzz test holds them to it).
 struct NativeRecordScanner {
     private let bytes: [UInt8]
     private var index = 0
@@ -101,12 +102,12 @@ struct NativeRecordScanner {
     /// Reads an object or `null` at the current position, calling `member` with each key (the position then
     /// at the member's value, which `member` reads); `member` answers false to give up.
     private mutating func object(_ member: (FieldName, inout NativeRecordScanner) -> Bool) -> ObjectRead {
-        skipWhitespace()
         if literal(.nullLiteral, count: 4) { return .null }
         return members(member) ? .object : .failed
     }
 
-    /// Reads the object at the current position, as `object` does; `null` is not accepted here.
+    /// Reads the object at the current position (or after whitespace), as `object` does; `null` is not
+    /// accepted here.
     private mutating func members(_ member: (FieldName, inout NativeRecordScanner) -> Bool) -> Bool {
         skipWhitespace()
         guard take(UInt8(ascii: "{")) else { return false }

@@ -9,7 +9,8 @@ enum UpstreamParser {
     /// Parses one record; the text of a member's fields goes to `text`, emptied first.
     ///
     /// A native record is read first by `NativeRecordScanner`, in one pass; whatever it leaves (Segment
-    /// events, escapes, other fields, anything to refuse) is read by the general path, which alone refuses.
+    /// events, escapes, other fields, anything refused while reading) is read by the general path. Both hand
+    /// their fields to the same checks (`NativeEventParser`), so a record is accepted or refused alike.
     static func parse(_ record: some KafkaRecord, text: inout FieldText) -> Result<UpstreamEvent, IngestRefusal> {
         text.removeAll()
         guard record.valueCount <= maxRecordBytes else {
@@ -18,7 +19,7 @@ enum UpstreamParser {
         let value = record.value
         let isSegment = isSegment(record)
         if !isSegment, let fields = NativeRecordScanner.fields(of: value, text: &text),
-            !text.contains(fields.type, exactly: "track"), !text.contains(fields.type, exactly: "identify")
+            !text.equals(fields.type, "track"), !text.equals(fields.type, "identify")
         {
             return Result { () throws(IngestRefusal) in try NativeEventParser.event(fields, text: &text) }
         }
