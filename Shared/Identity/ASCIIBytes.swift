@@ -8,7 +8,8 @@ enum ASCIIBytes {
     static func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }
 
     static func isHex(_ byte: UInt8) -> Bool {
-        isDigit(byte) || (0x61...0x66).contains(byte) || (0x41...0x46).contains(byte)
+        // Wrapping differences: one unsigned compare per range, letters of both cases folded to lowercase.
+        byte &- 0x30 < 10 || (byte | 0x20) &- 0x61 < 6
     }
 
     static func lower(_ byte: UInt8) -> UInt8 {

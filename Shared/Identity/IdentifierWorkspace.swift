@@ -13,6 +13,8 @@ import Wire
 public struct IdentifierWorkspace: Sendable {
     /// The value being normalized, trimmed.
     var input: [UInt8] = []
+    /// Whether `input` is all ASCII, which most values are: rules then work byte by byte.
+    private(set) var inputIsASCII = true
     /// The normalized text being built.
     var text: [UInt8] = []
     /// The values and texts the entries below were computed for, end to end.
@@ -44,12 +46,16 @@ public struct IdentifierWorkspace: Sendable {
         while end > 0, ASCIIBytes.isSpace(value[end - 1]) { end -= 1 }
         var start = 0
         while start < end, ASCIIBytes.isSpace(value[start]) { start += 1 }
-        let trimmed = value.extracting(start..<end)
-        input.append(span: trimmed)
         var highBits: UInt8 = 0
-        for index in trimmed.indices { highBits |= trimmed[index] }
+        input.append(addingCapacity: end - start) { output in
+            for index in start..<end {
+                highBits |= value[index]
+                output.append(value[index])
+            }
+        }
+        inputIsASCII = highBits < 0x80
         // Non-ASCII: let the standard library find Unicode whitespace (no-break space, ideographic space...).
-        if highBits >= 0x80 { input = ASCIIBytes.trimmed(String(decoding: input, as: UTF8.self)) }
+        if !inputIsASCII { input = ASCIIBytes.trimmed(String(decoding: input, as: UTF8.self)) }
     }
 
     /// The SHA-256 of `text`, reusing a digest of the same kind and text made since `startUser()`.
@@ -91,7 +97,7 @@ public struct IdentifierWorkspace: Sendable {
     /// Appends a copy of `bytes` to `kept` and returns where it lies.
     private mutating func keep(_ bytes: [UInt8]) -> Range<Int> {
         let start = kept.count
-        kept.append(contentsOf: bytes)
+        kept.append(span: bytes.span)
         return start..<kept.count
     }
 }

@@ -105,12 +105,57 @@ public struct IdentityRules: Sendable {
 
     /// X: trim, lowercase. TikTok: also drop a `+tag` in the local part; dots are kept by both.
     private func email(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
+        workspace.inputIsASCII ? asciiEmail(&workspace) : anyEmail(&workspace)
+    }
+
+    /// `email` for any text: lowercased by Unicode's rules, then checked by `emailAt`.
+    func anyEmail(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
         workspace.text.append(contentsOf: workspace.input)
         ASCIIBytes.lowercase(&workspace.text)
         guard let at = Self.emailAt(workspace.text) else { return .invalidEmail }
         if destination == .tiktok, let plus = workspace.text[..<at].firstIndex(of: UInt8(ascii: "+")) {
             guard plus > 0 else { return .invalidEmail }
             workspace.text.removeSubrange(plus..<at)
+        }
+        return nil
+    }
+
+    /// `email` for an all-ASCII value, in one pass that lowercases and finds what `emailAt` checks: the same
+    /// rules without a scan per rule.
+    func asciiEmail(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
+        // A second reference to the input's storage (no copy), so the text can be written while it is read.
+        let value = workspace.input
+        let input = value.span
+        var firstAt = -1
+        var lastAt = -1
+        var lastDot = -1
+        var firstPlus = -1
+        var refused = false
+        workspace.text.append(addingCapacity: input.count) { output in
+            for index in input.indices {
+                let byte = input[index]
+                switch byte {
+                case UInt8(ascii: "@"):
+                    if firstAt < 0 { firstAt = index }
+                    lastAt = index
+                case UInt8(ascii: "."): lastDot = index
+                case UInt8(ascii: "+"): if firstPlus < 0 { firstPlus = index }
+                // Spaces, control characters, commas and semicolons, as `emailAt` refuses them.
+                case 0...0x20, 0x7f, UInt8(ascii: ","), UInt8(ascii: ";"): refused = true
+                default: break
+                }
+                output.append(ASCIIBytes.lower(byte))
+            }
+        }
+        let count = input.count
+        // One `@` after a non-empty local part; a domain of three or more bytes, not starting with a dot, with a
+        // dot that is neither its first nor its last byte.
+        guard !refused, firstAt > 0, lastAt == firstAt, count - firstAt - 1 >= 3, lastDot > firstAt + 1, lastDot < count - 1,
+            input[firstAt + 1] != UInt8(ascii: ".")
+        else { return .invalidEmail }
+        if destination == .tiktok, firstPlus >= 0, firstPlus < firstAt {
+            guard firstPlus > 0 else { return .invalidEmail }
+            workspace.text.removeSubrange(firstPlus..<firstAt)
         }
         return nil
     }
@@ -153,10 +198,13 @@ public struct IdentityRules: Sendable {
 
     /// IDFA and GAID, both platforms: lowercase UUID with dashes; 32 bare hex digits get their dashes.
     private func advertisingID(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
-        let bare = workspace.input.count == 32
-        guard bare || workspace.input.count == 36 else { return .invalidDeviceID }
+        let value = workspace.input
+        let input = value.span
+        let bare = input.count == 32
+        guard bare || input.count == 36 else { return .invalidDeviceID }
         var allZero = true
-        for (index, byte) in workspace.input.enumerated() {
+        for index in input.indices {
+            let byte = input[index]
             if !bare, index == 8 || index == 13 || index == 18 || index == 23 {
                 guard byte == 45 else { return .invalidDeviceID }
             } else {
@@ -165,9 +213,11 @@ public struct IdentityRules: Sendable {
             }
         }
         if allZero { return .zeroDeviceID }
-        for (index, byte) in workspace.input.enumerated() {
-            if bare, index == 8 || index == 12 || index == 16 || index == 20 { workspace.text.append(45) }
-            workspace.text.append(ASCIIBytes.lower(byte))
+        workspace.text.append(addingCapacity: 36) { output in
+            for index in input.indices {
+                if bare, index == 8 || index == 12 || index == 16 || index == 20 { output.append(45) }
+                output.append(ASCIIBytes.lower(input[index]))
+            }
         }
         return nil
     }
