@@ -71,7 +71,7 @@ let package = Package(
             name: "Normalize", dependencies: ["NormalizeCore", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Normalize",
             exclude: ["Core"], swiftSettings: strict),
         .target(
-            name: "BatcherCore", dependencies: ["Stage", "Config", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Batcher/Core",
+            name: "BatcherCore", dependencies: ["Stage", "Config", "Hashing", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Batcher/Core",
             swiftSettings: strict),
         .executableTarget(
             name: "Batcher", dependencies: ["BatcherCore", "Stage", "Kafka", "Observability", "Runtime", "Wire"], path: "Services/Batcher",
@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Observability", "Runtime", "TestSupport", "KafkaGroupMember"], swiftSettings: strict),
         .testTarget(name: "HashingTests", dependencies: ["Hashing"], swiftSettings: strict),
         .testTarget(name: "StageTests", dependencies: ["Stage", "Kafka"], swiftSettings: strict),
-        .testTarget(name: "DestinationsTests", dependencies: ["Destinations", "HTTPClient", "Wire"], swiftSettings: strict),
+        .testTarget(name: "DestinationsTests", dependencies: ["Destinations", "HTTPClient", "Runtime", "Wire"], swiftSettings: strict),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Identity", "TestSupport", "Wire"], swiftSettings: strict),
         .testTarget(
             name: "UploadTests", dependencies: ["Upload", "Config", "Destinations", "HTTPClient", "Observability", "Wire", "TestSupport"], swiftSettings: strict),
@@ -133,7 +133,7 @@ let package = Package(
             name: "PipelineTests", dependencies: ["Ingest", "Normalize", "UploadX", "UploadTikTok", "Sandbox", "Kafka", "Observability", "Runtime", "Stage", "Wire", "Hashing", "Identity", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "IngestTests", dependencies: ["IngestCore", "Config", "JSON", "Kafka", "Observability", "Runtime", "Stage", "Wire", "TestSupport"], swiftSettings: strict),
+            name: "IngestTests", dependencies: ["IngestCore", "Config", "Hashing", "JSON", "Kafka", "Observability", "Runtime", "Stage", "Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "NormalizeTests", dependencies: ["NormalizeCore", "Config", "Hashing", "Kafka", "Wire", "Stage", "TestSupport"],
             swiftSettings: strict),

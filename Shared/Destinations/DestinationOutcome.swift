@@ -7,8 +7,8 @@ public struct DestinationFailure: Error, Sendable, Equatable, CustomStringConver
     public var httpStatus: Int?
 
     public init(code: String, message: String, httpStatus: Int? = nil) {
-        self.code = code
-        self.message = message
+        self.code = DestinationText.bounded(code, to: DestinationText.maxCodeScalars)
+        self.message = DestinationText.bounded(message, to: DestinationText.maxMessageScalars)
         self.httpStatus = httpStatus
     }
 
@@ -23,8 +23,27 @@ public struct RefusedItem: Sendable, Equatable {
 
     public init(index: Int, code: String, message: String) {
         self.index = index
-        self.code = code
-        self.message = message
+        self.code = DestinationText.bounded(code, to: DestinationText.maxCodeScalars)
+        self.message = DestinationText.bounded(message, to: DestinationText.maxMessageScalars)
+    }
+}
+
+/// Text a destination chose (error codes and messages) is cut before it goes anywhere: it is copied into
+/// results, dead letters and logs, and an answer naming a megabyte of codes must not make those records too
+/// large to write, which would stop the uploader on the same batch at every restart.
+enum DestinationText {
+    /// Real codes are short words or numbers (`INVALID_USER_DATA`, `40002`).
+    static let maxCodeScalars = 64
+    static let maxMessageScalars = 300
+
+    /// `text` cut to its first `limit` Unicode scalars (at most four bytes each), marked with `…` when cut.
+    static func bounded(_ text: String, to limit: Int) -> String {
+        let scalars = text.unicodeScalars
+        guard scalars.count > limit else { return text }
+        var cut = String.UnicodeScalarView()
+        cut.append(contentsOf: scalars.prefix(limit - 1))
+        cut.append("…")
+        return String(cut)
     }
 }
 

@@ -16,9 +16,22 @@ enum ResponseJSON {
         return nil
     }
 
-    /// An id field that JSON may carry as a string or a number.
+    /// An id field that JSON may carry as a string or a number: 1 to 64 letters, digits, `_` or `-`, as X's and
+    /// TikTok's ids are. Anything else is no id: it goes into URL paths (`..` would climb out of the audience)
+    /// and into the audiences topic, and a destination that sends one has answered wrongly.
     static func id(_ value: Any?) -> String? {
-        if let string = value as? String, !string.isEmpty { return string }
-        return int(value).map(String.init)
+        let text: String
+        if let string = value as? String {
+            text = string
+        } else if let number = int(value) {
+            text = String(number)
+        } else {
+            return nil
+        }
+        let plain = text.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
+        return (1...64).contains(text.utf8.count) && plain ? text : nil
     }
 }

@@ -45,19 +45,21 @@ public final class RequestRateLimiter: Sendable {
     }
 
     /// Waits until this request's send time and counts it as sent. A hold that began while it waited is
-    /// waited out too.
+    /// waited out too, and then the request takes a send time like any other: the requests that waited out
+    /// a hold go paced, not in one burst the server would refuse again.
     /// - Throws: `CancellationError` when the task is cancelled while waiting (its send time is then unused).
     public func acquire() async throws {
         while true {
-            let wait = state.withLock { state -> ContinuousClock.Instant? in
+            let (wait, isHold) = state.withLock { state -> (ContinuousClock.Instant?, Bool) in
                 let now = ContinuousClock.now
-                if let held = state.heldUntil, held > now { return held }
+                if let held = state.heldUntil, held > now { return (held, true) }
                 let slot = max(now, state.next ?? now)
                 state.next = slot + budget.interval
-                return slot > now ? slot : nil
+                return (slot > now ? slot : nil, false)
             }
             guard let wait else { return }
             try await Task.sleep(until: wait, clock: .continuous)
+            if isHold { continue }
             if state.withLock({ $0.heldUntil.map { $0 <= ContinuousClock.now } ?? true }) { return }
         }
     }
@@ -75,7 +77,7 @@ public final class RequestRateLimiter: Sendable {
     /// - Parameter now: seconds since the epoch.
     public func observe(_ response: IncomingResponse, now: Double = Date().timeIntervalSince1970) {
         guard let remaining = response.header("x-rate-limit-remaining").flatMap(Int.init), remaining <= 0,
-            let reset = response.header("x-rate-limit-reset").flatMap(Double.init)
+            let reset = response.header("x-rate-limit-reset").flatMap(Double.init), reset.isFinite
         else { return }
         hold(for: RetryBackoff.duration(seconds: reset - now))
     }

@@ -91,6 +91,13 @@ public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible {
         return string.withUTF8 { hash($0) }
     }
 
+    /// How logs name upstream text that is no identifier yet may hold one (a snapshot id a careless CDP filled
+    /// with an email address): `sha256:` and the first 16 hex digits of its digest, which
+    /// `printf %s TEXT | sha256sum` finds again.
+    public static func logReference(_ text: String) -> String {
+        "sha256:" + hash(text).hex.prefix(16)
+    }
+
     /// Lowercase hexadecimal, the form destinations expect.
     public var hex: String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -19,6 +19,13 @@ struct BatchUpload: Sendable {
         if batch.connectionID.isEmpty { return "connection_id is empty (an empty record or a tombstone?)" }
         if batch.audienceID.isEmpty { return "audience_id is empty" }
         if batch.batchID.isEmpty { return "batch_id is empty" }
+        // Longer than any the batcher writes: these texts go into mappings, results and dead letters.
+        for (field, text, bound) in [
+            ("connection_id", batch.connectionID, TextBounds.audienceID), ("audience_id", batch.audienceID, TextBounds.audienceID),
+            ("batch_id", batch.batchID, TextBounds.audienceID), ("audience_name", batch.audienceName, TextBounds.audienceName),
+        ] where text.utf8.count > bound {
+            return "\(field) has \(text.utf8.count) bytes; at most \(bound)"
+        }
         switch batch.operation {
         case .add, .remove, .deleteAudience: return nil
         case .unspecified: return "operation is unspecified or unknown to this version; expected add, remove or delete-audience"

@@ -32,6 +32,9 @@ public struct MemberChangeFields: Sendable, Equatable {
     /// The raw identifier values by kind.
     public var identifiers = RawIdentifierRanges()
     public var consent = Consent.unspecified
+    /// The consent number as written when this version does not know it (`consent` then reads unspecified,
+    /// which means allowed): a reader must not take a newer writer's restriction for consent.
+    public var unknownConsent: Int32?
     public var eventTimeMilliseconds: Int64 = 0
 
     public init() {}
@@ -51,7 +54,10 @@ public struct MemberChangeFields: Sendable, Equatable {
             case 5:
                 var nested = try reader.nested(field, "identifiers")
                 identifiers = try RawIdentifierRanges(from: &nested, merging: identifiers)
-            case 6: consent = try reader.enumeration(field, "consent")
+            case 6:
+                let number = try reader.int32(field, "consent")
+                consent = Consent(rawValue: number) ?? .unspecified
+                unknownConsent = Consent(rawValue: number) == nil ? number : nil
             case 7: eventTimeMilliseconds = try reader.int64(field, "event_time_ms")
             default: try reader.skip(field)
             }

@@ -269,6 +269,61 @@ struct MembershipRulesTests {
         #expect(run.flush().isEmpty, "u1 keeps what it holds and u2 is not added")
     }
 
+    @Test("a snapshot id or audience name over ingest's bounds is refused, never kept in state or batches; a hold decision without a known action is refused and the hold stays")
+    func controlRecordBounds() throws {
+        var run = try LedgerHarness(LedgerConfigs.x(maxRemovalFraction: 0.5))
+        for user in 1...4 { run.member(.enter, "u\(user)", [(.email, UInt8(user))]) }
+        _ = run.flush()
+        func refusal(_ record: HashedRecord) -> String? {
+            let refused = run.ledger.apply(record, trace: SourcePosition(), completion: nil, now: run.now)
+            return refused?.detail
+        }
+        let longID = String(repeating: "s", count: TextBounds.snapshotID + 1)
+        #expect(refusal(.snapshot(SnapshotMarker(audienceID: "aud", snapshotID: longID, phase: .begin))) == "snapshot_id has 257 bytes; at most 256")
+        let longName = String(repeating: "n", count: TextBounds.audienceName + 1)
+        #expect(refusal(.lifecycle(AudienceLifecycle(audienceID: "aud", name: longName, event: .renamed))) == "name has 1025 bytes; at most 1024")
+        // At the bounds, both are taken.
+        #expect(refusal(.lifecycle(AudienceLifecycle(audienceID: "aud", name: String(longName.dropLast()), event: .renamed))) == nil)
+        run.member(.enter, "u5", [(.email, 5)])
+        let named = run.flush()
+        #expect(named.count == 1 && named.first?.audienceName.utf8.count == TextBounds.audienceName)
+        run.snapshot(.begin, String(longID.dropLast()))
+        run.member(.snapshotMember, "u1", [(.email, 1)], snapshot: String(longID.dropLast()))
+        run.snapshot(.end, String(longID.dropLast()))
+        #expect(run.flush().isEmpty && run.ledger.holds.count == 1, "4 of 5 removed is over 0.5: held")
+        // A decision that says neither confirm nor discard is refused; the removal stays held.
+        let undecided = HoldDecision(connectionID: "x-main", audienceID: "aud", action: .unspecified, snapshotID: String(longID.dropLast()))
+        #expect(refusal(.hold(undecided)) != nil)
+        #expect(run.flush().isEmpty && run.ledger.holds.count == 1)
+    }
+
+    @Test("an audience state read back with counters that could not be real, or naming another sync, is skipped as unreadable")
+    func insaneAudienceState() throws {
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.enter, "u1", [(.email, 1)])
+        _ = run.flush()
+        var key: [UInt8] = []
+        BatcherState.audienceKey(connectionID: "x-main", audienceID: "aud", into: &key)
+        let damaged = [
+            AudienceState(connectionID: "x-main", audienceID: "aud", confirmedFlush: .max),
+            AudienceState(connectionID: "x-main", audienceID: "aud", snapshotSequence: .max),
+            AudienceState(connectionID: "x-main", audienceID: "aud", snapshotSequence: -1),
+            AudienceState(connectionID: "x-main", audienceID: "other", confirmedFlush: 3),
+            AudienceState(connectionID: "x-main", audienceID: "aud", name: String(repeating: "n", count: 1025)),
+        ]
+        var restored = try run.restored()
+        for (offset, state) in damaged.enumerated() {
+            let taken = restored.ledger.restore(PartitionEntry(offset: Int64(100 + offset), key: key, value: BatcherState.audience(state).serializedBytes()))
+            #expect(!taken, "\(state)")
+        }
+        #expect(restored.ledger.takeCounts().ignored == ["unreadable-state": damaged.count])
+        // Counting on from what was restored before them works: a flush and a snapshot begin do not overflow.
+        restored.member(.enter, "u2", [(.email, 2)])
+        restored.snapshot(.begin, "s1")
+        #expect(LedgerHarness.lines(restored.flush()) == ["add u2 email:02"])
+        #expect(restored.ledger.takeCounts().ignored.isEmpty)
+    }
+
     @Test("a connection naming one audience per identifier type gets batches per type, and a change touches only its type")
     func perIdentifierScopes() throws {
         var run = try LedgerHarness(LedgerConfigs.x(naming: "perIdentifier"))

@@ -61,6 +61,44 @@ struct XAdsClientTests {
         #expect(failure.code == "INCOMPLETE")
     }
 
+    @Test("counts that could not be real, and an index named twice, are retriable: nobody is lost, nothing overflows", arguments: [
+        (Int64.max, 2, [0]), (-1, 2, [0, 0, 1]), (-1, 2, [0, 0]), (0, 2, [0, 0]), (3, 2, []), (Int64.min, 2, [0, 1]), (2, Int64.max, []),
+        (1, 2, [5]), (1, 2, [-1]),
+    ] as [(Int64, Int64, [Int])])
+    func impossibleCounts(_ succeeded: Int64, _ total: Int64, _ errorIndices: [Int]) async throws {
+        let errors = errorIndices.map { ["index": $0, "code": "E", "message": "m"] as [String: Any] }
+        let transport = ScriptedTransport([ScriptedTransport.json(200, [
+            "data": ["success_count": succeeded, "total_count": total], "operation_errors": errors,
+        ])])
+        let outcome = try await client(transport).upload(.add, users: Self.users, audience: "a1")
+        guard case .retriable(let failure, nil) = outcome else { Issue.record("expected retriable, got \(outcome)"); return }
+        #expect(failure.code == "INCOMPLETE")
+    }
+
+    @Test("a megabyte of error code or message is cut before it reaches results, dead letters or logs")
+    func hugeErrorText() async throws {
+        let transport = ScriptedTransport([ScriptedTransport.json(200, [
+            "data": ["success_count": 1, "total_count": 2],
+            "operation_errors": [["index": 1, "code": String(repeating: "C", count: 1_000_000), "message": String(repeating: "é", count: 1_000_000)]],
+        ])])
+        let outcome = try await client(transport).upload(.add, users: Self.users, audience: "a1")
+        guard case .partial(1, let refused) = outcome else { Issue.record("expected partial, got \(outcome)"); return }
+        let item = try #require(refused.first)
+        #expect(refused.count == 1 && item.index == 1)
+        #expect(item.code.unicodeScalars.count == 64 && item.code.hasSuffix("…") && item.code.hasPrefix("CCCC"))
+        #expect(item.message.unicodeScalars.count == 300)
+    }
+
+    @Test("a created audience's id must be a plain id: `..`, a slash, an empty or a huge id is an answer to retry, never a path", arguments: [
+        "..", ".", "a/b", "", String(repeating: "1", count: 65), "x y", "é",
+    ])
+    func implausibleAudienceID(_ id: String) async throws {
+        let transport = ScriptedTransport([ScriptedTransport.json(200, ["data": ["id": id]])])
+        let outcome = try await client(transport).createAudience(named: "n", tag: "t")
+        guard case .retriable(let failure, nil) = outcome else { Issue.record("expected retriable, got \(outcome)"); return }
+        #expect(failure.code == "INVALID_RESPONSE")
+    }
+
     @Test("429 is retriable after x-rate-limit-reset, and holds the client's next request until then")
     func rateLimited() async throws {
         // A minute away, so that a loaded machine stalling this test for seconds cannot reach it (the held request

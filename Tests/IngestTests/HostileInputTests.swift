@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import Hashing
 @testable import IngestCore
 @testable import JSON
 import Kafka
@@ -251,7 +252,7 @@ struct HostileInputTests {
         _ = processor.process(upstream(#"{"type":"snapshot_end","audience":{"id":"aud_x"},"snapshot":"someone@example.com","members":5}"#))
         let logged = lines.all.withLock { $0 }
         let warning = try #require(logged.first { $0.contains("snapshot-incomplete") })
-        #expect(warning.contains(IngestProcessor.reference("someone@example.com")))
+        #expect(warning.contains(SHA256Digest.logReference("someone@example.com")))
         #expect(!logged.contains { $0.contains("someone") }, "\(logged)")
     }
 

@@ -132,6 +132,29 @@ struct NormalizeProcessorTests {
         #expect(processor.process(raw).outcome == .deadLettered(reason: "invalid-record"))
     }
 
+    @Test("a consent number this version does not know goes to the DLQ: never read as allowed, never guessed as denied", arguments: [3, 99, -1])
+    func unknownConsent(_ consent: Int32) throws {
+        var change = ProtoWriter()
+        change.string(1, "aud_x")
+        change.string(2, "u")
+        change.int32(3, MemberAction.enter.rawValue)
+        var identifiers = ProtoWriter()
+        identifiers.string(1, "ada@example.com")
+        change.bytes(5, identifiers.bytes)
+        change.int32(6, consent)
+        var record = ProtoWriter()
+        record.bytes(1, change.bytes)
+        let (records, outcome, _) = processor.process(ConsumerRecord(topic: TopicNames.members, partition: 0, offset: 1, key: nil, value: record.bytes))
+        #expect(outcome == .deadLettered(reason: "invalid-record"))
+        let letter = try DeadLetter(serializedBytes: try #require(records.first).value)
+        #expect(records.count == 1 && letter.detail.contains("consent is \(consent)") && letter.payload.isEmpty)
+        // The numbers it knows still read as before.
+        for known in [Consent.unspecified, .granted] {
+            let allowed = MemberChange(audienceID: "aud_x", userKey: "u", action: .enter, identifiers: RawIdentifiers(email: "ada@example.com"), consent: known)
+            #expect(processor.process(input(.change(allowed))).outcome == .hashed)
+        }
+    }
+
     @Test("an undecodable record goes to the DLQ without its payload")
     func undecodable() throws {
         let record = ConsumerRecord(topic: TopicNames.members, partition: 0, offset: 1, key: nil, value: [0x0A, 0x05, 0x61])

@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import Hashing
 import Kafka
 import Observability
 import Stage
@@ -167,7 +168,7 @@ public final class BatcherEngine: Sendable {
         for hold in counts.held {
             logger.warning(
                 "a snapshot would remove more than the sync's maxRemovalFraction; the removal is held until `cohortsync holds confirm` or `discard`",
-                [("connection", .string(hold.connectionID)), ("audience", .string(hold.audienceID)), ("snapshot", .string(hold.heldSnapshotID)),
+                [("connection", .string(hold.connectionID)), ("audience", .string(hold.audienceID)), ("snapshot_ref", .string(SHA256Digest.logReference(hold.heldSnapshotID))),
                  ("partition", .integer(Int(first.partition))), ("removals", .integer(Int(hold.heldRemovals)))])
         }
         if !letters.isEmpty {

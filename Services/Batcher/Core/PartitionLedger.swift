@@ -89,6 +89,32 @@ public struct PartitionLedger: Sendable {
         return nil
     }
 
+    /// Why a control record is refused: text over the bounds ingest applies (a snapshot id or an audience name
+    /// the batcher would keep in its state record and write into every batch), or a hold decision that says
+    /// neither confirm nor discard (never guessed: the hold stays until an operator decides again).
+    static func refusal(_ record: HashedRecord) -> Refusal? {
+        switch record {
+        case .member(let member): return refusal(member)
+        case .snapshot(let marker):
+            let bytes = marker.snapshotID.utf8.count
+            guard bytes <= TextBounds.snapshotID else {
+                return Refusal(reason: "invalid-record", detail: "snapshot_id has \(bytes) bytes; at most \(TextBounds.snapshotID)")
+            }
+        case .lifecycle(let event):
+            let bytes = event.name.utf8.count
+            guard bytes <= TextBounds.audienceName else {
+                return Refusal(reason: "invalid-record", detail: "name has \(bytes) bytes; at most \(TextBounds.audienceName)")
+            }
+        case .hold(let decision):
+            guard decision.action != .unspecified else {
+                return Refusal(
+                    reason: "invalid-record",
+                    detail: "action is unspecified or unknown to this version; the hold stays: decide again with cohortsync holds confirm or discard")
+            }
+        }
+        return nil
+    }
+
     /// Applies one record of this partition; the ledgers it changes register `completion`, which is then
     /// finished by their flushes. Returns why a member record was refused (nothing applied), or nil.
     @discardableResult
@@ -106,7 +132,9 @@ public struct PartitionLedger: Sendable {
             }
             ledgers[index].cover(completion, trace: trace, now: now)
         case .snapshot(let marker):
-            for index in byAudience[marker.audienceID] ?? [] {
+            let indices = byAudience[marker.audienceID] ?? []
+            if !indices.isEmpty, let refusal = Self.refusal(record) { return refusal }
+            for index in indices {
                 switch marker.phase {
                 case .begin:
                     if let ignored = ledgers[index].beginSnapshot(marker, now: now) {
@@ -132,7 +160,9 @@ public struct PartitionLedger: Sendable {
                 ledgers[index].cover(completion, trace: trace, now: now)
             }
         case .lifecycle(let event):
-            for index in byAudience[event.audienceID] ?? [] {
+            let indices = byAudience[event.audienceID] ?? []
+            if !indices.isEmpty, let refusal = Self.refusal(record) { return refusal }
+            for index in indices {
                 ledgers[index].lifecycle(event, now: now)
                 ledgers[index].cover(completion, trace: trace, now: now)
             }
@@ -141,6 +171,7 @@ public struct PartitionLedger: Sendable {
                 ignore("no-sync")
                 return nil
             }
+            if let refusal = Self.refusal(record) { return refusal }
             if let ignored = ledgers[index].decide(decision, now: now).ignored {
                 ignore(ignored.rawValue)
                 return nil
@@ -194,7 +225,9 @@ public struct PartitionLedger: Sendable {
         case (.member(_, _, let userKey), nil): ledgers[index].restoreTombstone(userKey: userKey)
         case (.member(_, _, let userKey), .member(let member)?) where member.userKey == userKey: ledgers[index].restore(member)
         case (.audience, nil): break
-        case (.audience, .audience(let audience)?): ledgers[index].restore(audience)
+        case (.audience(let connectionID, let audienceID), .audience(let audience)?)
+        where audience.connectionID == connectionID && audience.audienceID == audienceID && Self.isSane(audience):
+            ledgers[index].restore(audience)
         case (.withdrawal(_, _, let userKey), nil): ledgers[index].restoreWithdrawal(userKey: userKey, nil)
         case (.withdrawal(_, _, let userKey), .withdrawal(let withdrawal)?) where withdrawal.userKey == userKey:
             ledgers[index].restoreWithdrawal(userKey: userKey, withdrawal)
@@ -203,6 +236,20 @@ public struct PartitionLedger: Sendable {
             return false
         }
         return true
+    }
+
+    /// The most a counter of an audience's state reaches in any real run (one flush or snapshot a millisecond
+    /// for 285,000 years): a restored value above it, or below zero, is damage, and counting on from it
+    /// would overflow.
+    static let maxCounter: Int64 = 1 << 53
+
+    /// Whether an audience state read back can be counted on from: its counters in 0...`maxCounter`, and its
+    /// texts within the bounds the batcher applies to the records they come from.
+    static func isSane(_ audience: AudienceState) -> Bool {
+        let counters = [audience.snapshotSequence, audience.confirmedFlush, audience.heldSequence, audience.heldRemovals]
+        return counters.allSatisfy { (0...maxCounter).contains($0) } && audience.name.utf8.count <= TextBounds.audienceName
+            && audience.openSnapshotID.utf8.count <= TextBounds.snapshotID
+            && audience.heldSnapshotID.utf8.count <= TextBounds.snapshotID
     }
 
     /// After a restore: queues members of unconfirmed flushes to be sent again (a removal of what the

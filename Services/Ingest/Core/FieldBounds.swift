@@ -1,3 +1,5 @@
+import Wire
+
 /// The longest value ingest accepts in each field, in UTF-8 bytes.
 ///
 /// Every record ingest writes is built from these fields only, so together they bound the size of a
@@ -5,11 +7,11 @@
 /// naming it, instead of failing a produce further down. docs/input-formats.md lists them.
 enum FieldBounds {
     /// `audience.id`, `properties.audience_key`, `context.personas.computation_key`.
-    static let audienceID = 256
+    static let audienceID = TextBounds.audienceID
     /// `audience.name`.
-    static let audienceName = 1024
+    static let audienceName = TextBounds.audienceName
     /// `snapshot`.
-    static let snapshotID = 256
+    static let snapshotID = TextBounds.snapshotID
     /// `user.id`, Segment's `userId`: the CDP's user key.
     static let userID = 1024
     /// `email` (RFC 5321: 64 bytes of local part, `@`, 255 of domain).

@@ -143,7 +143,7 @@ public final class IngestProcessor: Sendable {
                     logger.warning(
                         "snapshot-incomplete: the snapshot will cause no removals",
                         [
-                            ("audience", .string(audienceID)), ("snapshot_ref", .string(Self.reference(snapshotID))), ("declared", .int(declared)),
+                            ("audience", .string(audienceID)), ("snapshot_ref", .string(SHA256Digest.logReference(snapshotID))), ("declared", .int(declared)),
                             ("received", .int(verdict.receivedMembers)),
                         ])
                 }
@@ -152,12 +152,6 @@ public final class IngestProcessor: Sendable {
             everyPartition(.lifecycle(lifecycle), key: lifecycle.audienceID, headers: headers, into: &out)
             return admit(.control)
         }
-    }
-
-    /// How logs name a snapshot: the id is upstream text, which a hostile or careless producer can fill with
-    /// an email address, so a log line carries a digest of it (`printf %s ID | sha256sum` finds it again).
-    static func reference(_ snapshotID: String) -> String {
-        "sha256:" + SHA256Digest.hash(snapshotID).hex.prefix(16)
     }
 
     /// Partitions of the upstream topics were revoked: their open snapshots can no longer complete here.

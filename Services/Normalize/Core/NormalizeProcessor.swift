@@ -89,6 +89,12 @@ public final class NormalizeProcessor: Sendable {
                 position(of: record), reason: "invalid-record",
                 detail: "\(MemberChange.protoName).action is unspecified or unknown to this version; the member was not forwarded"))
             return (.deadLettered(reason: "invalid-record"), [])
+        case .change(let change) where change.fields.unknownConsent != nil:
+            // A consent value a newer writer added may restrict: never read as allowed, never guessed as denied.
+            out.append(deadLetter(
+                position(of: record), reason: "invalid-record",
+                detail: "\(MemberChange.protoName).consent is \(change.fields.unknownConsent ?? 0), unknown to this version; the member was not forwarded: upgrade normalize, then replay it from cohortsync.dlq.v1 (cohortsync dlq replay)"))
+            return (.deadLettered(reason: "invalid-record"), [])
         case .change(let change):
             let result = normalizer.append(change, headers: headers, sameSpot: sameSpot, into: &out, workspace: &workspace)
             if let reason = result.refusal { return (.refused(reason: reason), result.identifierRefusals) }

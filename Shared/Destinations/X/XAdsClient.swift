@@ -128,12 +128,17 @@ public struct XAdsClient: AudienceAPI {
         guard let succeeded = ResponseJSON.int(data?["success_count"]), let total = ResponseJSON.int(data?["total_count"]) else {
             return .retriable(DestinationFailure(code: "INVALID_RESPONSE", message: "users answered without success_count and total_count", httpStatus: response.status), after: nil)
         }
+        // Each operation refused once, by its first error: an index named twice must not count as two refusals
+        // (the user it would stand in for would be neither taken nor dead-lettered).
+        var named = Set<Int>()
         let refused = (object?["operation_errors"] as? [[String: Any]] ?? []).compactMap { error -> RefusedItem? in
-            guard let index = ResponseJSON.int(error["index"]), users.indices.contains(index) else { return nil }
+            guard let index = ResponseJSON.int(error["index"]), users.indices.contains(index), named.insert(index).inserted else { return nil }
             return RefusedItem(index: index, code: error["code"] as? String ?? "OPERATION_ERROR", message: error["message"] as? String ?? "")
         }
-        if succeeded == total && total == users.count && refused.isEmpty { return .done(succeeded) }
-        if succeeded + refused.count == users.count && total == users.count { return .partial(succeeded, refused: refused) }
+        // Counts outside 0...sent are no count at all (and adding them could overflow).
+        let counted = total == users.count && (0...users.count).contains(succeeded)
+        if counted && succeeded == total && refused.isEmpty { return .done(succeeded) }
+        if counted && succeeded + refused.count == users.count { return .partial(succeeded, refused: refused) }
         // Counts that do not add up: which operations were taken is unknown. Sending all again is harmless.
         return .retriable(DestinationFailure(
             code: "INCOMPLETE", message: "X took \(succeeded) of \(total) operations (\(users.count) sent) and named \(refused.count) errors",
