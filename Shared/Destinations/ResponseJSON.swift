@@ -9,11 +9,15 @@ enum ResponseJSON {
         return (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
     }
 
-    /// An integer field that JSON may carry as an integer or a whole number.
+    /// An integer field that JSON may carry as an integer or a whole number (`2.0`); a fraction or a number
+    /// beyond 64 bits is none: TikTok's `{"code": 0.5}` must not read as success (code 0).
     static func int(_ value: Any?) -> Int? {
-        if let int = value as? Int { return int }
-        if let number = value as? NSNumber { return number.intValue }
-        return nil
+        guard let number = value as? NSNumber else { return nil }
+        let double = number.doubleValue
+        // `int64Value` is exact for every integer JSON carries; it agrees with the double unless the number had
+        // a fraction or was beyond 64 bits.
+        guard double.isFinite, double.rounded(.towardZero) == double, Double(number.int64Value) == double else { return nil }
+        return Int(exactly: number.int64Value)
     }
 
     /// An id field that JSON may carry as a string or a number: 1 to 64 letters, digits, `_` or `-`, as X's and

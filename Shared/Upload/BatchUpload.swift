@@ -19,6 +19,9 @@ struct BatchUpload: Sendable {
         if batch.connectionID.isEmpty { return "connection_id is empty (an empty record or a tombstone?)" }
         if batch.audienceID.isEmpty { return "audience_id is empty" }
         if batch.batchID.isEmpty { return "batch_id is empty" }
+        if let unknown = batch.unknownEnums.first {
+            return "\(unknown) is unknown to this version; upgrade the uploader, then replay the batch from cohortsync.dlq.v1"
+        }
         // Longer than any the batcher writes: these texts go into mappings, results and dead letters.
         for (field, text, bound) in [
             ("connection_id", batch.connectionID, TextBounds.audienceID), ("audience_id", batch.audienceID, TextBounds.audienceID),

@@ -40,6 +40,20 @@ public struct Batch: ProtoMessage, Hashable {
     /// The identifier type of the destination audience when the connection names one audience per type;
     /// `unspecified` for one audience.
     public var scope = IdentifierType.unspecified
+    /// Enum fields written with a number this version does not know. Kept as read, so the batch says the same
+    /// when written again (as protobuf keeps them), and refused by the uploader: read as unspecified, such a
+    /// value would send the batch to the wrong audience.
+    public var unknownEnums: [UnknownEnum] = []
+
+    /// An enum field's number this version does not know.
+    public struct UnknownEnum: Hashable, Sendable, CustomStringConvertible {
+        public let field: Int
+        public let name: String
+        public let number: Int32
+
+        /// `scope 99`.
+        public var description: String { "\(name) \(number)" }
+    }
 
     public init(
         batchID: String = "", connectionID: String = "", audienceID: String = "", audienceName: String = "",
@@ -65,14 +79,26 @@ public struct Batch: ProtoMessage, Hashable {
             case 2: connectionID = try reader.string(field, "connection_id")
             case 3: audienceID = try reader.string(field, "audience_id")
             case 4: audienceName = try reader.string(field, "audience_name")
-            case 5: destination = try reader.enumeration(field, "destination")
-            case 6: operation = try reader.enumeration(field, "operation")
+            case 5: destination = try known(field, "destination", &reader)
+            case 6: operation = try known(field, "operation", &reader)
             case 7: users.append(try reader.message(field, "users"))
             case 8: createdAtMilliseconds = try reader.int64(field, "created_at_ms")
-            case 9: scope = try reader.enumeration(field, "scope")
+            case 9: scope = try known(field, "scope", &reader)
             default: try reader.skip(field)
             }
         }
+    }
+
+    /// An enum field's value; a number this version does not know is kept in `unknownEnums` and read as
+    /// unspecified. The last value of a field written twice wins, as protobuf has it.
+    private mutating func known<E: ProtoEnum>(_ field: ProtoReader.Field, _ name: StaticString, _ reader: inout ProtoReader) throws(WireError) -> E {
+        let number = try reader.int32(field, name)
+        unknownEnums.removeAll { $0.field == field.number }
+        guard let value = E(rawValue: number) else {
+            unknownEnums.append(UnknownEnum(field: field.number, name: "\(name)", number: number))
+            return E.unspecified
+        }
+        return value
     }
 
     public func encode(to writer: inout ProtoWriter) {
@@ -85,5 +111,6 @@ public struct Batch: ProtoMessage, Hashable {
         writer.messages(7, users)
         writer.int64(8, createdAtMilliseconds)
         writer.enumeration(9, scope)
+        for unknown in unknownEnums { writer.int32(unknown.field, unknown.number) }
     }
 }

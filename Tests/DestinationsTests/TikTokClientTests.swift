@@ -19,6 +19,14 @@ struct TikTokClientTests {
         BatchUser(userKey: "u3", identifiers: [id(.xHandle, 6)]),
     ]
 
+    @Test("a code that is no whole number is no answer: never read as code 0, success", arguments: [0.5, -0.25, 1e300])
+    func fractionalCode(_ code: Double) async throws {
+        let transport = ScriptedTransport([ScriptedTransport.json(200, ["code": code, "message": "OK", "data": [:]])])
+        let outcome = try await client(transport).upload(.add, users: Array(Self.users.prefix(2)), audience: "77")
+        guard case .retriable(let failure, nil) = outcome else { Issue.record("expected retriable, got \(outcome)"); return }
+        #expect(failure.code == "INVALID_RESPONSE")
+    }
+
     @Test("rows line up with id_schema ({} for an absent id), a second email takes a second row, a user with no TikTok id is refused unsent")
     func mappingBody() async throws {
         let transport = ScriptedTransport([ScriptedTransport.json(200, ["code": 0, "message": "OK", "data": [:]])])

@@ -24,4 +24,18 @@ struct BatchProblemTests {
         atBound.audienceName = String(repeating: "n", count: TextBounds.audienceName)
         #expect(BatchUpload.problem(atBound) == nil)
     }
+
+    @Test("a scope, operation or destination number this version does not know is refused, never read as unspecified", arguments: [
+        (9, "scope 99"), (6, "operation 99"), (5, "destination 99"),
+    ])
+    func unknownEnums(_ field: Int, _ named: String) throws {
+        var writer = ProtoWriter()
+        Self.good.encode(to: &writer)
+        writer.int32(field, 99)
+        let batch = try Batch(serializedBytes: writer.bytes)
+        #expect(batch.unknownEnums.map(\.description) == [named])
+        #expect(try Batch(serializedBytes: batch.serializedBytes()) == batch, "written again, it says the same")
+        #expect(BatchUpload.problem(batch)?.hasPrefix("\(named) is unknown to this version") == true)
+        #expect(BatchUpload.problem(try Batch(serializedBytes: Self.good.serializedBytes())) == nil)
+    }
 }
