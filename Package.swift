@@ -140,7 +140,7 @@ let package = Package(
         .testTarget(
             name: "IdentityTests", dependencies: ["Identity", "Hashing", "Wire"], resources: [.copy("identity-vectors.tsv")], swiftSettings: strict),
         .testTarget(
-            name: "BatcherTests", dependencies: ["BatcherCore", "Batcher", "Ingest", "Normalize", "Config", "Kafka", "Observability", "Stage", "Wire", "TestSupport"],
+            name: "BatcherTests", dependencies: ["BatcherCore", "Batcher", "Ingest", "Normalize", "Config", "Hashing", "Kafka", "Observability", "Stage", "Wire", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "Destinations", "Hashing", "Observability", "Runtime", "TestSupport", "Wire"], swiftSettings: strict),
     ]

@@ -105,6 +105,9 @@ public enum ConfigParser {
             if let id, !id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
                 fail("\(path).id", "\"\(id)\"", "letters, digits, - and _ (it becomes part of Kafka keys)")
             }
+            if let id, id.utf8.count > TextBounds.audienceID {
+                fail("\(path).id", "\(id.utf8.count) bytes", "at most \(TextBounds.audienceID) bytes (it names every batch, whose ids are bounded)")
+            }
             let destination: Destination? = {
                 guard let text = fields["destination"]?.stringValue, let kind = Destination(name: text) else {
                     fail("\(path).destination", fields["destination"].map { $0.stringValue.map { "\"\($0)\"" } ?? $0.kindDescription } ?? "nothing", "\"x\", \"tiktok\"")
@@ -195,6 +198,9 @@ public enum ConfigParser {
             let keys = ["audience", "connection", "cadence", "deleteOnUpstreamDelete", "maxRemovalFraction", "maxDelaySeconds"]
             guard let fields = object(value, path, keys: keys) else { return nil }
             let audience = string(fields["audience"], "\(path).audience", allowed: "the upstream audience id")
+            if let audience, audience.utf8.count > TextBounds.audienceID {
+                fail("\(path).audience", "\(audience.utf8.count) bytes", "at most \(TextBounds.audienceID) bytes (ingest refuses longer audience ids)")
+            }
             let connection = string(fields["connection"], "\(path).connection", allowed: "the id of a connection")
             if let connection, !declared.contains(connection) {
                 fail("\(path).connection", "\"\(connection)\", which no connection has", declared.map { "\"\($0)\"" }.joined(separator: ", "))

@@ -7,8 +7,8 @@ public struct DestinationFailure: Error, Sendable, Equatable, CustomStringConver
     public var httpStatus: Int?
 
     public init(code: String, message: String, httpStatus: Int? = nil) {
-        self.code = DestinationText.bounded(code, to: DestinationText.maxCodeScalars)
-        self.message = DestinationText.bounded(message, to: DestinationText.maxMessageScalars)
+        self.code = code
+        self.message = message
         self.httpStatus = httpStatus
     }
 
@@ -23,18 +23,30 @@ public struct RefusedItem: Sendable, Equatable {
 
     public init(index: Int, code: String, message: String) {
         self.index = index
-        self.code = DestinationText.bounded(code, to: DestinationText.maxCodeScalars)
-        self.message = DestinationText.bounded(message, to: DestinationText.maxMessageScalars)
+        self.code = code
+        self.message = message
     }
 }
 
-/// Text a destination chose (error codes and messages) is cut before it goes anywhere: it is copied into
-/// results, dead letters and logs, and an answer naming a megabyte of codes must not make those records too
-/// large to write, which would stop the uploader on the same batch at every restart.
+/// Text a destination chose (error codes and messages) is cut where it is read, before it goes anywhere: it is
+/// copied into results, dead letters and logs, and an answer naming a megabyte of codes must not make those
+/// records too large to write, which would stop the uploader on the same batch at every restart. The
+/// uploader's own messages are not cut.
 enum DestinationText {
     /// Real codes are short words or numbers (`INVALID_USER_DATA`, `40002`).
     static let maxCodeScalars = 64
     static let maxMessageScalars = 300
+
+    /// A code the destination chose (a string or a number), cut; nil when it gave none.
+    static func code(_ value: Any?) -> String? {
+        if let text = value as? String, !text.isEmpty { return bounded(text, to: maxCodeScalars) }
+        return ResponseJSON.int(value).map(String.init)
+    }
+
+    /// A message the destination chose, cut; empty when it gave none.
+    static func message(_ value: Any?) -> String {
+        bounded(value as? String ?? "", to: maxMessageScalars)
+    }
 
     /// `text` cut to its first `limit` Unicode scalars (at most four bytes each), marked with `…` when cut.
     static func bounded(_ text: String, to limit: Int) -> String {

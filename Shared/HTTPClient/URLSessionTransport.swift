@@ -43,15 +43,16 @@ public final class URLSessionTransport: HTTPTransport {
         let task = session.dataTask(with: urlRequest)
         let id = task.taskIdentifier
         let exchanges = exchanges
+        let timeout = request.timeout
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                // The deadline for the whole exchange: it ends the task as a timeout unless the answer came first
-                // (the answer cancels it, so no sleeper outlives its exchange).
-                let deadline = Task {
-                    guard (try? await Task.sleep(for: request.timeout)) != nil else { return }
+                exchanges.begin(id, task: task, timeout: timeout, continuation: continuation)
+                // The deadline for the whole exchange, armed once the exchange is in the table so it cannot miss
+                // it: it ends the task as a timeout unless the answer came first (which cancels it).
+                exchanges.arm(id, deadline: Task {
+                    guard (try? await Task.sleep(for: timeout)) != nil else { return }
                     exchanges.end(id, as: .timedOut)
-                }
-                exchanges.begin(id, task: task, timeout: request.timeout, deadline: deadline, continuation: continuation)
+                })
                 // A caller cancelled before the exchange was in the table: its cancellation found nothing to end.
                 if Task.isCancelled { exchanges.end(id, as: .cancelled) }
                 task.resume()
@@ -66,6 +67,8 @@ public final class URLSessionTransport: HTTPTransport {
 /// Why an exchange was ended from this side before URLSession finished it.
 enum ExchangeEnding: Sendable {
     case timedOut, cancelled, tooLarge
+    /// The server asked for credentials (a 401 with `WWW-Authenticate`): its answer is the answer.
+    case challenged
 }
 
 /// The exchanges in flight, by task id: the answer gathered so far and the caller waiting for it. The
@@ -74,7 +77,7 @@ final class ExchangeTable: Sendable {
     private struct Exchange {
         let task: URLSessionTask
         let timeout: Duration
-        let deadline: Task<Void, Never>
+        var deadline: Task<Void, Never>?
         let continuation: CheckedContinuation<Result<IncomingResponse, TransportError>, Never>
         var response: HTTPURLResponse?
         var body: [UInt8] = []
@@ -88,11 +91,18 @@ final class ExchangeTable: Sendable {
         self.maxAnswerBytes = maxAnswerBytes
     }
 
-    func begin(
-        _ id: Int, task: URLSessionTask, timeout: Duration, deadline: Task<Void, Never>,
-        continuation: CheckedContinuation<Result<IncomingResponse, TransportError>, Never>
-    ) {
-        exchanges.withLock { $0[id] = Exchange(task: task, timeout: timeout, deadline: deadline, continuation: continuation) }
+    func begin(_ id: Int, task: URLSessionTask, timeout: Duration, continuation: CheckedContinuation<Result<IncomingResponse, TransportError>, Never>) {
+        exchanges.withLock { $0[id] = Exchange(task: task, timeout: timeout, continuation: continuation) }
+    }
+
+    /// Keeps the exchange's deadline, to cancel it when the answer comes first; one already over is cancelled now.
+    func arm(_ id: Int, deadline: Task<Void, Never>) {
+        let kept = exchanges.withLock { table -> Bool in
+            guard table[id] != nil else { return false }
+            table[id]?.deadline = deadline
+            return true
+        }
+        if !kept { deadline.cancel() }
     }
 
     /// Ends an exchange still in flight for `reason`: its task is cancelled, and its completion reports why.
@@ -100,6 +110,8 @@ final class ExchangeTable: Sendable {
         let task = exchanges.withLock { table -> URLSessionTask? in
             guard table[id] != nil, table[id]?.ending == nil else { return nil }
             table[id]?.ending = reason
+            // What came of the body is no longer wanted (the challenged answer's is: the server's explanation).
+            if reason != .challenged { table[id]?.body = [] }
             return table[id]?.task
         }
         task?.cancel()
@@ -117,7 +129,8 @@ final class ExchangeTable: Sendable {
 
     func received(_ id: Int, data: Data) {
         let overflowed = exchanges.withLock { table -> Bool in
-            guard table[id] != nil else { return false }
+            // Chunks libcurl had already read arrive after an ending: they are not kept.
+            guard table[id] != nil, table[id]?.ending == nil else { return false }
             table[id]?.body.append(contentsOf: data)
             return (table[id]?.body.count ?? 0) > maxAnswerBytes
         }
@@ -127,7 +140,7 @@ final class ExchangeTable: Sendable {
     /// URLSession finished the task: the caller gets the answer, or why there is none.
     func completed(_ id: Int, error: (any Error)?) {
         guard let exchange = exchanges.withLock({ $0.removeValue(forKey: id) }) else { return }
-        exchange.deadline.cancel()
+        exchange.deadline?.cancel()
         exchange.continuation.resume(returning: Self.result(exchange, error: error, maxAnswerBytes: maxAnswerBytes))
     }
 
@@ -136,6 +149,9 @@ final class ExchangeTable: Sendable {
         case .timedOut: return .failure(.timedOut(exchange.timeout))
         case .cancelled: return .failure(.cancelled)
         case .tooLarge: return .failure(.connection("the answer is over \(maxAnswerBytes) bytes"))
+        case .challenged:
+            guard let http = exchange.response ?? exchange.task.response as? HTTPURLResponse else { return .failure(.connection("the answer is not HTTP")) }
+            return .success(answer(http, body: exchange.body))
         case nil: break
         }
         if let error {
@@ -144,18 +160,22 @@ final class ExchangeTable: Sendable {
             // The code only: an error's description quotes the URL, and a URL may carry what must not be written down.
             return .failure(.connection((error as? URLError).map { "URLError \($0.code.rawValue)" } ?? "\(type(of: error))"))
         }
-        guard let http = exchange.response else { return .failure(.connection("the answer is not HTTP")) }
+        // A refused redirect reaches `didReceive response` only in newer FoundationNetworking; the task has it either way.
+        guard let http = exchange.response ?? exchange.task.response as? HTTPURLResponse else { return .failure(.connection("the answer is not HTTP")) }
+        return .success(answer(http, body: exchange.body))
+    }
+
+    private static func answer(_ http: HTTPURLResponse, body: [UInt8]) -> IncomingResponse {
         var headers: [String: String] = [:]
         for (name, value) in http.allHeaderFields {
             if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
         }
-        return .success(IncomingResponse(status: http.statusCode, headers: headers, body: exchange.body))
+        return IncomingResponse(status: http.statusCode, headers: headers, body: body)
     }
 }
 
 /// URLSession's callbacks, handed to the exchange table.
-private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    // `@unchecked`: its only state is the table, which is `Sendable`; NSObject keeps the compiler from seeing it.
+private final class SessionDelegate: NSObject, URLSessionDataDelegate, Sendable {
     private let exchanges: ExchangeTable
 
     init(_ exchanges: ExchangeTable) {
@@ -164,15 +184,24 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecke
 
     func urlSession(
         _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
-        completionHandler: @escaping (URLRequest?) -> Void
+        completionHandler: @Sendable @escaping (URLRequest?) -> Void
     ) {
         // The redirect is the answer: the caller sees its status, and nothing is sent to its `Location`.
         completionHandler(nil)
     }
 
     func urlSession(
+        _ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
+        completionHandler: @Sendable @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void
+    ) {
+        // No credential is ever offered: a 401 asking for one is the answer (X's revoked token), not a wait.
+        exchanges.end(task.taskIdentifier, as: .challenged)
+        completionHandler(.cancelAuthenticationChallenge, nil)
+    }
+
+    func urlSession(
         _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+        completionHandler: @Sendable @escaping (URLSession.ResponseDisposition) -> Void
     ) {
         guard let http = response as? HTTPURLResponse else {
             completionHandler(.allow)

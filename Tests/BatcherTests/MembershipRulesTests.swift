@@ -1,5 +1,7 @@
-import BatcherCore
+@testable import BatcherCore
+import Hashing
 import Kafka
+import Observability
 import Testing
 import Wire
 
@@ -295,6 +297,15 @@ struct MembershipRulesTests {
         let undecided = HoldDecision(connectionID: "x-main", audienceID: "aud", action: .unspecified, snapshotID: String(longID.dropLast()))
         #expect(refusal(.hold(undecided)) != nil)
         #expect(run.flush().isEmpty && run.ledger.holds.count == 1)
+    }
+
+    @Test("a held removal is logged with its snapshot as a digest, never the id: upstream text that may hold an address")
+    func holdLogged() throws {
+        let hold = AudienceState(connectionID: "x-main", audienceID: "aud", heldSnapshotID: "someone@example.com", heldRemovals: 6)
+        let fields = BatcherEngine.holdFields(hold, partition: 2)
+        #expect(fields.map(\.0) == ["connection", "audience", "snapshot_ref", "partition", "removals"])
+        #expect(fields[2].1 == .string(SHA256Digest.logReference("someone@example.com")))
+        #expect(!fields.contains { "\($0.1)".contains("someone") })
     }
 
     @Test("an audience state read back with counters that could not be real, or naming another sync, is skipped as unreadable")

@@ -99,6 +99,8 @@ struct ConfigParserTests {
         ("fraction out of range", "$.syncs[0].maxRemovalFraction"),
         ("delete flag not boolean", "$.syncs[0].deleteOnUpstreamDelete"),
         ("duplicate sync", "$.syncs[1]"),
+        ("connection id over 256 bytes", "$.connections[0].id"),
+        ("audience id over 256 bytes", "$.syncs[0].audience"),
     ])
     func errorKinds(_ kind: String, _ path: String) {
         let json = edit { connections, syncs in
@@ -119,6 +121,10 @@ struct ConfigParserTests {
             case "fraction out of range": syncs[0]["maxRemovalFraction"] = 1.5
             case "delete flag not boolean": syncs[0]["deleteOnUpstreamDelete"] = "yes"
             case "duplicate sync": syncs[1]["connection"] = "x-main"
+            case "connection id over 256 bytes":
+                connections[0]["id"] = String(repeating: "c", count: 257)
+                syncs[0]["connection"] = String(repeating: "c", count: 257)
+            case "audience id over 256 bytes": syncs[0]["audience"] = String(repeating: "a", count: 257)
             default: Issue.record("unknown case \(kind)")
             }
         }

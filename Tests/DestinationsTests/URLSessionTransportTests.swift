@@ -30,6 +30,16 @@ struct URLSessionTransportTests {
         #expect(followed.withLock { $0 } == 0, "a redirect was followed")
     }
 
+    @Test("a 401 that asks for credentials is the answer, with its body: no credential is offered and nothing waits")
+    func authenticationChallenge() async throws {
+        let server = try HTTPServer(host: "127.0.0.1", port: 0) { _ in
+            HTTPResponse(status: 401, headers: [("WWW-Authenticate", "Basic realm=\"x\"")], body: Array("{\"errors\":[{\"code\":\"INVALID_OR_EXPIRED_TOKEN\"}]}".utf8))
+        }
+        defer { server.stop() }
+        let answer = try await URLSessionTransport().send(OutgoingRequest(method: "POST", url: "http://127.0.0.1:\(server.port)/", body: [1], timeout: .seconds(20)))
+        #expect(answer.status == 401)
+    }
+
     @Test("an answer over the size cap fails the exchange; one at the cap is taken whole")
     func answerSizeCap() async throws {
         let server = try HTTPServer(host: "127.0.0.1", port: 0) { request in
@@ -42,25 +52,64 @@ struct URLSessionTransportTests {
         await #expect(throws: TransportError.self) {
             _ = try await transport.send(OutgoingRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/5000000", timeout: .seconds(10)))
         }
+        // An answer without a length, read until the connection closes: cut off as it grows past the cap.
+        let (python, port) = try Self.rawServer(head: "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", chunks: 50, chunk: 10_000, pause: 0.01)
+        defer { python.terminate() }
+        let error = await #expect(throws: TransportError.self) {
+            _ = try await transport.send(OutgoingRequest(method: "GET", url: "http://127.0.0.1:\(port)/", timeout: .seconds(10)))
+        }
+        guard case .connection(let detail)? = error, detail.contains("over 100000 bytes") else {
+            Issue.record("expected the size refusal, got \(String(describing: error))")
+            return
+        }
         // The transport goes on after an exchange it ended.
         let after = try await transport.send(OutgoingRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/10", timeout: .seconds(10)))
         #expect(after.body.count == 10)
     }
 
-    @Test("an answer later than the deadline fails the exchange as a timeout, not as the late answer")
-    func deadline() async throws {
-        let server = try HTTPServer(host: "127.0.0.1", port: 0) { request in
-            if request.path == "/slow" { Thread.sleep(forTimeInterval: 5) }
-            return .text(200, "late")
+    /// A one-request server on loopback written in Python, for answers libmicrohttpd will not give: `head`, then
+    /// `chunks` pieces of `chunk` bytes `pause` seconds apart. Returns the process and its port.
+    static func rawServer(head: String, chunks: Int, chunk: Int, pause: Double) throws -> (Process, Int) {
+        let script = """
+            import socket, sys, time
+            server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
+            print(server.getsockname()[1], flush=True)
+            connection, _ = server.accept(); connection.recv(65536)
+            connection.sendall(\(head.debugDescription).encode())
+            for _ in range(\(chunks)):
+                time.sleep(\(pause))
+                try: connection.sendall(b"x" * \(chunk))
+                except OSError: sys.exit(0)
+            connection.close()
+            """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", script]
+        let output = Pipe()
+        python.standardOutput = output
+        try python.run()
+        let portLine = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let port = Int(portLine) else {
+            python.terminate()
+            throw TransportError.connection("the raw server did not start (python3 on PATH?): \(portLine)")
         }
-        defer { server.stop() }
-        let transport = URLSessionTransport()
+        return (python, port)
+    }
+
+    @Test("an answer trickled a byte at a time ends at the deadline for the whole exchange, as a timeout")
+    func trickledAnswer() async throws {
+        // Its head at once, then a byte every 200 ms for 20 s: URLSession's own timer, restarted by every byte,
+        // never ends such an answer.
+        let (python, port) = try Self.rawServer(head: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", chunks: 100, chunk: 1, pause: 0.2)
+        defer { python.terminate() }
+        let started = ContinuousClock.now
         let error = await #expect(throws: TransportError.self) {
-            _ = try await transport.send(OutgoingRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/slow", timeout: .milliseconds(500)))
+            _ = try await URLSessionTransport().send(OutgoingRequest(method: "GET", url: "http://127.0.0.1:\(port)/", timeout: .seconds(2)))
         }
-        // Not timed: on a loaded machine the test's own tasks may wait seconds for a thread. Without the deadline
-        // the exchange would end with the server's 200 after 5 s.
         guard case .timedOut? = error else { Issue.record("expected a timeout, got \(String(describing: error))"); return }
+        // Without the deadline the answer would complete after 20 s; a loaded machine may delay the deadline's
+        // task by seconds, not by that much.
+        #expect(ContinuousClock.now - started < .seconds(15))
     }
 
     @Test("a caller's cancellation ends its exchange as cancelled, not with the answer that comes later")

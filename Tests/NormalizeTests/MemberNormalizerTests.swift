@@ -132,8 +132,24 @@ struct NormalizeProcessorTests {
         #expect(processor.process(raw).outcome == .deadLettered(reason: "invalid-record"))
     }
 
-    @Test("a consent number this version does not know goes to the DLQ: never read as allowed, never guessed as denied", arguments: [3, 99, -1])
+    @Test("a change that would add a user with a consent number this version does not know goes to the DLQ: never read as allowed, never guessed as denied; an exit goes on", arguments: [3, 99, -1])
     func unknownConsent(_ consent: Int32) throws {
+        func raw(_ action: MemberAction) -> ConsumerRecord {
+            var change = ProtoWriter()
+            change.string(1, "aud_x")
+            change.string(2, "u")
+            change.int32(3, action.rawValue)
+            var identifiers = ProtoWriter()
+            identifiers.string(1, "ada@example.com")
+            change.bytes(5, identifiers.bytes)
+            change.int32(6, consent)
+            var record = ProtoWriter()
+            record.bytes(1, change.bytes)
+            return ConsumerRecord(topic: TopicNames.members, partition: 0, offset: 1, key: nil, value: record.bytes)
+        }
+        // A removal removes whatever the consent says.
+        let exit = processor.process(raw(.exit))
+        #expect(exit.outcome == .hashed && exit.records.count == 1 && exit.records.first?.topic == TopicNames.hashed)
         var change = ProtoWriter()
         change.string(1, "aud_x")
         change.string(2, "u")

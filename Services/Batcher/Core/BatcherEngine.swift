@@ -168,8 +168,7 @@ public final class BatcherEngine: Sendable {
         for hold in counts.held {
             logger.warning(
                 "a snapshot would remove more than the sync's maxRemovalFraction; the removal is held until `cohortsync holds confirm` or `discard`",
-                [("connection", .string(hold.connectionID)), ("audience", .string(hold.audienceID)), ("snapshot_ref", .string(SHA256Digest.logReference(hold.heldSnapshotID))),
-                 ("partition", .integer(Int(first.partition))), ("removals", .integer(Int(hold.heldRemovals)))])
+                Self.holdFields(hold, partition: first.partition))
         }
         if !letters.isEmpty {
             metrics.deadLettered(letters.count)
@@ -298,5 +297,17 @@ public final class BatcherEngine: Sendable {
         }
         metrics.flushed(plans)
         for plan in plans { for completion in plan.completions { completion.release() } }
+    }
+}
+
+extension BatcherEngine {
+    /// What the log says of a held removal: the sync, the partition and the count, and the snapshot only as
+    /// `snapshot_ref` (`sha256:` and 16 hex digits): its id is upstream text, which may hold an address.
+    static func holdFields(_ hold: AudienceState, partition: Int32) -> [(String, LogValue)] {
+        [
+            ("connection", .string(hold.connectionID)), ("audience", .string(hold.audienceID)),
+            ("snapshot_ref", .string(SHA256Digest.logReference(hold.heldSnapshotID))), ("partition", .integer(Int(partition))),
+            ("removals", .integer(Int(hold.heldRemovals))),
+        ]
     }
 }

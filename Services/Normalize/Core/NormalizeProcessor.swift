@@ -89,11 +89,12 @@ public final class NormalizeProcessor: Sendable {
                 position(of: record), reason: "invalid-record",
                 detail: "\(MemberChange.protoName).action is unspecified or unknown to this version; the member was not forwarded"))
             return (.deadLettered(reason: "invalid-record"), [])
-        case .change(let change) where change.fields.unknownConsent != nil:
-            // A consent value a newer writer added may restrict: never read as allowed, never guessed as denied.
+        case .change(let change) where change.fields.unknownConsent != nil && change.fields.action != .exit && change.fields.action != .consentWithdrawn:
+            // A consent value a newer writer added may restrict: a change that would add the user is never read as
+            // allowed nor guessed as denied. An exit or a withdrawal removes whatever the consent, so it goes on.
             out.append(deadLetter(
                 position(of: record), reason: "invalid-record",
-                detail: "\(MemberChange.protoName).consent is \(change.fields.unknownConsent ?? 0), unknown to this version; the member was not forwarded: upgrade normalize, then replay it from cohortsync.dlq.v1 (cohortsync dlq replay)"))
+                detail: "\(MemberChange.protoName).consent is \(change.fields.unknownConsent ?? 0), unknown to this version; the member was not added: upgrade normalize, then send the member again upstream"))
             return (.deadLettered(reason: "invalid-record"), [])
         case .change(let change):
             let result = normalizer.append(change, headers: headers, sameSpot: sameSpot, into: &out, workspace: &workspace)

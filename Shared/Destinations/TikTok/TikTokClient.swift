@@ -77,7 +77,7 @@ public struct TikTokClient: AudienceAPI {
                 guard let index = ResponseJSON.int(row["row_index"]), request.rowUsers.indices.contains(index) else { continue }
                 let user = request.rowUsers[index]
                 if seen.insert(user).inserted {
-                    refused.append(RefusedItem(index: user, code: ResponseJSON.id(row["code"]) ?? String(Self.partialCode), message: row["message"] as? String ?? ""))
+                    refused.append(RefusedItem(index: user, code: DestinationText.code(row["code"]) ?? String(Self.partialCode), message: DestinationText.message(row["message"])))
                 }
             }
             guard refused.count > request.unsendable.count else {
@@ -207,7 +207,7 @@ public struct TikTokClient: AudienceAPI {
         guard let object = ResponseJSON.object(response.body), let code = ResponseJSON.int(object["code"]) else {
             return .retriable(DestinationFailure(code: "INVALID_RESPONSE", message: "the answer has no code", httpStatus: 200), after: nil)
         }
-        let failure = DestinationFailure(code: String(code), message: object["message"] as? String ?? "", httpStatus: 200)
+        let failure = DestinationFailure(code: String(code), message: DestinationText.message(object["message"]), httpStatus: 200)
         switch code {
         case 0, Self.partialCode: return success(object["data"] as? [String: Any] ?? [:], code)
         case _ where Self.retriableCodes.contains(code):

@@ -133,7 +133,7 @@ public struct XAdsClient: AudienceAPI {
         var named = Set<Int>()
         let refused = (object?["operation_errors"] as? [[String: Any]] ?? []).compactMap { error -> RefusedItem? in
             guard let index = ResponseJSON.int(error["index"]), users.indices.contains(index), named.insert(index).inserted else { return nil }
-            return RefusedItem(index: index, code: error["code"] as? String ?? "OPERATION_ERROR", message: error["message"] as? String ?? "")
+            return RefusedItem(index: index, code: DestinationText.code(error["code"]) ?? "OPERATION_ERROR", message: DestinationText.message(error["message"]))
         }
         // Counts outside 0...sent are no count at all (and adding them could overflow).
         let counted = total == users.count && (0...users.count).contains(succeeded)
@@ -194,7 +194,8 @@ public struct XAdsClient: AudienceAPI {
     static func failure(_ response: IncomingResponse) -> DestinationFailure {
         let first = (ResponseJSON.object(response.body)?["errors"] as? [[String: Any]])?.first
         return DestinationFailure(
-            code: first?["code"] as? String ?? "HTTP_\(response.status)", message: first?["message"] as? String ?? "", httpStatus: response.status)
+            code: DestinationText.code(first?["code"]) ?? "HTTP_\(response.status)", message: DestinationText.message(first?["message"]),
+            httpStatus: response.status)
     }
 
     /// A non-2xx answer: 429 and 5xx retriable (503 is X's OVER_CAPACITY), 401 a revoked credential, any other 4xx permanent.
