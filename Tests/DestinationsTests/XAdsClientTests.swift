@@ -169,6 +169,19 @@ struct XAdsClientTests {
         #expect(failure.message.contains("did not create"))
     }
 
+    @Test("a listing page that is not a list of audiences is asked again later, never read as no audience", arguments: [
+        ScriptedTransport.Step.answer(IncomingResponse(status: 200, headers: ["content-type": "text/html"], body: Array("<html>maintenance</html>".utf8))),
+        ScriptedTransport.json(200, ["request": ["params": [:] as [String: Any]]]),
+        ScriptedTransport.json(200, ["data": [["name": "Buyers", "description": "cohortsync:c/a/"]]]),
+        ScriptedTransport.json(200, ["data": [] as [Any], "next_cursor": 42]),
+    ])
+    func adoptionPageInvalid(_ page: ScriptedTransport.Step) async throws {
+        let transport = ScriptedTransport([ScriptedTransport.json(400, ["errors": [["code": "DUPLICATE_AUDIENCE_NAME", "message": "exists"]]]), page])
+        let outcome = try await client(transport).createAudience(named: "Buyers", tag: "cohortsync:c/a/")
+        guard case .retriable(let failure, nil) = outcome else { Issue.record("expected retriable, got \(outcome)"); return }
+        #expect(failure.code == "INVALID_RESPONSE")
+    }
+
     @Test("adoption stops when X repeats a cursor, a permanent failure instead of paging forever")
     func adoptionCursorLoop() async throws {
         let page = ScriptedTransport.json(200, ["data": [["id": "other", "name": "Else"]], "next_cursor": "same"])

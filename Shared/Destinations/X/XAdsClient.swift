@@ -99,15 +99,27 @@ public struct XAdsClient: AudienceAPI {
             let answer = try await call("GET", audiencesPath, query: query)
             guard case .success(let response) = answer else { return (answer.failureOutcome(), foreign) }
             guard (200..<300).contains(response.status) else { return (Self.classify(response, Self.failure(response)), foreign) }
-            let object = ResponseJSON.object(response.body)
-            for audience in object?["data"] as? [[String: Any]] ?? [] where audience["name"] as? String == name && audience["deleted"] as? Bool != true {
+            // A page that is not a list of audiences says nothing about whether ours exists: asked again later,
+            // never read as "none" (which would dead-letter an add, or settle a create intent too early).
+            let invalid = { (what: String) in
+                (DestinationOutcome<String?>.retriable(DestinationFailure(code: "INVALID_RESPONSE", message: what, httpStatus: response.status), after: nil), foreign)
+            }
+            guard let object = ResponseJSON.object(response.body), let audiences = object["data"] as? [[String: Any]] else {
+                return invalid("the audience list answered without a data array")
+            }
+            for audience in audiences where audience["name"] as? String == name && audience["deleted"] as? Bool != true {
                 guard audience["description"] as? String == tag else {
                     foreign = true
                     continue
                 }
-                if let id = ResponseJSON.id(audience["id"]) { return (.done(id), foreign) }
+                guard let id = ResponseJSON.id(audience["id"]) else { return invalid("the listed audience named \"\(name)\" has no plain id") }
+                return (.done(id), foreign)
             }
-            cursor = (object?["next_cursor"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+            switch object["next_cursor"] {
+            case nil, is NSNull: cursor = nil
+            case let next as String: cursor = next.isEmpty ? nil : next
+            default: return invalid("next_cursor is not a string")
+            }
             // A cursor given twice, or more pages than any account holds, would page forever.
             if let next = cursor, !seen.insert(next).inserted || pages >= Self.maxAdoptionPages {
                 return (.permanent(DestinationFailure(
