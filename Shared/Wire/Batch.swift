@@ -92,12 +92,9 @@ public struct Batch: ProtoMessage, Hashable {
     /// An enum field's value; a number this version does not know is kept in `unknownEnums` and read as
     /// unspecified. The last value of a field written twice wins, as protobuf has it.
     private mutating func known<E: ProtoEnum>(_ field: ProtoReader.Field, _ name: StaticString, _ reader: inout ProtoReader) throws(WireError) -> E {
-        let number = try reader.int32(field, name)
+        let (value, unknown): (E, Int32?) = try reader.knownEnumeration(field, name)
         unknownEnums.removeAll { $0.field == field.number }
-        guard let value = E(rawValue: number) else {
-            unknownEnums.append(UnknownEnum(field: field.number, name: "\(name)", number: number))
-            return E.unspecified
-        }
+        if let unknown { unknownEnums.append(UnknownEnum(field: field.number, name: "\(name)", number: unknown)) }
         return value
     }
 

@@ -54,10 +54,7 @@ public struct MemberChangeFields: Sendable, Equatable {
             case 5:
                 var nested = try reader.nested(field, "identifiers")
                 identifiers = try RawIdentifierRanges(from: &nested, merging: identifiers)
-            case 6:
-                let number = try reader.int32(field, "consent")
-                consent = Consent(rawValue: number) ?? .unspecified
-                unknownConsent = Consent(rawValue: number) == nil ? number : nil
+            case 6: (consent, unknownConsent) = try reader.knownEnumeration(field, "consent")
             case 7: eventTimeMilliseconds = try reader.int64(field, "event_time_ms")
             default: try reader.skip(field)
             }

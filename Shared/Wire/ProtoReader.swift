@@ -154,7 +154,15 @@ public struct ProtoReader: Sendable {
 
     /// An enum field's value; numbers this version does not know read as the enum's unspecified case.
     public mutating func enumeration<E: ProtoEnum>(_ field: Field, _ name: StaticString) throws(WireError) -> E {
-        E(rawValue: try int32(field, name)) ?? E.unspecified
+        try knownEnumeration(field, name).value
+    }
+
+    /// An enum field's value and, when this version does not know its number, that number (the value then
+    /// unspecified): for readers that must refuse what they would otherwise take as unspecified.
+    public mutating func knownEnumeration<E: ProtoEnum>(_ field: Field, _ name: StaticString) throws(WireError) -> (value: E, unknown: Int32?) {
+        let number = try int32(field, name)
+        guard let value = E(rawValue: number) else { return (E.unspecified, number) }
+        return (value, nil)
     }
 
     /// A sub-message field's value.

@@ -125,7 +125,7 @@ public struct PartitionLedger: Sendable {
                 ignore("no-sync")
                 return nil
             }
-            if let refusal = Self.refusal(member) { return refusal }
+            if let refusal = Self.refusal(record) { return refusal }
             if let ignored = ledgers[index].apply(member, now: now) {
                 ignore(ignored.rawValue)
                 return nil

@@ -19,6 +19,9 @@ enum FieldBounds {
     /// `phone`, `idfa`, `gaid`, `android_id`, `x_handle`, `x_id`, Segment's `advertisingId`: room for a
     /// 64-character SHA-256 digest, punctuation and an extension.
     static let identifier = 128
+
+    /// The bound of the user's identifier of `kind`: `email`'s for an email, `identifier` for the others.
+    static func of(_ kind: IdentifierType) -> Int { kind == .email ? email : identifier }
     /// `type`, `action`, `event`, `timestamp`, `context.device.type`: short words and times.
     static let word = 64
 }

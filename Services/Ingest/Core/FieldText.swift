@@ -1,3 +1,5 @@
+import Wire
+
 /// The text of one upstream record's fields, escapes resolved, end to end: ingest copies each value it
 /// forwards here and writes the member record straight from these bytes, so no field becomes a `String`
 /// or array of its own. One per run of records, emptied (its memory kept) before each record.
@@ -30,9 +32,7 @@ struct FieldText {
 
     /// Whether the text at `range` is `word`, byte for byte; false when there is no text.
     func equals(_ range: Range<Int>?, _ word: String) -> Bool {
-        let expected = word.utf8.span
-        guard let range, range.count == expected.count else { return false }
-        for offset in 0..<expected.count where bytes[range.lowerBound + offset] != expected[offset] { return false }
-        return true
+        guard let range else { return false }
+        return bytes.span.extracting(range).elementsEqual(word.utf8.span)
     }
 }

@@ -18,12 +18,6 @@ struct NativeFields {
     var snapshot: Range<Int>?
     var members: Int64?
 
-    /// The user's identifier fields in the order the general reader reads them, with their bounds.
-    static let identifierFields: [(kind: IdentifierType, bound: Int)] = [
-        (.email, FieldBounds.email), (.phone, FieldBounds.identifier), (.idfa, FieldBounds.identifier), (.gaid, FieldBounds.identifier),
-        (.androidID, FieldBounds.identifier), (.xHandle, FieldBounds.identifier), (.xID, FieldBounds.identifier),
-    ]
-
     /// Reads every field through `record`, in a fixed order, whatever the record's type, so a wrong type
     /// anywhere is refused the same way for every kind of record; text is copied into `text`.
     /// - Throws: `IngestRefusal` naming the first field that is written twice, of the wrong type or too long.
@@ -37,8 +31,8 @@ struct NativeFields {
         if let user = try record.object("user") {
             hasUser = true
             userID = try user.text("id", bound: FieldBounds.userID, into: &text)
-            for (kind, bound) in Self.identifierFields {
-                if let value = try user.text(kind.name, bound: bound, into: &text) { identifiers[kind] = value }
+            for kind in IdentifierType.kinds {
+                if let value = try user.text(kind.name, bound: FieldBounds.of(kind), into: &text) { identifiers[kind] = value }
             }
         }
         consent = try record.object("consent")?.bool("ads")

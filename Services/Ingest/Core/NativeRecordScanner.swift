@@ -75,7 +75,7 @@ struct NativeRecordScanner {
             }
             var value: Range<Int>?
             // Identifier kinds are numbered from 1, after the id's slot 0.
-            guard seen.insert(Int(kind.rawValue)), scanner.string(bound: kind == .email ? FieldBounds.email : FieldBounds.identifier, into: &text, &value)
+            guard seen.insert(Int(kind.rawValue)), scanner.string(bound: FieldBounds.of(kind), into: &text, &value)
             else { return false }
             if let value { fields.identifiers[kind] = value }
             return true
