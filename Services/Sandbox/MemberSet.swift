@@ -26,6 +26,11 @@ struct MemberSet: Sendable {
         let key: UInt8
         let digest: (UInt64, UInt64, UInt64, UInt64)
 
+        init(key: UInt8, digest: (UInt64, UInt64, UInt64, UInt64)) {
+            self.key = key
+            self.digest = digest
+        }
+
         /// From 64 lowercase hex characters; nil for anything else.
         init?(key: UInt8, hex: ArraySlice<UInt8>) {
             guard hex.count == 64 else { return nil }
@@ -96,11 +101,12 @@ struct MemberSet: Sendable {
     /// One user's identifiers.
     typealias Member = [Identifier]
 
-    private var members: [Int32: [Identifier]] = [:]
-    private var index: [Identifier: Int32] = [:]
-    private var nextID: Int32 = 0
+    /// Members by number; an empty slot is free, and its number waits in `freeNumbers` for the next member.
+    private var members: [Member] = []
+    private var freeNumbers: [Int32] = []
+    private var index = IdentifierIndex()
 
-    var count: Int { members.count }
+    var count: Int { members.count - freeNumbers.count }
 
     /// Adds `user`, merging every member that shares an identifier with it; false when that changes nothing
     /// (every identifier already belongs to one and the same member), as for an add sent twice.
@@ -111,16 +117,29 @@ struct MemberSet: Sendable {
         var merged = user
         var absorbed: Set<Int32> = []
         for identifier in user {
-            if let id = index[identifier], absorbed.insert(id).inserted {
-                merged += members.removeValue(forKey: id) ?? []
+            if let number = index[identifier], absorbed.insert(number).inserted {
+                merged += take(number)
             }
         }
         if !absorbed.isEmpty || Self.hasRepeats(merged) { merged = Array(Set(merged)) }
-        let id = nextID
-        nextID += 1
-        members[id] = merged
-        for identifier in merged { index[identifier] = id }
+        let number: Int32
+        if let free = freeNumbers.popLast() {
+            number = free
+            members[Int(number)] = merged
+        } else {
+            number = Int32(members.count)
+            members.append(merged)
+        }
+        for identifier in merged { index.set(identifier, to: number) }
         return true
+    }
+
+    /// Empties member `number`'s slot and returns what it held; its identifiers stay in the index.
+    private mutating func take(_ number: Int32) -> Member {
+        let member = members[Int(number)]
+        members[Int(number)] = []
+        freeNumbers.append(number)
+        return member
     }
 
     /// Whether an identifier appears twice; a user has a handful, so pairs are compared instead of hashed.
@@ -137,8 +156,8 @@ struct MemberSet: Sendable {
     mutating func remove(_ user: Member) -> Bool {
         var removed = false
         for identifier in user {
-            guard let id = index[identifier] else { continue }
-            for gone in members.removeValue(forKey: id) ?? [] { index[gone] = nil }
+            guard let number = index[identifier] else { continue }
+            for gone in take(number) { index.remove(gone) }
             removed = true
         }
         return removed
@@ -152,7 +171,7 @@ struct MemberSet: Sendable {
         var folded = [UInt8](repeating: 0, count: 32)
         var text: [UInt8] = []
         var ordered: Member = []
-        for member in members.values {
+        for member in members where !member.isEmpty {
             ordered.removeAll(keepingCapacity: true)
             ordered.append(contentsOf: member)
             // Keys by name, then digests: a lowercase hex text sorts as its digest's words do.
@@ -182,7 +201,7 @@ struct MemberSet: Sendable {
 
     /// Every member as key → sorted hex digests, members ordered by their first key and digest, for stable output.
     var sorted: [[String: [String]]] {
-        members.values
+        members.filter { !$0.isEmpty }
             .map { member in
                 Dictionary(grouping: member, by: { Self.keys[Int($0.key)] }).mapValues { $0.map(\.hex).sorted() }
             }
