@@ -41,6 +41,33 @@ struct XAdsClientTests {
         #expect(OAuth1.parseAuthorizationHeader(authorization)?["oauth_consumer_key"] == "ck")
     }
 
+    @Test("the users body byte for byte: keys in X's order whatever the identifiers' order, values in theirs, every hex digit")
+    func usersBodyBytes() async throws {
+        let every = (0..<32).map { UInt8($0 * 8 + 7) }
+        let users = [
+            BatchUser(userKey: "u1", identifiers: [
+                HashedIdentifier(type: .xID, sha256: Array(repeating: 0x10, count: 32)), HashedIdentifier(type: .phone, sha256: every),
+                HashedIdentifier(type: .androidID, sha256: Array(repeating: 0x9A, count: 32)), HashedIdentifier(type: .email, sha256: Array(repeating: 0xF0, count: 32)),
+                HashedIdentifier(type: .unspecified, sha256: Array(repeating: 0x33, count: 32)), HashedIdentifier(type: .idfa, sha256: Array(repeating: 0x0F, count: 32)),
+            ]),
+            BatchUser(userKey: "u2", identifiers: []),
+            BatchUser(userKey: "u3", identifiers: [HashedIdentifier(type: .xHandle, sha256: Array(repeating: 0xC5, count: 32))]),
+        ]
+        let transport = ScriptedTransport([ScriptedTransport.json(200, ["data": ["success_count": 3, "total_count": 3], "operation_errors": []])])
+        _ = try await client(transport).upload(.add, users: users, audience: "a1")
+        let body = String(decoding: try #require(transport.requests.first).body, as: UTF8.self)
+        func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+        let repeated = { (byte: String) in String(repeating: byte, count: 32) }
+        let expected = "["
+            + #"{"operation_type":"Update","params":{"users":[{"email":[""# + repeated("f0") + #""],"phone_number":[""# + hex(every)
+            + #""],"device_id":[""# + repeated("9a") + #"",""# + repeated("0f") + #""],"twitter_id":[""# + repeated("10") + #""]}]}},"#
+            + #"{"operation_type":"Update","params":{"users":[{}]}},"#
+            + #"{"operation_type":"Update","params":{"users":[{"handle":[""# + repeated("c5") + #""]}]}}"#
+            + "]"
+        #expect(body == expected)
+        #expect(hex(every).count == 64 && Set(hex(every)) == Set("0123456789abcdef"))
+    }
+
     @Test("operation_errors name the refused users by index; the rest count as taken")
     func partial() async throws {
         let transport = ScriptedTransport([ScriptedTransport.json(200, [

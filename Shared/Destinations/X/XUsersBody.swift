@@ -3,34 +3,48 @@ import Wire
 /// The body of `POST custom_audiences/{id}/users`: one operation per user, so that X's
 /// `operation_errors` (by operation index) name the refused users exactly.
 enum XUsersBody {
-    /// The keys in a fixed order, so a user's identifiers group under one key each.
-    private static let order: [(key: StaticString, types: [IdentifierType])] = [
-        ("email", [.email]), ("phone_number", [.phone]), ("device_id", [.idfa, .gaid, .androidID]), ("handle", [.xHandle]), ("twitter_id", [.xID]),
-    ]
+    /// The `users` keys in the order they are written, so a user's identifiers group under one key each.
+    private static let keys: [StaticString] = ["email", "phone_number", "device_id", "handle", "twitter_id"]
+
+    /// The position in `keys` of the key an identifier type is sent under; every type has one.
+    private static func keyPosition(_ type: IdentifierType) -> Int {
+        switch type {
+        case .email: 0
+        case .phone: 1
+        case .idfa, .gaid, .androidID: 2
+        case .xHandle: 3
+        case .xID: 4
+        case .unspecified: -1
+        }
+    }
 
     static func encode(_ operation: BatchOperation, users: [BatchUser]) -> [UInt8] {
         var writer = JSONBodyWriter(capacity: 64 + users.count * 140)
+        let opening: StaticString = operation == .remove ? #"{"operation_type":"Delete","params":{"users":[{"# : #"{"operation_type":"Update","params":{"users":[{"#
         writer.raw("[")
-        for (index, user) in users.enumerated() {
-            if index > 0 { writer.raw(",") }
-            writer.raw(operation == .remove ? #"{"operation_type":"Delete","params":{"users":[{"# : #"{"operation_type":"Update","params":{"users":[{"#)
+        for user in users {
+            if writer.bytes.count > 1 { writer.raw(",") }
+            writer.raw(opening)
+            let identifiers = user.identifiers.span
+            // Which keys the user has, as bits: one pass to find them, one per key present to write its values.
+            var present = 0
+            for position in identifiers.indices { present |= 1 << keyPosition(identifiers[position].type) & 0x1F }
             var firstKey = true
-            for (key, types) in order {
+            while present != 0 {
+                let key = present.trailingZeroBitCount
+                present &= present - 1
+                if !firstKey { writer.raw(",") }
+                firstKey = false
+                writer.raw("\"")
+                writer.raw(keys[key])
+                writer.raw("\":[")
                 var firstValue = true
-                for identifier in user.identifiers where types.contains(identifier.type) {
-                    if firstValue {
-                        if !firstKey { writer.raw(",") }
-                        writer.raw("\"")
-                        writer.raw(key)
-                        writer.raw("\":[")
-                        firstKey = false
-                    } else {
-                        writer.raw(",")
-                    }
-                    writer.hexString(identifier.sha256)
+                for position in identifiers.indices where keyPosition(identifiers[position].type) == key {
+                    if !firstValue { writer.raw(",") }
                     firstValue = false
+                    writer.hexString(identifiers[position].sha256)
                 }
-                if !firstValue { writer.raw("]") }
+                writer.raw("]")
             }
             writer.raw("}]}}")
         }
