@@ -41,7 +41,7 @@ struct XAdsClientTests {
         #expect(OAuth1.parseAuthorizationHeader(authorization)?["oauth_consumer_key"] == "ck")
     }
 
-    @Test("the users body byte for byte: keys in X's order whatever the identifiers' order, values in theirs, every hex digit")
+    @Test("the users body byte for byte: keys in X's order whatever the identifiers' order, values in theirs, every hex digit, Delete for removals")
     func usersBodyBytes() async throws {
         let every = (0..<32).map { UInt8($0 * 8 + 7) }
         let users = [
@@ -52,9 +52,18 @@ struct XAdsClientTests {
             ]),
             BatchUser(userKey: "u2", identifiers: []),
             BatchUser(userKey: "u3", identifiers: [HashedIdentifier(type: .xHandle, sha256: Array(repeating: 0xC5, count: 32))]),
+            BatchUser(userKey: "u4", identifiers: [HashedIdentifier(type: .unspecified, sha256: Array(repeating: 0x44, count: 32))]),
+            BatchUser(userKey: "u5", identifiers: [
+                HashedIdentifier(type: .email, sha256: Array(repeating: 0x55, count: 32)), HashedIdentifier(type: .email, sha256: Array(repeating: 0x66, count: 32)),
+            ]),
         ]
-        let transport = ScriptedTransport([ScriptedTransport.json(200, ["data": ["success_count": 3, "total_count": 3], "operation_errors": []])])
+        let transport = ScriptedTransport([
+            ScriptedTransport.json(200, ["data": ["success_count": 5, "total_count": 5], "operation_errors": []]),
+            ScriptedTransport.json(200, ["data": ["success_count": 1, "total_count": 1], "operation_errors": []]),
+        ])
         _ = try await client(transport).upload(.add, users: users, audience: "a1")
+        _ = try await client(transport).upload(.remove, users: [users[4]], audience: "a1")
+        #expect(transport.requests.count == 2)
         let body = String(decoding: try #require(transport.requests.first).body, as: UTF8.self)
         func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
         let repeated = { (byte: String) in String(repeating: byte, count: 32) }
@@ -62,9 +71,13 @@ struct XAdsClientTests {
             + #"{"operation_type":"Update","params":{"users":[{"email":[""# + repeated("f0") + #""],"phone_number":[""# + hex(every)
             + #""],"device_id":[""# + repeated("9a") + #"",""# + repeated("0f") + #""],"twitter_id":[""# + repeated("10") + #""]}]}},"#
             + #"{"operation_type":"Update","params":{"users":[{}]}},"#
-            + #"{"operation_type":"Update","params":{"users":[{"handle":[""# + repeated("c5") + #""]}]}}"#
+            + #"{"operation_type":"Update","params":{"users":[{"handle":[""# + repeated("c5") + #""]}]}},"#
+            + #"{"operation_type":"Update","params":{"users":[{}]}},"#
+            + #"{"operation_type":"Update","params":{"users":[{"email":[""# + repeated("55") + #"",""# + repeated("66") + #""]}]}}"#
             + "]"
         #expect(body == expected)
+        let removal = String(decoding: transport.requests[1].body, as: UTF8.self)
+        #expect(removal == #"[{"operation_type":"Delete","params":{"users":[{"email":[""# + repeated("55") + #"",""# + repeated("66") + #""]}]}}]"#)
         #expect(hex(every).count == 64 && Set(hex(every)) == Set("0123456789abcdef"))
     }
 

@@ -103,4 +103,46 @@ struct MemberSetTests {
         #expect(!removedAgain, "removing a user removes all of its identifiers at once")
         #expect(members.count == 0)
     }
+
+    @Test("adds that merge members, removes that take several, and numbers freed and used again agree with a model of sets at every step")
+    func againstModel() throws {
+        var generator = Fuzzer.Generator(seed: 21)
+        // 40 identifiers over three keys: users of one to three of them keep merging and splitting members.
+        let universe = try (0..<40).map { try Self.identifier(["email", "phone_number", "EMAIL_SHA256"][$0 % 3], "id-\($0)") }
+        var set = MemberSet()
+        var model: [Set<MemberSet.Identifier>] = []
+        func canonical(_ member: [String: [String]]) -> String {
+            member.keys.sorted().map { "\($0)=\(member[$0]!.joined(separator: ","))" }.joined(separator: ";")
+        }
+        func canonical(_ member: Set<MemberSet.Identifier>) -> String {
+            canonical(Dictionary(grouping: member, by: { MemberSet.keys[Int($0.key)] }).mapValues { $0.map(\.hex).sorted() })
+        }
+        var merges = 0
+        var multipleRemovals = 0
+        for step in 0..<4_000 {
+            let user = (0..<Int.random(in: 1...3, using: &generator)).map { _ in universe.randomElement(using: &generator)! }
+            let touching = model.indices.filter { !model[$0].isDisjoint(with: user) }
+            if Int.random(in: 0..<4, using: &generator) == 0 {
+                let removed = set.remove(user)
+                #expect(removed == !touching.isEmpty, "step \(step)")
+                if touching.count > 1 { multipleRemovals += 1 }
+                model = model.enumerated().filter { !touching.contains($0.offset) }.map(\.element)
+            } else {
+                let unchanged = touching.count == 1 && model[touching[0]].isSuperset(of: user)
+                let added = set.add(user)
+                #expect(added == !unchanged, "step \(step)")
+                if !unchanged {
+                    if touching.count > 1 { merges += 1 }
+                    let merged = touching.reduce(Set(user)) { $0.union(model[$1]) }
+                    model = model.enumerated().filter { !touching.contains($0.offset) }.map(\.element) + [merged]
+                }
+            }
+            #expect(set.count == model.count, "step \(step)")
+            if step % 50 == 0 {
+                #expect(set.sorted.map(canonical).sorted() == model.map(canonical).sorted(), "step \(step)")
+            }
+        }
+        #expect(merges > 100 && multipleRemovals > 20, "merges \(merges), removals of several members \(multipleRemovals)")
+        #expect(set.sorted.map(canonical).sorted() == model.map(canonical).sorted())
+    }
 }

@@ -6,7 +6,8 @@ enum XUsersBody {
     /// The `users` keys in the order they are written, so a user's identifiers group under one key each.
     private static let keys: [StaticString] = ["email", "phone_number", "device_id", "handle", "twitter_id"]
 
-    /// The position in `keys` of the key an identifier type is sent under; every type has one.
+    /// The position in `keys` of the key an identifier type is sent under; -1 for `unspecified`, which X
+    /// has no key for and which is left out.
     private static func keyPosition(_ type: IdentifierType) -> Int {
         switch type {
         case .email: 0
@@ -28,7 +29,10 @@ enum XUsersBody {
             let identifiers = user.identifiers.span
             // Which keys the user has, as bits: one pass to find them, one per key present to write its values.
             var present = 0
-            for position in identifiers.indices { present |= 1 << keyPosition(identifiers[position].type) & 0x1F }
+            for position in identifiers.indices {
+                let key = keyPosition(identifiers[position].type)
+                if key >= 0 { present |= 1 << key }
+            }
             var firstKey = true
             while present != 0 {
                 let key = present.trailingZeroBitCount
