@@ -95,6 +95,8 @@ struct MemberSet: Sendable {
             hasher.combine(key)
             hasher.combine(digest.0)
             hasher.combine(digest.1)
+            hasher.combine(digest.2)
+            hasher.combine(digest.3)
         }
     }
 
@@ -110,28 +112,42 @@ struct MemberSet: Sendable {
 
     /// Adds `user`, merging every member that shares an identifier with it; false when that changes nothing
     /// (every identifier already belongs to one and the same member), as for an add sent twice.
+    ///
+    /// The largest member the user touches takes in the others and the user's new identifiers in place, and
+    /// only what moves is indexed again: a member that keeps growing (many users sharing one device id) costs
+    /// each add the identifiers it moves, not the member's whole size.
     @discardableResult
     mutating func add(_ user: Member) -> Bool {
-        guard !user.isEmpty else { return false }
-        if let first = index[user[0]], user.allSatisfy({ index[$0] == first }) { return false }
-        var merged = user
-        var absorbed: Set<Int32> = []
+        guard let firstNumber = user.first.map({ index[$0] }) else { return false }
+        var target: Int32?
+        var unchanged = firstNumber != nil
         for identifier in user {
-            if let number = index[identifier], absorbed.insert(number).inserted {
-                merged += take(number)
+            let number = index[identifier]
+            if number != firstNumber { unchanged = false }
+            if let number, target.map({ members[Int(number)].count > members[Int($0)].count }) ?? true { target = number }
+        }
+        if unchanged { return false }
+        let number = target ?? newNumber()
+        for identifier in user {
+            guard let current = index[identifier] else {
+                members[Int(number)].append(identifier)
+                index.set(identifier, to: number)
+                continue
+            }
+            guard current != number else { continue }
+            for moved in take(current) {
+                members[Int(number)].append(moved)
+                index.set(moved, to: number)
             }
         }
-        if !absorbed.isEmpty || Self.hasRepeats(merged) { merged = Array(Set(merged)) }
-        let number: Int32
-        if let free = freeNumbers.popLast() {
-            number = free
-            members[Int(number)] = merged
-        } else {
-            number = Int32(members.count)
-            members.append(merged)
-        }
-        for identifier in merged { index.set(identifier, to: number) }
         return true
+    }
+
+    /// A free member number, its slot empty.
+    private mutating func newNumber() -> Int32 {
+        if let free = freeNumbers.popLast() { return free }
+        members.append([])
+        return Int32(members.count - 1)
     }
 
     /// Empties member `number`'s slot and returns what it held; its identifiers stay in the index.
@@ -140,15 +156,6 @@ struct MemberSet: Sendable {
         members[Int(number)] = []
         freeNumbers.append(number)
         return member
-    }
-
-    /// Whether an identifier appears twice; a user has a handful, so pairs are compared instead of hashed.
-    private static func hasRepeats(_ member: Member) -> Bool {
-        guard member.count <= 16 else { return Set(member).count != member.count }
-        for first in member.indices {
-            for second in member.indices where second > first && member[first] == member[second] { return true }
-        }
-        return false
     }
 
     /// Removes every member that holds one of `user`'s identifiers; false when there was none.
