@@ -82,6 +82,35 @@ struct FlushScheduleTests {
         #expect(completion.isFinished && finished.load(ordering: .acquiring))
     }
 
+    @Test("a record ignored for the membership that still changes what the changelog keeps (a consent withdrawal on a deleted audience or an applied once sync) is finished only by the flush that writes it; one that changes nothing at once")
+    func ignoredRecordsThatChangeState() throws {
+        for (config, end) in [(LedgerConfigs.x(), "deleted"), (LedgerConfigs.x(cadence: "once"), "once applied")] {
+            var run = try LedgerHarness(config)
+            run.snapshot(.begin, "s1")
+            run.member(.snapshotMember, "u1", [(.email, 1)], snapshot: "s1")
+            run.snapshot(.end, "s1")
+            if end == "deleted" { run.lifecycle(.deleted) }
+            _ = run.flush()
+
+            let unchanged = BatchCompletion { _ in }
+            run.member(.enter, "u2", [(.email, 2)], completion: unchanged)
+            unchanged.release()
+            #expect(unchanged.isFinished, "\(end): an ignored enter changes nothing, so nothing holds its offset")
+
+            let withdrawal = BatchCompletion { _ in }
+            run.member(.consentWithdrawn, "u9", time: LedgerHarness.start, completion: withdrawal)
+            withdrawal.release()
+            #expect(!withdrawal.isFinished, "\(end): the withdrawal's time is not written yet, so its offset may not be stored")
+            let plans = run.flushPlans()
+            let keys = plans.flatMap(\.changelog).map { String(decoding: $0.key, as: UTF8.self) }
+            #expect(keys.contains { $0.hasSuffix("u9") }, "\(end): the flush writes the withdrawal down: \(keys)")
+            let covering = plans.flatMap(\.completions).filter { $0 === withdrawal }
+            #expect(covering.count == 1, "\(end)")
+            for completion in covering { completion.release() }
+            #expect(withdrawal.isFinished, "\(end)")
+        }
+    }
+
     @Test("X memberships sent over a year ago are added again; TikTok's and recent ones are not")
     func xRefreshBeforeExpiry() throws {
         var run = try LedgerHarness(LedgerConfigs.both)

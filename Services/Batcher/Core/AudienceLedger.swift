@@ -75,21 +75,34 @@ struct AudienceLedger {
 
     // MARK: Records
 
-    /// Applies one member record; returns why it was ignored, or nil when it was taken into account.
-    mutating func apply(_ member: HashedMember, now: Int64) -> Ignored? {
+    /// What one member record did.
+    struct Applied: Equatable {
+        /// Why it changed no membership; nil when it was taken into account.
+        var ignored: Ignored?
+        /// Whether it changed what the changelog keeps even so (a consent withdrawal's time, a snapshot's
+        /// sighting of a withdrawn member): its offset must then wait for the flush that writes that down.
+        var changedState = false
+    }
+
+    /// Applies one member record.
+    mutating func apply(_ member: HashedMember, now: Int64) -> Applied {
+        var changedState = false
         // Kept whatever the audience's state: one deleted or applied once now may take members again later.
         if member.action == .consentWithdrawn, member.eventTimeMilliseconds > withdrawals[member.userKey]?.at ?? 0 {
             withdrawals[member.userKey] = Withdrawal(at: member.eventTimeMilliseconds, recordedAt: now)
             dirtyWithdrawals.insert(member.userKey)
             workSince = workSince ?? now
+            changedState = true
         }
         // An audience deleted upstream but kept at the destination still loses a user who withdrew consent.
-        if state.deleted && !(member.action == .consentWithdrawn && !sync.deleteOnUpstreamDelete) { return .audienceDeleted }
-        if sync.cadence == .once && state.onceApplied { return .onceApplied }
+        if state.deleted && !(member.action == .consentWithdrawn && !sync.deleteOnUpstreamDelete) {
+            return Applied(ignored: .audienceDeleted, changedState: changedState)
+        }
+        if sync.cadence == .once && state.onceApplied { return Applied(ignored: .onceApplied, changedState: changedState) }
         switch member.action {
         case .unspecified:
             // Refused before it gets here (`PartitionLedger.refusal`); never taken as an enter.
-            return nil
+            break
         case .enter, .snapshotMember:
             // Event time 0 is unknown: such a record is ordered by arrival alone.
             if member.eventTimeMilliseconds != 0, let withdrawn = withdrawals[member.userKey], member.eventTimeMilliseconds <= withdrawn.at {
@@ -97,17 +110,18 @@ struct AudienceLedger {
                 if member.action == .snapshotMember, let slot = table.find(member.userKey),
                     table.setSeen(slot, UInt32(truncatingIfNeeded: state.snapshotSequence)) {
                     markDirty(slot, now: now)
+                    changedState = true
                 }
-                return .withdrawnSince
+                return Applied(ignored: .withdrawnSince, changedState: changedState)
             }
             let slot = table.findOrInsert(member.userKey)
             if table.setSeen(slot, UInt32(truncatingIfNeeded: state.snapshotSequence)) { markDirty(slot, now: now) }
             desire(slot, IdentifierSet.canonical(member.identifiers, forwarded: connection.forward), now: now)
         case .exit, .consentWithdrawn:
-            guard let slot = table.find(member.userKey) else { return nil }
+            guard let slot = table.find(member.userKey) else { break }
             desire(slot, [], now: now)
         }
-        return nil
+        return Applied()
     }
 
     mutating func beginSnapshot(_ marker: SnapshotMarker, now: Int64) -> Ignored? {

@@ -38,7 +38,7 @@ public final class BatcherMetrics: Sendable {
 
     func count(_ counts: PartitionLedger.Counts) {
         for (reason, count) in counts.ignored {
-            registry.counter("cohortsync_batcher_ignored_total", help: "Records that changed nothing, by reason.", labels: ["reason": reason]).increment(by: Int64(count))
+            registry.counter("cohortsync_batcher_ignored_total", help: "Records that changed no membership, by reason.", labels: ["reason": reason]).increment(by: Int64(count))
         }
         for (outcome, count) in counts.snapshots {
             registry.counter("cohortsync_batcher_snapshots_total", help: "Snapshot markers applied, by outcome.", labels: ["outcome": outcome]).increment(by: Int64(count))

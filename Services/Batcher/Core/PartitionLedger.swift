@@ -126,9 +126,11 @@ public struct PartitionLedger: Sendable {
                 return nil
             }
             if let refusal = Self.refusal(record) { return refusal }
-            if let ignored = ledgers[index].apply(member, now: now) {
+            let applied = ledgers[index].apply(member, now: now)
+            if let ignored = applied.ignored {
                 ignore(ignored.rawValue)
-                return nil
+                // Ignored for the membership, yet what it changed waits for a flush: so does its offset.
+                guard applied.changedState else { return nil }
             }
             ledgers[index].cover(completion, trace: trace, now: now)
         case .snapshot(let marker):
