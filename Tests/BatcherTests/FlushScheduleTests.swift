@@ -49,7 +49,7 @@ struct FlushScheduleTests {
         }
     }
 
-    @Test("a once sync applies its first complete snapshot, then ignores later records")
+    @Test("a once sync applies its first complete snapshot, then ignores later records but a consent withdrawal")
     func onceSync() throws {
         var run = try LedgerHarness(LedgerConfigs.x(cadence: "once"))
         run.snapshot(.begin, "s1")
@@ -61,6 +61,11 @@ struct FlushScheduleTests {
         run.snapshot(.begin, "s2")
         run.snapshot(.end, "s2")
         #expect(run.flush().isEmpty)
+        // Consent withdrawn still takes the user out, within maxDelaySeconds.
+        run.member(.consentWithdrawn, "u1", time: LedgerHarness.start)
+        #expect(run.due().isEmpty)
+        run.advance(seconds: 5)
+        #expect(LedgerHarness.lines(run.due()) == ["remove u1 email:01"])
     }
 
     @Test("an input batch is finished only when every flush covering its records is released")
@@ -82,14 +87,15 @@ struct FlushScheduleTests {
         #expect(completion.isFinished && finished.load(ordering: .acquiring))
     }
 
-    @Test("a record ignored for the membership that still changes what the changelog keeps (a consent withdrawal on a deleted audience or an applied once sync) is finished only by the flush that writes it; one that changes nothing at once")
+    @Test("a record ignored for the membership that still changes what the changelog keeps is finished by the due flush that writes it, within maxDelaySeconds even on a once sync; one that changes nothing at once")
     func ignoredRecordsThatChangeState() throws {
-        for (config, end) in [(LedgerConfigs.x(), "deleted"), (LedgerConfigs.x(cadence: "once"), "once applied")] {
+        let t = LedgerHarness.start - 3_600_000
+        for (config, end) in [(LedgerConfigs.x(), "deleted"), (LedgerConfigs.x(cadence: "once"), "once applied"), (LedgerConfigs.x(cadence: "once"), "once deleted")] {
             var run = try LedgerHarness(config)
             run.snapshot(.begin, "s1")
             run.member(.snapshotMember, "u1", [(.email, 1)], snapshot: "s1")
             run.snapshot(.end, "s1")
-            if end == "deleted" { run.lifecycle(.deleted) }
+            if end.hasSuffix("deleted") { run.lifecycle(.deleted) }
             _ = run.flush()
 
             let unchanged = BatchCompletion { _ in }
@@ -98,17 +104,33 @@ struct FlushScheduleTests {
             #expect(unchanged.isFinished, "\(end): an ignored enter changes nothing, so nothing holds its offset")
 
             let withdrawal = BatchCompletion { _ in }
-            run.member(.consentWithdrawn, "u9", time: LedgerHarness.start, completion: withdrawal)
+            run.member(.consentWithdrawn, "u9", time: t, completion: withdrawal)
             withdrawal.release()
             #expect(!withdrawal.isFinished, "\(end): the withdrawal's time is not written yet, so its offset may not be stored")
-            let plans = run.flushPlans()
-            let keys = plans.flatMap(\.changelog).map { String(decoding: $0.key, as: UTF8.self) }
-            #expect(keys.contains { $0.hasSuffix("u9") }, "\(end): the flush writes the withdrawal down: \(keys)")
-            let covering = plans.flatMap(\.completions).filter { $0 === withdrawal }
-            #expect(covering.count == 1, "\(end)")
-            for completion in covering { completion.release() }
-            #expect(withdrawal.isFinished, "\(end)")
+            #expect(run.due().isEmpty && !withdrawal.isFinished, "\(end): not due before maxDelaySeconds")
+            run.advance(seconds: 5)
+            let before = run.changelog.count
+            _ = run.due()
+            let written = run.changelog[before...].compactMap { BatcherState.parseKey($0.key) }
+            #expect(written.contains(.withdrawal(connectionID: "x-main", audienceID: "aud", userKey: "u9")), "\(end): \(written)")
+            #expect(withdrawal.isFinished, "\(end): the due flush wrote it and was released")
         }
+
+        // A snapshot's sighting of a member withdrawn since, and back since: its seen mark is kept state too.
+        var run = try LedgerHarness(LedgerConfigs.x(maxRemovalFraction: 1.0))
+        run.member(.consentWithdrawn, "u1", time: t + 100)
+        run.member(.enter, "u1", [(.email, 1)], time: t + 400)
+        _ = run.flush()
+        run.snapshot(.begin, "s1")
+        let sighting = BatchCompletion { _ in }
+        run.member(.snapshotMember, "u1", [(.email, 1)], snapshot: "s1", time: t + 50, completion: sighting)
+        sighting.release()
+        #expect(!sighting.isFinished, "the sighting is not written yet")
+        run.advance(seconds: 5)
+        let before = run.changelog.count
+        _ = run.due()
+        #expect(run.changelog[before...].compactMap { BatcherState.parseKey($0.key) }.contains(.member(connectionID: "x-main", audienceID: "aud", userKey: "u1")))
+        #expect(sighting.isFinished)
     }
 
     @Test("X memberships sent over a year ago are added again; TikTok's and recent ones are not")

@@ -98,7 +98,10 @@ struct AudienceLedger {
         if state.deleted && !(member.action == .consentWithdrawn && !sync.deleteOnUpstreamDelete) {
             return Applied(ignored: .audienceDeleted, changedState: changedState)
         }
-        if sync.cadence == .once && state.onceApplied { return Applied(ignored: .onceApplied, changedState: changedState) }
+        // An applied `once` sync takes nothing more, except that a user who withdraws consent still leaves it.
+        if sync.cadence == .once && state.onceApplied && member.action != .consentWithdrawn {
+            return Applied(ignored: .onceApplied, changedState: changedState)
+        }
         switch member.action {
         case .unspecified:
             // Refused before it gets here (`PartitionLedger.refusal`); never taken as an enter.
@@ -266,6 +269,7 @@ struct AudienceLedger {
 
     /// Whether the work here is due: at the destination's batch size, at the cadence boundary (realtime:
     /// `maxDelaySeconds` after the oldest change), or at once for deletions, decisions and `once` snapshots.
+    /// Input offsets wait for it, so every kind of work becomes due in bounded time.
     func isDue(now: Int64, limits: DestinationLimits) -> Bool {
         guard hasWork, let since = workSince else { return false }
         if flushRequested || deleteRequested || pending.count >= limits.maxUsers || dirty.count >= Self.maxDirty { return true }
@@ -273,7 +277,10 @@ struct AudienceLedger {
         case .realtime: return now - since >= Int64(sync.maxDelaySeconds) * 1_000
         case .hourly: return now / 3_600_000 > since / 3_600_000
         case .daily: return now / 86_400_000 > since / 86_400_000
-        case .once: return false
+        // Applied or deleted, a `once` sync sends nothing more; what is left is bookkeeping (a withdrawal's time,
+        // a snapshot's sighting) whose input offsets wait for it, so it is written at the realtime pace. Before
+        // its snapshot is applied, its changes wait for that snapshot's end.
+        case .once: return (state.onceApplied || state.deleted) && now - since >= Int64(sync.maxDelaySeconds) * 1_000
         }
     }
 
