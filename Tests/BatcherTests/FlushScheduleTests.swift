@@ -133,6 +133,28 @@ struct FlushScheduleTests {
         #expect(sighting.isFinished)
     }
 
+    @Test("a consent withdrawal is due maxDelaySeconds after it whatever the cadence; other changes of an hourly or daily sync wait for its boundary")
+    func withdrawalsDoNotWaitForTheCadence() throws {
+        for cadence in ["hourly", "daily"] {
+            var run = try LedgerHarness(LedgerConfigs.x(cadence: cadence))
+            run.member(.enter, "u1", [(.email, 1)])
+            run.member(.enter, "u2", [(.email, 2)])
+            _ = run.flush()
+            run.member(.exit, "u2")
+            run.advance(seconds: 5)
+            #expect(run.due().isEmpty, "\(cadence): an exit waits for the boundary")
+            run.member(.consentWithdrawn, "u1", time: LedgerHarness.start)
+            run.advance(seconds: 4)
+            #expect(run.due().isEmpty, "\(cadence): not before maxDelaySeconds")
+            run.advance(seconds: 1)
+            #expect(LedgerHarness.lines(run.due()) == ["remove u1 email:01", "remove u2 email:02"], "\(cadence): the withdrawal takes what waited with it")
+            run.member(.exit, "u3")
+            run.member(.enter, "u4", [(.email, 4)])
+            run.advance(seconds: 60)
+            #expect(run.due().isEmpty, "\(cadence): after the withdrawal's flush, the cadence again")
+        }
+    }
+
     @Test("X memberships sent over a year ago are added again; TikTok's and recent ones are not")
     func xRefreshBeforeExpiry() throws {
         var run = try LedgerHarness(LedgerConfigs.both)

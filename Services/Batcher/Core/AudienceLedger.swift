@@ -58,6 +58,9 @@ struct AudienceLedger {
     private var flushRequested = false
     /// When the oldest unflushed work arrived (milliseconds since the epoch).
     private(set) var workSince: Int64?
+    /// When the oldest unflushed consent withdrawal arrived: it is due `maxDelaySeconds` later whatever the
+    /// cadence, since a user who withdrew consent may not wait for an hourly or daily sync (or a `once` sync's end).
+    private var withdrawalSince: Int64?
     private var waiting: [BatchCompletion] = []
     private var trace = SourcePosition()
 
@@ -92,6 +95,7 @@ struct AudienceLedger {
             withdrawals[member.userKey] = Withdrawal(at: member.eventTimeMilliseconds, recordedAt: now)
             dirtyWithdrawals.insert(member.userKey)
             workSince = workSince ?? now
+            withdrawalSince = withdrawalSince ?? now
             changedState = true
         }
         // An audience deleted upstream but kept at the destination still loses a user who withdrew consent.
@@ -123,6 +127,7 @@ struct AudienceLedger {
         case .exit, .consentWithdrawn:
             guard let slot = table.find(member.userKey) else { break }
             desire(slot, [], now: now)
+            if member.action == .consentWithdrawn && pending[slot] != nil { withdrawalSince = withdrawalSince ?? now }
         }
         return Applied()
     }
@@ -268,19 +273,19 @@ struct AudienceLedger {
     // MARK: Flushing
 
     /// Whether the work here is due: at the destination's batch size, at the cadence boundary (realtime:
-    /// `maxDelaySeconds` after the oldest change), or at once for deletions, decisions and `once` snapshots.
-    /// Input offsets wait for it, so every kind of work becomes due in bounded time.
+    /// `maxDelaySeconds` after the oldest change), or at once for deletions, decisions and `once` snapshots;
+    /// consent withdrawals `maxDelaySeconds` after the oldest, whatever the cadence.
     func isDue(now: Int64, limits: DestinationLimits) -> Bool {
         guard hasWork, let since = workSince else { return false }
         if flushRequested || deleteRequested || pending.count >= limits.maxUsers || dirty.count >= Self.maxDirty { return true }
+        if let withdrawalSince, now - withdrawalSince >= Int64(sync.maxDelaySeconds) * 1_000 { return true }
         switch sync.cadence {
         case .realtime: return now - since >= Int64(sync.maxDelaySeconds) * 1_000
         case .hourly: return now / 3_600_000 > since / 3_600_000
         case .daily: return now / 86_400_000 > since / 86_400_000
-        // Applied or deleted, a `once` sync sends nothing more; what is left is bookkeeping (a withdrawal's time,
-        // a snapshot's sighting) whose input offsets wait for it, so it is written at the realtime pace. Before
-        // its snapshot is applied, its changes wait for that snapshot's end.
-        case .once: return (state.onceApplied || state.deleted) && now - since >= Int64(sync.maxDelaySeconds) * 1_000
+        // Its snapshot's changes wait for that snapshot's end; applied or deleted, it changes nothing more but
+        // consent withdrawals, due by the rule above.
+        case .once: return false
         }
     }
 
@@ -353,6 +358,7 @@ struct AudienceLedger {
         flushRequested = false
         stateDirty = false
         workSince = nil
+        withdrawalSince = nil
         if table.wantsCompaction && unconfirmed.isEmpty { table.compact() }
         return plan
     }
