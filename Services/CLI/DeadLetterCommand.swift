@@ -136,7 +136,10 @@ struct DeadLetterCommand {
         case .deleteAudience:
             return changelog.isDeleted(audience) ? batch : nil
         case .add, .remove:
-            guard !changelog.isDeleted(audience) else { return nil }
+            // A deleted audience takes no adds. A removal still goes: the audience may be kept at the destination
+            // (`deleteOnUpstreamDelete` false) or its deletion may have failed, and the user may have withdrawn
+            // consent; where the audience is gone, the uploader finds nothing to remove from and creates nothing.
+            if batch.operation == .add && changelog.isDeleted(audience) { return nil }
             var cut = batch
             cut.users = batch.users.filter { user in
                 let sent = changelog.sent[ChangelogSnapshot.MemberKey(audience: audience, user: user.userKey)] ?? []
