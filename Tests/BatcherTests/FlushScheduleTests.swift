@@ -155,6 +155,20 @@ struct FlushScheduleTests {
         }
     }
 
+    @Test("a restore names the syncs the changelog holds state of that the configuration no longer has, leaving tombstones out")
+    func unconfiguredSyncs() throws {
+        var run = try LedgerHarness(LedgerConfigs.both)
+        run.member(.enter, "u1", [(.email, 1)], connection: "x-main")
+        run.member(.enter, "u1", [(.email, 1)], connection: "x-main", audience: "other")
+        run.member(.enter, "u1", [(.email, 1)], connection: "tt")
+        _ = run.flush()
+        run.member(.exit, "u1", connection: "x-main", audience: "other")
+        _ = run.flush()
+        #expect(try run.restored().ledger.unconfiguredSyncs.isEmpty)
+        let onlyTikTok = try run.restored(LedgerConfigs.tiktok)
+        #expect(onlyTikTok.ledger.unconfiguredSyncs == ["x-main/aud", "x-main/other"], "other's member is a tombstone now, its audience state is not")
+    }
+
     @Test("X memberships sent over a year ago are added again; TikTok's and recent ones are not")
     func xRefreshBeforeExpiry() throws {
         var run = try LedgerHarness(LedgerConfigs.both)

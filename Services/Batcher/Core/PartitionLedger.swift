@@ -22,6 +22,10 @@ public struct PartitionLedger: Sendable {
     }
 
     public let partition: Int32
+    /// `connection/audience` of each sync the changelog holds state of (restored records that are not
+    /// tombstones) but the configuration no longer has: its destination audience keeps its members, and no
+    /// consent withdrawal reaches it any more.
+    public private(set) var unconfiguredSyncs: Set<String> = []
     private var ledgers: [AudienceLedger] = []
     private var bySync: [SyncKey: Int] = [:]
     private var byAudience: [String: [Int]] = [:]
@@ -212,6 +216,7 @@ public struct PartitionLedger: Sendable {
         }
         guard let index = bySync[sync] else {
             ignore("state-of-no-sync")
+            if entry.value != nil { unconfiguredSyncs.insert("\(sync.connectionID)/\(sync.audienceID)") }
             return true
         }
         var state: BatcherState?
