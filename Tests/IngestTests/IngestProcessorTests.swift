@@ -54,7 +54,7 @@ struct IngestProcessorTests {
         #expect(try time(otherSnapshot, kafka: 1_795_000_999_000) == 1_795_000_999_000)
     }
 
-    @Test("a membership timed more than 24 hours after ingest's clock is dead-lettered, naming timestamp; up to 24 hours ahead is taken")
+    @Test("a membership timed more than 24 hours after ingest's clock is dead-lettered, naming timestamp; up to 24 hours ahead is taken; a removal so timed goes on without its time")
     func farFutureEventTime() throws {
         let config = try ConfigParser.parse(Data(TestConfigs.standard.utf8))
         // The clock reads 2026-11-23T19:00:00Z.
@@ -86,6 +86,21 @@ struct IngestProcessorTests {
         let letter = try #require(skewed.records.first)
         #expect(skewed.records.count == 1 && letter.topic == TopicNames.deadLetters)
         #expect(try DeadLetter(serializedBytes: letter.value).detail.contains("Kafka timestamp"))
+        // A removal is never dead-lettered for its time: it goes on without it (0: ordered by arrival).
+        for removal in [
+            #""action":"exit""#, #""action":"enter","consent":{"ads":false}"#,
+        ] {
+            let json = #"{"type":"membership","audience":{"id":"aud_x"},"# + removal + #","user":{"id":"u_1"},"timestamp":"9999-12-31T23:59:59Z"}"#
+            let result = clocked.process(upstream(json))
+            #expect(result.outcome == .forwarded, "\(removal)")
+            let forwarded = try #require(result.records.first, "\(removal)")
+            #expect(result.records.count == 1 && forwarded.topic == TopicNames.members, "\(removal)")
+            guard case .change(let change) = try MemberRecord(serializedBytes: forwarded.value) else {
+                Issue.record("\(removal): not a member change")
+                continue
+            }
+            #expect(change.eventTimeMilliseconds == 0, "\(removal)")
+        }
     }
 
     @Test("snapshot markers go to every partition; the end is complete only when the count matches")

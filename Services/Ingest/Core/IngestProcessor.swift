@@ -63,7 +63,8 @@ public final class IngestProcessor: Sendable {
     ///
     /// Output over `recordLimit` dead-letters the input (`too-large`) before any state changes, so a
     /// snapshot never counts a member that was not forwarded. A membership timed after `latestEventTime`
-    /// is dead-lettered: a far-future placeholder (`9999-12-31`) would outrank every later consent withdrawal.
+    /// is dead-lettered: a far-future placeholder (`9999-12-31`) would outrank every later consent withdrawal;
+    /// a removal so timed goes on without its time.
     func process(_ record: some KafkaRecord, into out: inout OutgoingRecords, text: inout FieldText, latestEventTime: Int64) -> Outcome {
         let source = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
         let event: UpstreamEvent
@@ -102,7 +103,12 @@ public final class IngestProcessor: Sendable {
                 if let time = begun ?? record.timestampMilliseconds, time > 0 { member.fields.eventTimeMilliseconds = time }
             }
             // Wherever the time came from: a producer's clock a year ahead outranks withdrawals as surely as a
-            // placeholder date does.
+            // placeholder date does. A removal (an exit, or consent denied) is never lost to it: it goes on
+            // without its time, ordered by arrival, which outranks nothing.
+            let removes = member.fields.action == .exit || member.fields.consent == .denied
+            if member.fields.eventTimeMilliseconds > latestEventTime && removes {
+                member.fields.eventTimeMilliseconds = 0
+            }
             if member.fields.eventTimeMilliseconds > latestEventTime {
                 let detail =
                     timed
