@@ -20,11 +20,14 @@ public struct AudienceState: ProtoMessage, Hashable {
     /// The last flush whose batches the broker acknowledged: members written by a later flush may not have
     /// reached the destination.
     public var confirmedFlush: Int64 = 0
+    /// When the open snapshot began (its marker's time; 0 unknown): its members are ordered against consent
+    /// withdrawals by it.
+    public var openSnapshotBeganAtMilliseconds: Int64 = 0
 
     public init(
         connectionID: String = "", audienceID: String = "", name: String = "", snapshotSequence: Int64 = 0, openSnapshotID: String = "",
         deleted: Bool = false, onceApplied: Bool = false, heldSequence: Int64 = 0, heldSnapshotID: String = "", heldRemovals: Int64 = 0,
-        confirmedFlush: Int64 = 0
+        confirmedFlush: Int64 = 0, openSnapshotBeganAtMilliseconds: Int64 = 0
     ) {
         self.connectionID = connectionID
         self.audienceID = audienceID
@@ -37,6 +40,7 @@ public struct AudienceState: ProtoMessage, Hashable {
         self.heldSnapshotID = heldSnapshotID
         self.heldRemovals = heldRemovals
         self.confirmedFlush = confirmedFlush
+        self.openSnapshotBeganAtMilliseconds = openSnapshotBeganAtMilliseconds
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
@@ -54,6 +58,7 @@ public struct AudienceState: ProtoMessage, Hashable {
             case 9: heldSnapshotID = try reader.string(field, "held_snapshot_id")
             case 10: heldRemovals = try reader.int64(field, "held_removals")
             case 11: confirmedFlush = try reader.int64(field, "confirmed_flush")
+            case 12: openSnapshotBeganAtMilliseconds = try reader.int64(field, "open_snapshot_began_at_ms")
             default: try reader.skip(field)
             }
         }
@@ -71,6 +76,7 @@ public struct AudienceState: ProtoMessage, Hashable {
         writer.string(9, heldSnapshotID)
         writer.int64(10, heldRemovals)
         writer.int64(11, confirmedFlush)
+        writer.int64(12, openSnapshotBeganAtMilliseconds)
     }
 }
 

@@ -13,10 +13,14 @@ public struct SnapshotMarker: ProtoMessage, Hashable {
     public var complete = false
     /// The number of partitions the marker was written to.
     public var partitionCount: Int32 = 0
+    /// Begin only: when the snapshot began (the begin record's Kafka timestamp, milliseconds since the epoch;
+    /// 0 unknown). Its members were true then, whenever they are written: the batcher orders them against
+    /// consent withdrawals by it, even when ingest lost the begin (a restart) and timed them by their own records.
+    public var beganAtMilliseconds: Int64 = 0
 
     public init(
         audienceID: String = "", snapshotID: String = "", phase: SnapshotPhase = .unspecified, declaredMembers: Int64 = 0,
-        receivedMembers: Int64 = 0, complete: Bool = false, partitionCount: Int32 = 0
+        receivedMembers: Int64 = 0, complete: Bool = false, partitionCount: Int32 = 0, beganAtMilliseconds: Int64 = 0
     ) {
         self.audienceID = audienceID
         self.snapshotID = snapshotID
@@ -25,6 +29,7 @@ public struct SnapshotMarker: ProtoMessage, Hashable {
         self.receivedMembers = receivedMembers
         self.complete = complete
         self.partitionCount = partitionCount
+        self.beganAtMilliseconds = beganAtMilliseconds
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
@@ -38,6 +43,7 @@ public struct SnapshotMarker: ProtoMessage, Hashable {
             case 5: receivedMembers = try reader.int64(field, "received_members")
             case 6: complete = try reader.bool(field, "complete")
             case 7: partitionCount = try reader.int32(field, "partition_count")
+            case 8: beganAtMilliseconds = try reader.int64(field, "began_at_ms")
             default: try reader.skip(field)
             }
         }
@@ -51,5 +57,6 @@ public struct SnapshotMarker: ProtoMessage, Hashable {
         writer.int64(5, receivedMembers)
         writer.bool(6, complete)
         writer.int32(7, partitionCount)
+        writer.int64(8, beganAtMilliseconds)
     }
 }

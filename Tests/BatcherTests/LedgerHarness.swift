@@ -43,8 +43,8 @@ struct LedgerHarness {
             completion: completion)
     }
 
-    mutating func snapshot(_ phase: SnapshotPhase, _ id: String, audience: String = "aud", complete: Bool = true) {
-        apply(.snapshot(SnapshotMarker(audienceID: audience, snapshotID: id, phase: phase, complete: complete)))
+    mutating func snapshot(_ phase: SnapshotPhase, _ id: String, audience: String = "aud", complete: Bool = true, began: Int64 = 0) {
+        apply(.snapshot(SnapshotMarker(audienceID: audience, snapshotID: id, phase: phase, complete: complete, beganAtMilliseconds: began)))
     }
 
     mutating func lifecycle(_ event: AudienceEvent, audience: String = "aud", name: String = "") {

@@ -89,6 +89,38 @@ struct MembershipRulesTests {
         #expect(LedgerHarness.lines(restored.flush()) == ["add u1 email:01"], "a record without a time is ordered by arrival")
     }
 
+    @Test("a member of the open snapshot is ordered against withdrawals by when the snapshot began, whatever time it carries (ingest times members by their own records when it lost the begin), also after a restore")
+    func snapshotMembersTakeTheBeginTime() throws {
+        let began = LedgerHarness.start - 3_600_000
+        var run = try LedgerHarness(LedgerConfigs.x())
+        run.member(.enter, "kept", [(.email, 9)], time: began - 10)
+        _ = run.flush()
+        run.snapshot(.begin, "s1", began: began)
+        run.member(.consentWithdrawn, "u1", time: began + 100)
+        run.member(.consentWithdrawn, "u2", time: began + 100)
+        _ = run.flush()
+        var restored = try run.restored()
+        for (name, ledger) in [("live", run), ("restored", restored)] {
+            var ledger = ledger
+            ledger.member(.snapshotMember, "u1", [(.email, 1)], snapshot: "s1", time: began + 200)
+            ledger.member(.snapshotMember, "u2", [(.email, 2)], snapshot: "s1")
+            ledger.member(.snapshotMember, "kept", [(.email, 9)], snapshot: "s1", time: began + 200)
+            #expect(ledger.flush().isEmpty, "\(name): true when s1 began, before both withdrew; kept is already there")
+            ledger.member(.enter, "u1", [(.email, 1)], time: began + 300)
+            #expect(LedgerHarness.lines(ledger.flush()) == ["add u1 email:01"], "\(name): an enter after the withdrawal is taken")
+        }
+        // A snapshot whose begin carries no time: its members keep their own.
+        var untimed = try LedgerHarness(LedgerConfigs.x())
+        untimed.snapshot(.begin, "s1")
+        untimed.member(.consentWithdrawn, "u1", time: began + 100)
+        untimed.member(.snapshotMember, "u1", [(.email, 1)], snapshot: "s1", time: began + 200)
+        #expect(LedgerHarness.lines(untimed.flush()) == ["add u1 email:01"])
+        restored.snapshot(.end, "s1")
+        restored.snapshot(.begin, "s2", began: began + 1_000)
+        restored.member(.snapshotMember, "u2", [(.email, 2)], snapshot: "s1", time: began + 200)
+        #expect(LedgerHarness.lines(restored.flush()) == ["add u2 email:02"], "a member of a snapshot no longer open keeps its own time")
+    }
+
     @Test("a snapshot member refused as older than a withdrawal still counts as seen; a withdrawal in a deleted audience holds once it is created again")
     func withdrawalEdges() throws {
         let t = LedgerHarness.start - 3_600_000

@@ -103,6 +103,28 @@ struct IngestProcessorTests {
         }
     }
 
+    @Test("a snapshot begin tells downstream when it began: its record's Kafka timestamp, 0 when absent or out of bounds")
+    func snapshotBeginTime() throws {
+        let config = try ConfigParser.parse(Data(TestConfigs.standard.utf8))
+        // The clock reads 2026-11-23T19:00:00Z.
+        let clocked = IngestProcessor(
+            config: config, memberPartitions: 4, metrics: MetricsRegistry(), logger: Logger(stage: "test", minimumLevel: .error),
+            now: { Date(timeIntervalSince1970: 1_795_460_400) })
+        let begin = Array(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#.utf8)
+        for (kafka, expected): (Int64?, Int64) in [(1_795_460_000_000, 1_795_460_000_000), (nil, 0), (253_402_300_799_000, 0), (-5, 0)] {
+            let (records, outcome) = clocked.process(
+                ConsumerRecord(topic: "cdp.audiences", partition: 0, offset: 0, key: nil, value: begin, headers: [], timestampMilliseconds: kafka))
+            #expect(outcome == .control && records.count == 4, "\(String(describing: kafka))")
+            for record in records {
+                guard case .snapshot(let marker) = try MemberRecord(serializedBytes: record.value) else {
+                    Issue.record("not a marker")
+                    continue
+                }
+                #expect(marker.phase == .begin && marker.beganAtMilliseconds == expected, "\(String(describing: kafka))")
+            }
+        }
+    }
+
     @Test("snapshot markers go to every partition; the end is complete only when the count matches")
     func snapshots() throws {
         let (begin, _) = processor.process(upstream(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#))

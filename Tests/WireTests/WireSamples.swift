@@ -13,7 +13,7 @@ enum WireSamples {
         eventTimeMilliseconds: 1_795_460_400_000)
     static let marker = SnapshotMarker(
         audienceID: "aud_42", snapshotID: "s-20261123", phase: .end, declaredMembers: 123_456, receivedMembers: 123_455,
-        complete: false, partitionCount: 12)
+        complete: false, partitionCount: 12, beganAtMilliseconds: 1_795_460_399_000)
     static let lifecycle = AudienceLifecycle(audienceID: "aud_42", name: "High value buyers ✓", event: .renamed, eventTimeMilliseconds: 42)
     static let hashedIdentifiers = [HashedIdentifier(type: .email, sha256: digest), HashedIdentifier(type: .xHandle, sha256: otherDigest)]
     static let member = HashedMember(
@@ -42,6 +42,7 @@ enum WireSamples {
         connectionID: "x-main", audienceID: "aud_1", userKey: "u_1", withdrawnAtMilliseconds: 1_795_460_400_000, recordedAtMilliseconds: 1_795_460_401_000)
     static let audienceState = AudienceState(
         connectionID: "x-main", audienceID: "aud_42", name: "High value buyers", snapshotSequence: 7, openSnapshotID: "s-2",
-        deleted: true, onceApplied: true, heldSequence: 6, heldSnapshotID: "s-1", heldRemovals: 1_234, confirmedFlush: 8)
+        deleted: true, onceApplied: true, heldSequence: 6, heldSnapshotID: "s-1", heldRemovals: 1_234, confirmedFlush: 8,
+        openSnapshotBeganAtMilliseconds: 1_795_460_399_000)
     static let hold = HoldDecision(connectionID: "x-main", audienceID: "aud_42", action: .discard, snapshotID: "s-1", decidedAtMilliseconds: 17)
 }

@@ -111,8 +111,14 @@ struct AudienceLedger {
             // Refused before it gets here (`PartitionLedger.refusal`); never taken as an enter.
             break
         case .enter, .snapshotMember:
-            // Event time 0 is unknown: such a record is ordered by arrival alone.
-            if member.eventTimeMilliseconds != 0, let withdrawn = withdrawals[member.userKey], member.eventTimeMilliseconds <= withdrawn.at {
+            // Event time 0 is unknown: such a record is ordered by arrival alone. A member of the open snapshot
+            // was true when it began, whatever time it carries (ingest times members by their own records when
+            // it lost the begin).
+            var time = member.eventTimeMilliseconds
+            if member.action == .snapshotMember, member.snapshotID == state.openSnapshotID, state.openSnapshotBeganAtMilliseconds > 0 {
+                time = time == 0 ? state.openSnapshotBeganAtMilliseconds : min(time, state.openSnapshotBeganAtMilliseconds)
+            }
+            if time != 0, let withdrawn = withdrawals[member.userKey], time <= withdrawn.at {
                 // Still seen by its snapshot: a member who holds something now (entered again since) stays.
                 if member.action == .snapshotMember, let slot = table.find(member.userKey),
                     table.setSeen(slot, UInt32(truncatingIfNeeded: state.snapshotSequence)) {
@@ -139,6 +145,7 @@ struct AudienceLedger {
         if !state.openSnapshotID.isEmpty && state.openSnapshotID == marker.snapshotID { return .repeatedBegin }
         state.snapshotSequence += 1
         state.openSnapshotID = marker.snapshotID
+        state.openSnapshotBeganAtMilliseconds = marker.beganAtMilliseconds
         markState(now: now)
         return nil
     }
@@ -158,6 +165,7 @@ struct AudienceLedger {
         if sync.cadence == .once && state.onceApplied { return .ignored(.onceApplied) }
         guard !state.openSnapshotID.isEmpty, marker.snapshotID == state.openSnapshotID else { return .ignored(.unknownSnapshot) }
         state.openSnapshotID = ""
+        state.openSnapshotBeganAtMilliseconds = 0
         markState(now: now)
         guard marker.complete else { return .incomplete }
         let sequence = UInt32(truncatingIfNeeded: state.snapshotSequence)
@@ -214,6 +222,7 @@ struct AudienceLedger {
             }
             state.deleted = true
             state.openSnapshotID = ""
+            state.openSnapshotBeganAtMilliseconds = 0
             clearHold()
             deleteRequested = sync.deleteOnUpstreamDelete
             flushRequested = true

@@ -254,7 +254,8 @@ public struct PartitionLedger: Sendable {
     /// texts within the bounds the batcher applies to the records they come from.
     static func isSane(_ audience: AudienceState) -> Bool {
         let counters = [audience.snapshotSequence, audience.confirmedFlush, audience.heldSequence, audience.heldRemovals]
-        return counters.allSatisfy { (0...maxCounter).contains($0) } && audience.name.utf8.count <= TextBounds.audienceName
+        return counters.allSatisfy { (0...maxCounter).contains($0) } && audience.openSnapshotBeganAtMilliseconds >= 0
+            && audience.name.utf8.count <= TextBounds.audienceName
             && audience.openSnapshotID.utf8.count <= TextBounds.snapshotID
             && audience.heldSnapshotID.utf8.count <= TextBounds.snapshotID
     }

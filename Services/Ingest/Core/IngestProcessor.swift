@@ -131,7 +131,11 @@ public final class IngestProcessor: Sendable {
                 }
             }
         case .snapshotBegin(let audienceID, let snapshotID):
-            let marker = SnapshotMarker(audienceID: audienceID, snapshotID: snapshotID, phase: .begin, partitionCount: memberPartitions)
+            // When it began goes downstream too: the batcher orders the members by it even when this replica
+            // loses the begin (a restart) and times later members by their own records. A time out of bounds is unknown.
+            let began = record.timestampMilliseconds.flatMap { (1...latestEventTime).contains($0) ? $0 : nil }
+            let marker = SnapshotMarker(
+                audienceID: audienceID, snapshotID: snapshotID, phase: .begin, partitionCount: memberPartitions, beganAtMilliseconds: began ?? 0)
             everyPartition(.snapshot(marker), key: audienceID, headers: headers, into: &out)
             return admit(.control) {
                 snapshots.withLock { $0.begin(audienceID: audienceID, snapshotID: snapshotID, source: record.topicPartition, at: record.timestampMilliseconds) }
