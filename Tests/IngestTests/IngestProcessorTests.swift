@@ -54,7 +54,7 @@ struct IngestProcessorTests {
         #expect(try time(otherSnapshot, kafka: 1_795_000_999_000) == 1_795_000_999_000)
     }
 
-    @Test("a membership timed more than 24 hours after ingest's clock is dead-lettered, naming timestamp; up to 24 hours ahead is taken; a removal so timed goes on without its time")
+    @Test("a membership timed more than 24 hours after ingest's clock is dead-lettered, naming timestamp; up to 24 hours ahead is taken; a removal so timed goes on (consent denied timed by the clock, an exit without a time)")
     func farFutureEventTime() throws {
         let config = try ConfigParser.parse(Data(TestConfigs.standard.utf8))
         // The clock reads 2026-11-23T19:00:00Z.
@@ -86,9 +86,10 @@ struct IngestProcessorTests {
         let letter = try #require(skewed.records.first)
         #expect(skewed.records.count == 1 && letter.topic == TopicNames.deadLetters)
         #expect(try DeadLetter(serializedBytes: letter.value).detail.contains("Kafka timestamp"))
-        // A removal is never dead-lettered for its time: it goes on without it (0: ordered by arrival).
-        for removal in [
-            #""action":"exit""#, #""action":"enter","consent":{"ads":false}"#,
+        // A removal is never dead-lettered for its time: consent denied goes on timed by the clock, an exit without a time.
+        for (removal, expected): (String, Int64) in [
+            (#""action":"exit""#, 0), (#""action":"enter","consent":{"ads":false}"#, 1_795_460_400_000),
+            (#""action":"exit","consent":{"ads":false}"#, 1_795_460_400_000),
         ] {
             let json = #"{"type":"membership","audience":{"id":"aud_x"},"# + removal + #","user":{"id":"u_1"},"timestamp":"9999-12-31T23:59:59Z"}"#
             let result = clocked.process(upstream(json))
@@ -99,7 +100,7 @@ struct IngestProcessorTests {
                 Issue.record("\(removal): not a member change")
                 continue
             }
-            #expect(change.eventTimeMilliseconds == 0, "\(removal)")
+            #expect(change.eventTimeMilliseconds == expected, "\(removal)")
         }
     }
 

@@ -58,8 +58,9 @@ struct AudienceLedger {
     private var flushRequested = false
     /// When the oldest unflushed work arrived (milliseconds since the epoch).
     private(set) var workSince: Int64?
-    /// When the oldest unflushed consent withdrawal arrived: it is due `maxDelaySeconds` later whatever the
-    /// cadence, since a user who withdrew consent may not wait for an hourly or daily sync (or a `once` sync's end).
+    /// When the oldest unflushed removal of a user who withdrew consent was queued: it is due `maxDelaySeconds`
+    /// later whatever the cadence, since such a user may not wait for an hourly or daily sync (or a `once`
+    /// sync's end). Withdrawals of users the destination does not hold start no such clock.
     private var withdrawalSince: Int64?
     private var waiting: [BatchCompletion] = []
     private var trace = SourcePosition()
@@ -95,7 +96,6 @@ struct AudienceLedger {
             withdrawals[member.userKey] = Withdrawal(at: member.eventTimeMilliseconds, recordedAt: now)
             dirtyWithdrawals.insert(member.userKey)
             workSince = workSince ?? now
-            withdrawalSince = withdrawalSince ?? now
             changedState = true
         }
         // An audience deleted upstream but kept at the destination still loses a user who withdrew consent.
@@ -283,7 +283,7 @@ struct AudienceLedger {
 
     /// Whether the work here is due: at the destination's batch size, at the cadence boundary (realtime:
     /// `maxDelaySeconds` after the oldest change), or at once for deletions, decisions and `once` snapshots;
-    /// consent withdrawals `maxDelaySeconds` after the oldest, whatever the cadence.
+    /// removals of users who withdrew consent `maxDelaySeconds` after the oldest, whatever the cadence.
     func isDue(now: Int64, limits: DestinationLimits) -> Bool {
         guard hasWork, let since = workSince else { return false }
         if flushRequested || deleteRequested || pending.count >= limits.maxUsers || dirty.count >= Self.maxDirty { return true }
@@ -292,9 +292,11 @@ struct AudienceLedger {
         case .realtime: return now - since >= Int64(sync.maxDelaySeconds) * 1_000
         case .hourly: return now / 3_600_000 > since / 3_600_000
         case .daily: return now / 86_400_000 > since / 86_400_000
-        // Its snapshot's changes wait for that snapshot's end; applied or deleted, it changes nothing more but
-        // consent withdrawals, due by the rule above.
-        case .once: return false
+        // Its snapshot's changes wait for that snapshot's end. Applied or deleted, it sends nothing more but
+        // removals of users who withdrew consent (the rule above); what else is left is bookkeeping (a
+        // withdrawal's time, a rename, a pruned withdrawal) whose input offsets wait for it, so it is written at
+        // the realtime pace.
+        case .once: return (state.onceApplied || state.deleted) && now - since >= Int64(sync.maxDelaySeconds) * 1_000
         }
     }
 

@@ -104,12 +104,13 @@ public final class BatcherEngine: Sendable {
                     [("topic", .string(TopicNames.batcherState)), ("partition", .integer(Int(partition))), ("records", .integer(skipped.count)),
                      ("offsets", .string(skipped.prefix(10).map(String.init).joined(separator: ",")))])
             }
-            let unconfigured = worker.ledger.withLock { $0.unconfiguredSyncs }.sorted()
+            let unconfigured = worker.ledger.withLock { $0.takeUnconfiguredSyncs() }.sorted { $0.key < $1.key }
             if !unconfigured.isEmpty {
                 logger.warning(
-                    "the changelog holds state of syncs the configuration no longer has: their destination audiences keep their members and no consent withdrawal reaches them; configure each sync again, or retire it as docs/operations.md says",
+                    "the changelog holds members of syncs the configuration no longer has: their destination audiences keep them and no consent withdrawal reaches them; configure each sync again, or retire it as docs/operations.md says",
                     [("partition", .integer(Int(partition))), ("syncs", .integer(unconfigured.count)),
-                     ("first_syncs", .string(unconfigured.prefix(10).joined(separator: ",")))])
+                     ("members", .integer(unconfigured.reduce(0) { $0 + $1.value })),
+                     ("first_syncs", .string(unconfigured.prefix(10).map(\.key).joined(separator: ",")))])
             }
             let reconciled = worker.ledger.withLock { $0.reconcileAfterRestore(now: now) }
             let members = worker.ledger.withLock { $0.members.reduce(0) { $0 + $1.count } }

@@ -22,10 +22,9 @@ public struct PartitionLedger: Sendable {
     }
 
     public let partition: Int32
-    /// `connection/audience` of each sync the changelog holds state of (restored records that are not
-    /// tombstones) but the configuration no longer has: its destination audience keeps its members, and no
-    /// consent withdrawal reaches it any more.
-    public private(set) var unconfiguredSyncs: Set<String> = []
+    /// While restoring: the users of each sync the configuration no longer has whose latest changelog record
+    /// says the destination holds them (a member state, not a tombstone).
+    private var unconfiguredMembers: [SyncKey: Set<String>] = [:]
     private var ledgers: [AudienceLedger] = []
     private var bySync: [SyncKey: Int] = [:]
     private var byAudience: [String: [Int]] = [:]
@@ -216,7 +215,13 @@ public struct PartitionLedger: Sendable {
         }
         guard let index = bySync[sync] else {
             ignore("state-of-no-sync")
-            if entry.value != nil { unconfiguredSyncs.insert("\(sync.connectionID)/\(sync.audienceID)") }
+            if case .member(_, _, let userKey) = key {
+                if entry.value == nil {
+                    unconfiguredMembers[sync]?.remove(userKey)
+                } else {
+                    unconfiguredMembers[sync, default: []].insert(userKey)
+                }
+            }
             return true
         }
         var state: BatcherState?
@@ -243,6 +248,16 @@ public struct PartitionLedger: Sendable {
             return false
         }
         return true
+    }
+
+    /// After a restore: `connection/audience` of each sync the configuration no longer has and the count of its
+    /// members the destination still holds, by the changelog (their audience keeps them, and no consent
+    /// withdrawal reaches it any more); forgets them.
+    public mutating func takeUnconfiguredSyncs() -> [String: Int] {
+        defer { unconfiguredMembers = [:] }
+        return Dictionary(uniqueKeysWithValues: unconfiguredMembers.compactMap { sync, users in
+            users.isEmpty ? nil : ("\(sync.connectionID)/\(sync.audienceID)", users.count)
+        })
     }
 
     /// The most a counter of an audience's state reaches in any real run (one flush or snapshot a millisecond

@@ -64,7 +64,7 @@ public final class IngestProcessor: Sendable {
     /// Output over `recordLimit` dead-letters the input (`too-large`) before any state changes, so a
     /// snapshot never counts a member that was not forwarded. A membership timed after `latestEventTime`
     /// is dead-lettered: a far-future placeholder (`9999-12-31`) would outrank every later consent withdrawal;
-    /// a removal so timed goes on without its time.
+    /// a removal so timed goes on, consent denied timed by this ingest's clock, an exit without a time.
     func process(_ record: some KafkaRecord, into out: inout OutgoingRecords, text: inout FieldText, latestEventTime: Int64) -> Outcome {
         let source = SourcePosition(topic: record.topic, partition: record.partition, offset: record.offset)
         let event: UpstreamEvent
@@ -103,11 +103,15 @@ public final class IngestProcessor: Sendable {
                 if let time = begun ?? record.timestampMilliseconds, time > 0 { member.fields.eventTimeMilliseconds = time }
             }
             // Wherever the time came from: a producer's clock a year ahead outranks withdrawals as surely as a
-            // placeholder date does. A removal (an exit, or consent denied) is never lost to it: it goes on
-            // without its time, ordered by arrival, which outranks nothing.
-            let removes = member.fields.action == .exit || member.fields.consent == .denied
-            if member.fields.eventTimeMilliseconds > latestEventTime && removes {
-                member.fields.eventTimeMilliseconds = 0
+            // placeholder date does. A removal is never lost to it: consent denied goes on timed by this ingest's
+            // clock (so it still refuses memberships written before it, and a re-consent after it is taken), an
+            // exit without a time (ordered by arrival, as exits are).
+            if member.fields.eventTimeMilliseconds > latestEventTime {
+                if member.fields.consent == .denied {
+                    member.fields.eventTimeMilliseconds = latestEventTime - Self.eventTimeLead
+                } else if member.fields.action == .exit {
+                    member.fields.eventTimeMilliseconds = 0
+                }
             }
             if member.fields.eventTimeMilliseconds > latestEventTime {
                 let detail =
@@ -133,7 +137,7 @@ public final class IngestProcessor: Sendable {
         case .snapshotBegin(let audienceID, let snapshotID):
             // When it began goes downstream too: the batcher orders the members by it even when this replica
             // loses the begin (a restart) and times later members by their own records. A time out of bounds is unknown.
-            let began = record.timestampMilliseconds.flatMap { (1...latestEventTime).contains($0) ? $0 : nil }
+            let began = record.timestampMilliseconds.flatMap { $0 >= 1 && $0 <= latestEventTime ? $0 : nil }
             let marker = SnapshotMarker(
                 audienceID: audienceID, snapshotID: snapshotID, phase: .begin, partitionCount: memberPartitions, beganAtMilliseconds: began ?? 0)
             everyPartition(.snapshot(marker), key: audienceID, headers: headers, into: &out)
