@@ -54,13 +54,16 @@ struct IngestProcessorTests {
         #expect(try time(otherSnapshot, kafka: 1_795_000_999_000) == 1_795_000_999_000)
     }
 
+    /// A processor whose clock reads 2026-11-23T19:00:00Z.
+    static func clocked() throws -> IngestProcessor {
+        IngestProcessor(
+            config: try ConfigParser.parse(Data(TestConfigs.standard.utf8)), memberPartitions: 4, metrics: MetricsRegistry(),
+            logger: Logger(stage: "test", minimumLevel: .error), now: { Date(timeIntervalSince1970: 1_795_460_400) })
+    }
+
     @Test("a membership timed more than 24 hours after ingest's clock is dead-lettered, naming timestamp; up to 24 hours ahead is taken; a removal so timed goes on (consent denied timed by the clock, an exit without a time)")
     func farFutureEventTime() throws {
-        let config = try ConfigParser.parse(Data(TestConfigs.standard.utf8))
-        // The clock reads 2026-11-23T19:00:00Z.
-        let clocked = IngestProcessor(
-            config: config, memberPartitions: 4, metrics: MetricsRegistry(), logger: Logger(stage: "test", minimumLevel: .error),
-            now: { Date(timeIntervalSince1970: 1_795_460_400) })
+        let clocked = try Self.clocked()
         func outcome(_ timestamp: String) -> (IngestProcessor.Outcome, [ProducerRecord]) {
             let result = clocked.process(upstream(#"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"id":"u_1"},"timestamp":""# + timestamp + #""}"#))
             return (result.outcome, result.records)
@@ -106,11 +109,7 @@ struct IngestProcessorTests {
 
     @Test("a snapshot begin tells downstream when it began: its record's Kafka timestamp, 0 when absent or out of bounds")
     func snapshotBeginTime() throws {
-        let config = try ConfigParser.parse(Data(TestConfigs.standard.utf8))
-        // The clock reads 2026-11-23T19:00:00Z.
-        let clocked = IngestProcessor(
-            config: config, memberPartitions: 4, metrics: MetricsRegistry(), logger: Logger(stage: "test", minimumLevel: .error),
-            now: { Date(timeIntervalSince1970: 1_795_460_400) })
+        let clocked = try Self.clocked()
         let begin = Array(#"{"type":"snapshot_begin","audience":{"id":"aud_x"},"snapshot":"s1"}"#.utf8)
         for (kafka, expected): (Int64?, Int64) in [(1_795_460_000_000, 1_795_460_000_000), (nil, 0), (253_402_300_799_000, 0), (-5, 0)] {
             let (records, outcome) = clocked.process(

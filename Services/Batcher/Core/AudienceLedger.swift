@@ -80,7 +80,7 @@ struct AudienceLedger {
     // MARK: Records
 
     /// What one member record did.
-    struct Applied: Equatable {
+    struct Applied {
         /// Why it changed no membership; nil when it was taken into account.
         var ignored: Ignored?
         /// Whether it changed what the changelog keeps even so (a consent withdrawal's time, a snapshot's
