@@ -287,16 +287,17 @@ struct AudienceLedger {
     func isDue(now: Int64, limits: DestinationLimits) -> Bool {
         guard hasWork, let since = workSince else { return false }
         if flushRequested || deleteRequested || pending.count >= limits.maxUsers || dirty.count >= Self.maxDirty { return true }
-        if let withdrawalSince, now - withdrawalSince >= Int64(sync.maxDelaySeconds) * 1_000 { return true }
+        let maxDelay = Int64(sync.maxDelaySeconds) * 1_000
+        if let withdrawalSince, now - withdrawalSince >= maxDelay { return true }
         switch sync.cadence {
-        case .realtime: return now - since >= Int64(sync.maxDelaySeconds) * 1_000
+        case .realtime: return now - since >= maxDelay
         case .hourly: return now / 3_600_000 > since / 3_600_000
         case .daily: return now / 86_400_000 > since / 86_400_000
         // Its snapshot's changes wait for that snapshot's end. Applied or deleted, it sends nothing more but
         // removals of users who withdrew consent (the rule above); what else is left is bookkeeping (a
         // withdrawal's time, a rename, a pruned withdrawal) whose input offsets wait for it, so it is written at
         // the realtime pace.
-        case .once: return (state.onceApplied || state.deleted) && now - since >= Int64(sync.maxDelaySeconds) * 1_000
+        case .once: return (state.onceApplied || state.deleted) && now - since >= maxDelay
         }
     }
 

@@ -111,16 +111,15 @@ public final class IngestProcessor: Sendable {
                     member.fields.eventTimeMilliseconds = latestEventTime - Self.eventTimeLead
                 } else if member.fields.action == .exit {
                     member.fields.eventTimeMilliseconds = 0
+                } else {
+                    let detail =
+                        timed
+                        ? "timestamp: more than 24 hours after this ingest's clock; send the time the membership changed, or leave it out to use the record's Kafka timestamp"
+                        : "timestamp is absent and the record's Kafka timestamp (or its snapshot_begin's) is more than 24 hours after this ingest's clock; fix the producer's clock or send timestamp"
+                    let refusal = IngestRefusal(reason: "invalid-field", detail: detail)
+                    out.append(deadLetter(record, source, refusal))
+                    return .deadLettered(reason: refusal.reason)
                 }
-            }
-            if member.fields.eventTimeMilliseconds > latestEventTime {
-                let detail =
-                    timed
-                    ? "timestamp: more than 24 hours after this ingest's clock; send the time the membership changed, or leave it out to use the record's Kafka timestamp"
-                    : "timestamp is absent and the record's Kafka timestamp (or its snapshot_begin's) is more than 24 hours after this ingest's clock; fix the producer's clock or send timestamp"
-                let refusal = IngestRefusal(reason: "invalid-field", detail: detail)
-                out.append(deadLetter(record, source, refusal))
-                return .deadLettered(reason: refusal.reason)
             }
             out.append(topic: TopicNames.members, placement: .byKey, headers: headers) { key in
                 key.append(contentsOf: member.audienceID.utf8)
