@@ -61,6 +61,9 @@ public enum PartitionReader {
             enforced: [
                 "group.id": "cohortsync-partition-reader", "enable.auto.commit": "false", "enable.auto.offset.store": "false",
                 "enable.partition.eof": "false",
+                // Reading starts at each partition's first offset as queried; should the log start pass it
+                // meanwhile, the read starts again from the new first offset rather than the end.
+                "auto.offset.reset": "earliest",
             ])
         let client = try RDKafkaClient(kind: RD_KAFKA_CONSUMER, configuration: effective, context: RDKafkaClientContext(logger: logger))
         var counts: [TopicPartition: Int] = [:]
@@ -79,7 +82,9 @@ public enum PartitionReader {
         guard !remaining.isEmpty else { return counts }
         rd_kafka_poll_set_consumer(client.handle)
         let reading = Array(remaining.keys)
-        let list = RDKafkaClient.makeList(reading, offsets: Dictionary(uniqueKeysWithValues: reading.map { ($0, Int64(RD_KAFKA_OFFSET_BEGINNING)) }))
+        // Each partition from its first offset as just queried, not the logical "beginning": a concrete offset
+        // needs no lookup of its own, so the first fetch asks for every partition at once.
+        let list = RDKafkaClient.makeList(reading, offsets: remaining.mapValues(\.next))
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let assigned = rd_kafka_assign(client.handle, list)
         guard assigned == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -92,7 +97,8 @@ public enum PartitionReader {
         defer { rd_kafka_queue_destroy(queue) }
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: Self.messagesPerCall)
         var lastProgress = ContinuousClock.now
-        var runs: [TopicPartition: [PartitionEntry]] = [:]
+        var run: [PartitionEntry] = []
+        run.reserveCapacity(Self.messagesPerCall)
         // Offsets of a compacted topic have gaps: a partition ends at its first record at or past the end.
         while !remaining.isEmpty {
             let taken = rd_kafka_consume_batch_queue(queue, 100, &messages, messages.count)
@@ -105,6 +111,16 @@ public enum PartitionReader {
             }
             lastProgress = ContinuousClock.now
             defer { for index in 0..<taken { rd_kafka_message_destroy(messages[index]) } }
+            // One call's messages come in runs of one partition (a fetch answer's), each handed over as it ends;
+            // the partition is looked up once per run, not per record.
+            var current: (rkt: OpaquePointer?, number: Int32, partition: TopicPartition?, end: Int64, done: Bool)?
+            func handOver() throws {
+                guard let current, let partition = current.partition, let last = run.last else { return }
+                try body(partition, run)
+                counts[partition, default: 0] += run.count
+                remaining[partition] = current.done ? nil : (last.offset + 1, current.end)
+                run.removeAll(keepingCapacity: true)
+            }
             for index in 0..<taken {
                 guard let message = messages[index] else { continue }
                 let record = message.pointee
@@ -112,18 +128,19 @@ public enum PartitionReader {
                     if record.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
                     throw KafkaError.rdkafka(record.err, code: .consumer, "cannot read \(reading)")
                 }
-                let partition = TopicPartition(topic: String(cString: rd_kafka_topic_name(record.rkt)), partition: record.partition)
-                guard let position = remaining[partition] else { continue }
+                if current?.rkt != record.rkt || current?.number != record.partition {
+                    try handOver()
+                    let partition = TopicPartition(topic: String(cString: rd_kafka_topic_name(record.rkt)), partition: record.partition)
+                    let end = remaining[partition]?.end
+                    current = (record.rkt, record.partition, end == nil ? nil : partition, end ?? 0, end == nil)
+                }
+                guard let reading = current, !reading.done else { continue }
                 let key = record.key.map { Array(UnsafeRawBufferPointer(start: $0, count: record.key_len)) }
                 let value = record.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: record.len)) }
-                runs[partition, default: []].append(PartitionEntry(offset: record.offset, key: key, value: value))
-                if record.offset + 1 >= position.end { remaining[partition] = nil } else { remaining[partition] = (record.offset + 1, position.end) }
+                run.append(PartitionEntry(offset: record.offset, key: key, value: value))
+                if record.offset + 1 >= reading.end { current?.done = true }
             }
-            for (partition, entries) in runs where !entries.isEmpty {
-                try body(partition, entries)
-                counts[partition, default: 0] += entries.count
-                runs[partition]!.removeAll(keepingCapacity: true)
-            }
+            try handOver()
         }
         return counts
     }

@@ -170,6 +170,28 @@ public enum BatcherState: ProtoMessage, Hashable {
         }
     }
 
+    /// Where the parts of a member key (`memberKey`) lie: the sync (its connection and audience parts, length
+    /// prefixes included) and the user key. Nil for any other key and for one with a byte outside ASCII, which
+    /// `parseKey` reads (it repairs what is not UTF-8 as it makes the text): what a restore reads in place.
+    public static func memberKeyRanges(_ key: [UInt8]) -> (sync: Range<Int>, userKey: Range<Int>)? {
+        guard key.first == UInt8(ascii: "m") else { return nil }
+        var highBits: UInt8 = 0
+        for byte in key { highBits |= byte }
+        guard highBits < 0x80 else { return nil }
+        // All ASCII: every length prefix is one byte. Three parts, the last ending the key.
+        var position = 1
+        var audienceEnd = 0
+        for part in 0..<3 {
+            guard position < key.count else { return nil }
+            let length = Int(key[position])
+            guard length <= key.count - position - 1 else { return nil }
+            position += 1 + length
+            if part == 1 { audienceEnd = position }
+        }
+        guard position == key.count else { return nil }
+        return (1..<audienceEnd, audienceEnd + 1..<position)
+    }
+
     /// The part's UTF-8 length as a varint, then its bytes.
     private static func appendPart(_ part: String, to key: inout [UInt8]) {
         var writer = ProtoWriter(taking: &key)

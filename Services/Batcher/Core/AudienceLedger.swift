@@ -39,6 +39,8 @@ struct AudienceLedger {
 
     let connection: CohortSyncConfig.Connection
     let sync: CohortSyncConfig.Sync
+    /// The kinds the connection forwards, as `IdentifierSet` checks them.
+    private let forwarded: IdentifierSet.Kinds
     private(set) var state: AudienceState
     private(set) var table = MemberTable()
     private(set) var pending: [Int32: PendingChange] = [:]
@@ -68,6 +70,7 @@ struct AudienceLedger {
     init(connection: CohortSyncConfig.Connection, sync: CohortSyncConfig.Sync) {
         self.connection = connection
         self.sync = sync
+        forwarded = IdentifierSet.Kinds(connection.forward)
         state = AudienceState(connectionID: connection.id, audienceID: sync.audienceID)
     }
 
@@ -129,7 +132,7 @@ struct AudienceLedger {
             }
             let slot = table.findOrInsert(member.userKey)
             if table.setSeen(slot, UInt32(truncatingIfNeeded: state.snapshotSequence)) { markDirty(slot, now: now) }
-            desire(slot, IdentifierSet.canonical(member.identifiers, forwarded: connection.forward), now: now)
+            desire(slot, IdentifierSet.canonical(member.identifiers, forwarded: forwarded), now: now)
         case .exit, .consentWithdrawn:
             guard let slot = table.find(member.userKey) else { break }
             desire(slot, [], now: now)
@@ -270,7 +273,7 @@ struct AudienceLedger {
         var count = 0
         for slot in table.allSlots where table.holds(slot) && pending[slot] == nil {
             let held = table.digests(slot)
-            let kept = IdentifierSet.canonical(held, forwarded: connection.forward)
+            let kept = IdentifierSet.canonical(held, forwarded: forwarded)
             if kept != held {
                 desire(slot, kept, now: now)
                 count += 1
@@ -380,11 +383,26 @@ struct AudienceLedger {
     mutating func restore(_ member: MemberState) {
         let slot = table.findOrInsert(member.userKey)
         table.setDigests(slot, IdentifierSet.canonical(member.sent, forwarded: IdentifierSet.allKinds))
-        _ = table.setSeen(slot, UInt32(truncatingIfNeeded: member.seenSequence))
-        table.setSentAt(slot, minutes: UInt32(clamping: max(member.updatedAtMilliseconds, 0) / 60_000))
-        table.setFlush(slot, UInt32(truncatingIfNeeded: member.flush))
+        restored(slot, seen: member.seenSequence, updatedAt: member.updatedAtMilliseconds, flush: member.flush, previous: member.previous)
+    }
+
+    /// `restore` of a member record read in place, the user key its changelog key's bytes.
+    mutating func restore(_ member: MemberStateView, userKey: Span<UInt8>) {
+        let slot = table.findOrInsert(userKey)
+        if IdentifierSet.isCanonical(member.sent, in: member.bytes, forwarded: IdentifierSet.allKinds) {
+            table.setDigests(slot, member.sent, in: member.bytes)
+        } else {
+            table.setDigests(slot, IdentifierSet.canonical(member.sentIdentifiers, forwarded: IdentifierSet.allKinds))
+        }
+        restored(slot, seen: member.seenSequence, updatedAt: member.updatedAtMilliseconds, flush: member.flush, previous: member.previous)
+    }
+
+    private mutating func restored(_ slot: Int32, seen: Int64, updatedAt: Int64, flush: Int64, previous: [HashedIdentifier]) {
+        _ = table.setSeen(slot, UInt32(truncatingIfNeeded: seen))
+        table.setSentAt(slot, minutes: UInt32(clamping: max(updatedAt, 0) / 60_000))
+        table.setFlush(slot, UInt32(truncatingIfNeeded: flush))
         table.set(slot, flag: MemberTable.persisted, true)
-        restoredPrevious[slot] = member.previous.isEmpty ? nil : member.previous
+        restoredPrevious[slot] = previous.isEmpty ? nil : previous
     }
 
     mutating func restoreTombstone(userKey: String) {

@@ -44,8 +44,12 @@ struct MemberTable {
     // MARK: Lookup
 
     func find(_ key: String) -> Int32? {
-        let utf8 = key.utf8.span
-        let bytes = utf8.extracting(0..<min(utf8.count, Self.maximumKeyLength))
+        find(key.utf8.span)
+    }
+
+    /// The slot of the member whose user key is these UTF-8 bytes (at most `maximumKeyLength` of them count).
+    func find(_ key: Span<UInt8>) -> Int32? {
+        let bytes = key.extracting(0..<min(key.count, Self.maximumKeyLength))
         let mask = index.count - 1
         var bucket = Int(Self.hash(bytes) & UInt64(mask))
         let stored = keyBytes.span
@@ -65,16 +69,21 @@ struct MemberTable {
 
     /// The member's slot, created empty (holding nothing, never seen) when the key is new.
     mutating func findOrInsert(_ key: String) -> Int32 {
+        findOrInsert(key.utf8.span)
+    }
+
+    /// `findOrInsert` by the user key's UTF-8 bytes.
+    mutating func findOrInsert(_ key: Span<UInt8>) -> Int32 {
         if let slot = find(key) { return slot }
         if (slots.count + 1) * 2 > index.count { rebuildIndex(capacity: index.count * 2) }
         let number = Int32(slots.count)
-        let utf8 = key.utf8
+        let bytes = key.extracting(0..<min(key.count, Self.maximumKeyLength))
         slots.append(
             Slot(
                 keyStart: UInt32(keyBytes.count), digestStart: 0, seen: 0, sentAtMinutes: 0, flush: 0,
-                keyLength: UInt16(min(utf8.count, Self.maximumKeyLength)), digestCount: 0, flags: 0))
-        keyBytes.append(contentsOf: utf8.prefix(Self.maximumKeyLength))
-        place(number, hash: Self.hash(key))
+                keyLength: UInt16(bytes.count), digestCount: 0, flags: 0))
+        keyBytes.append(span: bytes)
+        place(number, hash: Self.hash(bytes))
         return number
     }
 
@@ -157,6 +166,21 @@ struct MemberTable {
 
     // MARK: Storage
 
+    /// `setDigests` from identifiers read in place: `identifiers`' digests lie in `bytes` (canonical order,
+    /// 32 bytes each, as `IdentifierSet.isCanonical` checks).
+    mutating func setDigests(_ slot: Int32, _ identifiers: [MemberStateView.Identifier], in bytes: [UInt8]) {
+        let number = Int(slot)
+        let wasLive = slots[number].digestCount > 0
+        garbageDigests += Int(slots[number].digestCount)
+        slots[number].digestStart = UInt32(digestTypes.count)
+        slots[number].digestCount = UInt8(identifiers.count)
+        for identifier in identifiers {
+            digestTypes.append(UInt8(identifier.type.rawValue))
+            digestBytes.append(span: bytes.span.extracting(identifier.digest))
+        }
+        liveCount += (identifiers.isEmpty ? 0 : 1) - (wasLive ? 1 : 0)
+    }
+
     /// Whether leavers and replaced digests take enough room that `compact()` is worth its copy.
     var wantsCompaction: Bool {
         let dead = slots.count - liveCount
@@ -204,12 +228,8 @@ struct MemberTable {
         }
     }
 
-    /// FNV-1a over the key's UTF-8 (at most `maximumKeyLength` bytes of it): stable within the process, no allocation.
-    static func hash(_ key: String) -> UInt64 {
-        let utf8 = key.utf8.span
-        return hash(utf8.extracting(0..<min(utf8.count, maximumKeyLength)))
-    }
-
+    /// FNV-1a over a key's UTF-8 bytes (callers pass at most `maximumKeyLength` of them): stable within the
+    /// process, no allocation.
     static func hash(_ bytes: Span<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for index in bytes.indices {

@@ -27,6 +27,10 @@ public struct PartitionLedger: Sendable {
     private var unconfiguredMembers: [SyncKey: Set<String>] = [:]
     private var ledgers: [AudienceLedger] = []
     private var bySync: [SyncKey: Int] = [:]
+    /// The restore's memory from record to record: the view member records are read into, and the last sync a
+    /// member key named (its key bytes and ledger), so a run of one audience's records looks nothing up.
+    private var restoreView = MemberStateView()
+    private var lastRestoredSync: (key: [UInt8], index: Int)?
     private var byAudience: [String: [Int]] = [:]
     private var limits: [Destination: DestinationLimits] = [:]
     private let batchPrefix: String
@@ -205,6 +209,7 @@ public struct PartitionLedger: Sendable {
     /// older memberships).
     @discardableResult
     public mutating func restore(_ entry: PartitionEntry) -> Bool {
+        if restoreMemberInPlace(entry) { return true }
         guard let keyBytes = entry.key, let key = BatcherState.parseKey(keyBytes) else {
             ignore("unreadable-state")
             return false
@@ -247,6 +252,28 @@ public struct PartitionLedger: Sendable {
             ignore("unreadable-state")
             return false
         }
+        return true
+    }
+
+    /// `restore` of the record almost every changelog record is, read in place: a member of a configured sync
+    /// under an ASCII key, whose value names the same user. False for anything else, which is then restored
+    /// the general way (nothing was changed).
+    private mutating func restoreMemberInPlace(_ entry: PartitionEntry) -> Bool {
+        guard let key = entry.key, let value = entry.value, let parts = BatcherState.memberKeyRanges(key) else { return false }
+        let index: Int
+        if let last = lastRestoredSync, last.key.span.elementsEqual(key.span.extracting(parts.sync)) {
+            index = last.index
+        } else {
+            guard case .member(let connectionID, let audienceID, _)? = BatcherState.parseKey(key),
+                let found = bySync[SyncKey(connectionID: connectionID, audienceID: audienceID)]
+            else { return false }
+            index = found
+            lastRestoredSync = (Array(key[parts.sync]), found)
+        }
+        guard restoreView.read(value), restoreView.bytes.span.extracting(restoreView.userKey).elementsEqual(key.span.extracting(parts.userKey))
+        else { return false }
+        let member = restoreView
+        ledgers[index].restore(member, userKey: key.span.extracting(parts.userKey))
         return true
     }
 

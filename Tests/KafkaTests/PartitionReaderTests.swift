@@ -1,0 +1,47 @@
+import Kafka
+import Observability
+import Synchronization
+import Testing
+
+/// `PartitionReader` reads several partitions of several topics with one client, as a restore does.
+@Suite("Kafka partition reader on the mock cluster", .timeLimit(.minutes(2)))
+struct PartitionReaderTests {
+    let logger = Logger(stage: "kafka-tests", minimumLevel: .error)
+
+    @Test("partitions of two topics read at once: every record of each, in offset order, none of the others, an empty partition counted 0")
+    func readsEveryPartitionInOrder() async throws {
+        let cluster = try KafkaMockCluster()
+        try cluster.createTopic("changelog", partitions: 3)
+        try cluster.createTopic("mappings", partitions: 2)
+        let producer = try KafkaProducer(configuration: cluster.configuration, logger: logger)
+        var deliveries: [PendingDelivery] = []
+        for index in 0..<3_000 {
+            deliveries.append(
+                try await producer.send(
+                    ProducerRecord(topic: "changelog", key: Array("k\(index)".utf8), value: Array("\(index)".utf8), placement: .partition(Int32(index % 3)))))
+        }
+        // The second topic's partition 1 is left empty.
+        for index in 0..<500 {
+            deliveries.append(try await producer.send(ProducerRecord(topic: "mappings", key: nil, value: Array("m\(index)".utf8), placement: .partition(0))))
+        }
+        for delivery in deliveries { _ = try await delivery.acknowledged() }
+        try await producer.shutdown()
+
+        let partitions = (0..<3).map { TopicPartition(topic: "changelog", partition: $0) } + [0, 1].map { TopicPartition(topic: "mappings", partition: $0) }
+        let read = Mutex<[TopicPartition: [PartitionEntry]]>([:])
+        let counts = try await PartitionReader.readAll(partitions, configuration: cluster.configuration, logger: logger) { partition, entries in
+            read.withLock { $0[partition, default: []] += entries }
+        }
+        let entries = read.withLock { $0 }
+        #expect(counts == Dictionary(uniqueKeysWithValues: partitions.map { ($0, entries[$0]?.count ?? 0) }), "counts are what was handed over")
+        for partition in Int32(0)..<3 {
+            let got = try #require(entries[TopicPartition(topic: "changelog", partition: partition)])
+            let values = got.compactMap { $0.value.map { Int(String(decoding: $0, as: UTF8.self))! } }
+            #expect(values == Array(stride(from: Int(partition), to: 3_000, by: 3)), "partition \(partition): every record, in order")
+            #expect(got.map(\.offset) == Array(0..<Int64(got.count)), "partition \(partition): offsets in order")
+        }
+        #expect(entries[TopicPartition(topic: "changelog", partition: 1)]?.first?.key == Array("k1".utf8))
+        #expect(entries[TopicPartition(topic: "mappings", partition: 0)]?.map { String(decoding: $0.value ?? [], as: UTF8.self) } == (0..<500).map { "m\($0)" })
+        #expect(counts[TopicPartition(topic: "mappings", partition: 1)] == 0)
+    }
+}
