@@ -402,6 +402,9 @@ struct AudienceLedger {
         table.setSentAt(slot, minutes: UInt32(clamping: max(updatedAt, 0) / 60_000))
         table.setFlush(slot, UInt32(truncatingIfNeeded: flush))
         table.set(slot, flag: MemberTable.persisted, true)
+        // Kept as the canonical set it is used as (what a flush may have left at the destination): a record
+        // listing the same digest half a million times keeps it once.
+        let previous = IdentifierSet.canonical(previous, forwarded: IdentifierSet.allKinds)
         restoredPrevious[slot] = previous.isEmpty ? nil : previous
     }
 
