@@ -60,7 +60,9 @@ public enum PartitionReader {
             defaults: ["fetch.wait.max.ms": "10"],
             enforced: [
                 "group.id": "cohortsync-partition-reader", "enable.auto.commit": "false", "enable.auto.offset.store": "false",
-                "enable.partition.eof": "false",
+                // The end of a partition is reported, so one whose last offsets hold no record (compacted away,
+                // or a log emptied by retention meanwhile) is done there instead of waiting for a record.
+                "enable.partition.eof": "true",
                 // Reading starts at each partition's first offset as queried; should the log start pass it
                 // meanwhile, the read starts again from the new first offset rather than the end.
                 "auto.offset.reset": "earliest",
@@ -99,7 +101,8 @@ public enum PartitionReader {
         var lastProgress = ContinuousClock.now
         var run: [PartitionEntry] = []
         run.reserveCapacity(Self.messagesPerCall)
-        // Offsets of a compacted topic have gaps: a partition ends at its first record at or past the end.
+        // Offsets of a compacted topic have gaps: a partition ends at its first record at or past the end, or
+        // where librdkafka reports its end.
         while !remaining.isEmpty {
             let taken = rd_kafka_consume_batch_queue(queue, 100, &messages, messages.count)
             guard taken > 0 else {
@@ -109,36 +112,49 @@ public enum PartitionReader {
                 }
                 continue
             }
-            lastProgress = ContinuousClock.now
             defer { for index in 0..<taken { rd_kafka_message_destroy(messages[index]) } }
             // One call's messages come in runs of one partition (a fetch answer's), each handed over as it ends;
             // the partition is looked up once per run, not per record.
-            var current: (rkt: OpaquePointer?, number: Int32, partition: TopicPartition?, end: Int64, done: Bool)?
+            var current: (rkt: OpaquePointer?, number: Int32, partition: TopicPartition?, next: Int64, end: Int64, done: Bool)?
             func handOver() throws {
-                guard let current, let partition = current.partition, let last = run.last else { return }
-                try body(partition, run)
-                counts[partition, default: 0] += run.count
-                remaining[partition] = current.done ? nil : (last.offset + 1, current.end)
-                run.removeAll(keepingCapacity: true)
+                guard let active = current, let partition = active.partition else { return }
+                if !run.isEmpty {
+                    try body(partition, run)
+                    counts[partition, default: 0] += run.count
+                    run.removeAll(keepingCapacity: true)
+                    lastProgress = ContinuousClock.now
+                }
+                remaining[partition] = active.done ? nil : (active.next, active.end)
             }
             for index in 0..<taken {
                 guard let message = messages[index] else { continue }
                 let record = message.pointee
-                guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                    if record.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR || record.err == RD_KAFKA_RESP_ERR__PARTITION_EOF else {
                     throw KafkaError.rdkafka(record.err, code: .consumer, "cannot read \(reading)")
                 }
                 if current?.rkt != record.rkt || current?.number != record.partition {
                     try handOver()
                     let partition = TopicPartition(topic: String(cString: rd_kafka_topic_name(record.rkt)), partition: record.partition)
-                    let end = remaining[partition]?.end
-                    current = (record.rkt, record.partition, end == nil ? nil : partition, end ?? 0, end == nil)
+                    let position = remaining[partition]
+                    current = (record.rkt, record.partition, position == nil ? nil : partition, position?.next ?? 0, position?.end ?? 0, position == nil)
                 }
-                guard let reading = current, !reading.done else { continue }
+                guard let active = current, !active.done else { continue }
+                if record.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    // The end reached (its offset is the next one to be written): done if that is the end the read
+                    // began with, or past it.
+                    if record.offset >= active.end {
+                        current?.done = true
+                        lastProgress = ContinuousClock.now
+                    }
+                    continue
+                }
+                // A record before the next expected one was read already (a reset back to the log start).
+                guard record.offset >= active.next else { continue }
                 let key = record.key.map { Array(UnsafeRawBufferPointer(start: $0, count: record.key_len)) }
                 let value = record.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: record.len)) }
                 run.append(PartitionEntry(offset: record.offset, key: key, value: value))
-                if record.offset + 1 >= reading.end { current?.done = true }
+                current?.next = record.offset + 1
+                if record.offset + 1 >= active.end { current?.done = true }
             }
             try handOver()
         }

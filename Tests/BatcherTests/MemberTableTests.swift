@@ -49,4 +49,18 @@ struct MemberTableTests {
         #expect(table.find(pair) == shorter)
         #expect(table.find(pair + "x") == longer)
     }
+
+    @Test("a key longer than the table keeps is found by its kept prefix, as text or as bytes alike")
+    func longKeysByTextAndBytes() throws {
+        var table = MemberTable()
+        let long = String(repeating: "k", count: MemberTable.maximumKeyLength) + "tail"
+        let slot = table.findOrInsert(long)
+        var bytes = Array(long.utf8)
+        #expect(table.find(bytes.span) == slot)
+        bytes[bytes.count - 1] = UInt8(ascii: "x")
+        #expect(table.findOrInsert(bytes.span) == slot, "only the first maximumKeyLength bytes count, from bytes too")
+        #expect(table.find(String(repeating: "k", count: MemberTable.maximumKeyLength)) == slot)
+        #expect(table.slots.count == 1)
+        #expect(table.userKey(slot).utf8.count == MemberTable.maximumKeyLength)
+    }
 }

@@ -23,7 +23,8 @@ struct ChangelogInPlaceTests {
 
     /// Whether `view` holds what `member` holds, field by field as a restore uses them.
     static func same(_ view: MemberStateView, _ member: MemberState) -> Bool {
-        String(decoding: view.bytes[view.userKey], as: UTF8.self) == member.userKey && view.sentIdentifiers == member.sent
+        // Bytes, not `String ==`: the restore keys members by their bytes.
+        Array(view.bytes[view.userKey]) == Array(member.userKey.utf8) && view.sentIdentifiers == member.sent
             && view.previous == member.previous && view.updatedAtMilliseconds == member.updatedAtMilliseconds
             && view.seenSequence == member.seenSequence && view.flush == member.flush
     }

@@ -169,6 +169,7 @@ struct MemberTable {
     /// `setDigests` from identifiers read in place: `identifiers`' digests lie in `bytes` (canonical order,
     /// 32 bytes each, as `IdentifierSet.isCanonical` checks).
     mutating func setDigests(_ slot: Int32, _ identifiers: [MemberStateView.Identifier], in bytes: [UInt8]) {
+        precondition(identifiers.count <= Int(UInt8.max) && identifiers.allSatisfy { $0.digest.count == Self.digestLength }, "canonical identifiers only")
         let number = Int(slot)
         let wasLive = slots[number].digestCount > 0
         garbageDigests += Int(slots[number].digestCount)

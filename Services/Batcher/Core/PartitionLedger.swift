@@ -306,6 +306,9 @@ public struct PartitionLedger: Sendable {
     /// destination may hold, then an add of what it should), and the removal of digests of kinds a
     /// connection no longer forwards. Returns the members of each kind.
     public mutating func reconcileAfterRestore(now: Int64) -> (unconfirmed: Int, unforwarded: Int) {
+        // The restore is over: its reading memory (the last record's bytes among it) goes.
+        restoreView = MemberStateView()
+        lastRestoredSync = nil
         var counts = (unconfirmed: 0, unforwarded: 0)
         for index in ledgers.indices {
             counts.unconfirmed += ledgers[index].resendUnconfirmed(now: now)
