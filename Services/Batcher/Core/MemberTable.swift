@@ -125,16 +125,32 @@ struct MemberTable {
 
     /// Records what the destination holds for the member now (canonical order, 32-byte digests).
     mutating func setDigests(_ slot: Int32, _ identifiers: [HashedIdentifier]) {
-        let number = Int(slot)
-        let wasLive = slots[number].digestCount > 0
-        garbageDigests += Int(slots[number].digestCount)
-        slots[number].digestStart = UInt32(digestTypes.count)
-        slots[number].digestCount = UInt8(identifiers.count)
+        placeDigests(slot, count: identifiers.count)
         for identifier in identifiers {
             digestTypes.append(UInt8(identifier.type.rawValue))
             digestBytes.append(contentsOf: identifier.sha256)
         }
-        liveCount += (identifiers.isEmpty ? 0 : 1) - (wasLive ? 1 : 0)
+    }
+
+    /// `setDigests` from identifiers read in place: `identifiers`' digests lie in `bytes` (canonical order,
+    /// 32 bytes each, as `IdentifierSet.isCanonical` checks).
+    mutating func setDigests(_ slot: Int32, _ identifiers: [MemberStateView.Identifier], in bytes: [UInt8]) {
+        precondition(identifiers.count <= Int(UInt8.max) && identifiers.allSatisfy { $0.digest.count == Self.digestLength }, "canonical identifiers only")
+        placeDigests(slot, count: identifiers.count)
+        for identifier in identifiers {
+            digestTypes.append(UInt8(identifier.type.rawValue))
+            digestBytes.append(span: bytes.span.extracting(identifier.digest))
+        }
+    }
+
+    /// Points the member's slot at the `count` digests its caller appends next; the ones it held become garbage.
+    private mutating func placeDigests(_ slot: Int32, count: Int) {
+        let number = Int(slot)
+        let wasLive = slots[number].digestCount > 0
+        garbageDigests += Int(slots[number].digestCount)
+        slots[number].digestStart = UInt32(digestTypes.count)
+        slots[number].digestCount = UInt8(count)
+        liveCount += (count == 0 ? 0 : 1) - (wasLive ? 1 : 0)
     }
 
     func seen(_ slot: Int32) -> UInt32 { slots[Int(slot)].seen }
@@ -165,22 +181,6 @@ struct MemberTable {
     }
 
     // MARK: Storage
-
-    /// `setDigests` from identifiers read in place: `identifiers`' digests lie in `bytes` (canonical order,
-    /// 32 bytes each, as `IdentifierSet.isCanonical` checks).
-    mutating func setDigests(_ slot: Int32, _ identifiers: [MemberStateView.Identifier], in bytes: [UInt8]) {
-        precondition(identifiers.count <= Int(UInt8.max) && identifiers.allSatisfy { $0.digest.count == Self.digestLength }, "canonical identifiers only")
-        let number = Int(slot)
-        let wasLive = slots[number].digestCount > 0
-        garbageDigests += Int(slots[number].digestCount)
-        slots[number].digestStart = UInt32(digestTypes.count)
-        slots[number].digestCount = UInt8(identifiers.count)
-        for identifier in identifiers {
-            digestTypes.append(UInt8(identifier.type.rawValue))
-            digestBytes.append(span: bytes.span.extracting(identifier.digest))
-        }
-        liveCount += (identifiers.isEmpty ? 0 : 1) - (wasLive ? 1 : 0)
-    }
 
     /// Whether leavers and replaced digests take enough room that `compact()` is worth its copy.
     var wantsCompaction: Bool {
