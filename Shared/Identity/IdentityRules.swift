@@ -196,30 +196,38 @@ public struct IdentityRules: Sendable {
         return nil
     }
 
-    /// IDFA and GAID, both platforms: lowercase UUID with dashes; 32 bare hex digits get their dashes.
+    /// IDFA and GAID, both platforms: lowercase UUID with dashes; 32 bare hex digits get their dashes. Checked
+    /// and written in one pass (what it wrote of a refused value is never read).
     private func advertisingID(_ workspace: inout IdentifierWorkspace) -> IdentityRefusal? {
         let value = workspace.input
         let input = value.span
         let bare = input.count == 32
         guard bare || input.count == 36 else { return .invalidDeviceID }
+        var valid = true
         var allZero = true
-        for index in input.indices {
-            let byte = input[index]
-            if !bare, index == 8 || index == 13 || index == 18 || index == 23 {
-                guard byte == 45 else { return .invalidDeviceID }
-            } else {
-                guard ASCIIBytes.isHex(byte) else { return .invalidDeviceID }
-                if byte != 48 { allZero = false }
-            }
-        }
-        if allZero { return .zeroDeviceID }
         workspace.text.append(addingCapacity: 36) { output in
             for index in input.indices {
-                if bare, index == 8 || index == 12 || index == 16 || index == 20 { output.append(45) }
-                output.append(ASCIIBytes.lower(input[index]))
+                let byte = input[index]
+                if bare {
+                    if index == 8 || index == 12 || index == 16 || index == 20 { output.append(45) }
+                } else if index == 8 || index == 13 || index == 18 || index == 23 {
+                    guard byte == 45 else {
+                        valid = false
+                        return
+                    }
+                    output.append(45)
+                    continue
+                }
+                guard ASCIIBytes.isHex(byte) else {
+                    valid = false
+                    return
+                }
+                if byte != 48 { allZero = false }
+                output.append(ASCIIBytes.lower(byte))
             }
         }
-        return nil
+        guard valid else { return .invalidDeviceID }
+        return allZero ? .zeroDeviceID : nil
     }
 
     /// X only: lowercase hex without dashes or spaces.

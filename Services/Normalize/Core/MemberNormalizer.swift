@@ -66,8 +66,8 @@ struct MemberNormalizer: Sendable {
         var noConsent = false
         var noIdentifier = false
         workspace.identity.startUser()
-        let audienceID = workspace.audienceID(of: change)
-        for plan in plans[audienceID] ?? [] {
+        let (audienceID, audiencePlans) = workspace.audience(of: change, plans: plans)
+        for plan in audiencePlans {
             if change.fields.consent == .denied {
                 noConsent = true
                 for audience in plan.audiences {
@@ -138,6 +138,7 @@ public struct NormalizeWorkspace: Sendable {
     private(set) var digests: [UInt8] = []
     private var lastAudienceBytes: [UInt8] = []
     private var lastAudienceID = ""
+    private var lastAudiencePlans: [MemberNormalizer.ConnectionPlan] = []
 
     public init() {}
 
@@ -158,14 +159,18 @@ public struct NormalizeWorkspace: Sendable {
         }
     }
 
-    /// The audience id of `change`, as text.
-    mutating func audienceID(of change: MemberChangeView) -> String {
+    /// The audience id of `change`, as text, and the connections syncing it (from `plans`): made and looked up
+    /// only when it differs from the last member's, since consecutive members mostly share one.
+    mutating func audience(
+        of change: MemberChangeView, plans: [String: [MemberNormalizer.ConnectionPlan]]
+    ) -> (id: String, plans: [MemberNormalizer.ConnectionPlan]) {
         let bytes = change.bytes.span.extracting(change.fields.audienceID)
         if !bytes.elementsEqual(lastAudienceBytes.span) {
             lastAudienceBytes.removeAll(keepingCapacity: true)
             lastAudienceBytes.append(span: bytes)
             lastAudienceID = change.text(change.fields.audienceID)
+            lastAudiencePlans = plans[lastAudienceID] ?? []
         }
-        return lastAudienceID
+        return (lastAudienceID, lastAudiencePlans)
     }
 }
