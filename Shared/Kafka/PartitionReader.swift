@@ -52,6 +52,26 @@ public enum PartitionReader {
         }[partition] ?? 0
     }
 
+    /// The partition a run of one call's messages belongs to, and how far its reading got.
+    private struct Run {
+        let topic: OpaquePointer?
+        let number: Int32
+        /// Nil for a partition not being read (not asked for, or finished): its messages are skipped.
+        let partition: TopicPartition?
+        var next: Int64
+        let end: Int64
+        var done: Bool
+
+        init(topic: OpaquePointer?, number: Int32, partition: TopicPartition, position: (next: Int64, end: Int64)?) {
+            self.topic = topic
+            self.number = number
+            self.partition = position == nil ? nil : partition
+            next = position?.next ?? 0
+            end = position?.end ?? 0
+            done = position == nil
+        }
+    }
+
     private static func read(
         _ partitions: [TopicPartition], configuration: KafkaConfiguration, logger: Logger, timeout: Duration,
         _ body: (TopicPartition, [PartitionEntry]) throws -> Void
@@ -115,7 +135,7 @@ public enum PartitionReader {
             defer { for index in 0..<taken { rd_kafka_message_destroy(messages[index]) } }
             // One call's messages come in runs of one partition (a fetch answer's), each handed over as it ends;
             // the partition is looked up once per run, not per record.
-            var current: (rkt: OpaquePointer?, number: Int32, partition: TopicPartition?, next: Int64, end: Int64, done: Bool)?
+            var current: Run?
             func handOver() throws {
                 guard let active = current, let partition = active.partition else { return }
                 if !run.isEmpty {
@@ -132,11 +152,10 @@ public enum PartitionReader {
                 guard record.err == RD_KAFKA_RESP_ERR_NO_ERROR || record.err == RD_KAFKA_RESP_ERR__PARTITION_EOF else {
                     throw KafkaError.rdkafka(record.err, code: .consumer, "cannot read \(reading)")
                 }
-                if current?.rkt != record.rkt || current?.number != record.partition {
+                if current?.topic != record.rkt || current?.number != record.partition {
                     try handOver()
                     let partition = TopicPartition(topic: String(cString: rd_kafka_topic_name(record.rkt)), partition: record.partition)
-                    let position = remaining[partition]
-                    current = (record.rkt, record.partition, position == nil ? nil : partition, position?.next ?? 0, position?.end ?? 0, position == nil)
+                    current = Run(topic: record.rkt, number: record.partition, partition: partition, position: remaining[partition])
                 }
                 guard let active = current, !active.done else { continue }
                 if record.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {

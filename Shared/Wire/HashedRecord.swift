@@ -10,14 +10,23 @@ public struct HashedIdentifier: ProtoMessage, Hashable {
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
-        self.init()
+        let fields = try Self.fields(from: &reader)
+        self.init(type: fields.type, sha256: Array(reader.buffer[fields.sha256]))
+    }
+
+    /// The fields read in place: the type, and where the digest lies in the reader's buffer. What the owned
+    /// decoding and `MemberStateView` both read, so they take exactly the same bytes.
+    static func fields(from reader: inout ProtoReader) throws(WireError) -> (type: IdentifierType, sha256: Range<Int>) {
+        var type = IdentifierType.unspecified
+        var sha256 = 0..<0
         while let field = try reader.nextField() {
             switch field.number {
             case 1: type = try reader.enumeration(field, "type")
-            case 2: sha256 = try reader.bytes(field, "sha256")
+            case 2: sha256 = try reader.bytesRange(field, "sha256")
             default: try reader.skip(field)
             }
         }
+        return (type, sha256)
     }
 
     public func encode(to writer: inout ProtoWriter) {

@@ -36,21 +36,13 @@ public struct MemberState: ProtoMessage, Hashable {
     }
 
     public init(from reader: inout ProtoReader) throws(WireError) {
-        self.init()
-        while let field = try reader.nextField() {
-            switch field.number {
-            case 1: connectionID = try reader.string(field, "connection_id")
-            case 2: audienceID = try reader.string(field, "audience_id")
-            case 3: userKey = try reader.string(field, "user_key")
-            case 4: sent.append(try reader.message(field, "sent"))
-            case 5: lastSnapshotID = try reader.string(field, "last_snapshot_id")
-            case 6: updatedAtMilliseconds = try reader.int64(field, "updated_at_ms")
-            case 7: seenSequence = try reader.int64(field, "seen_sequence")
-            case 8: flush = try reader.int64(field, "flush")
-            case 9: previous.append(try reader.message(field, "previous"))
-            default: try reader.skip(field)
-            }
-        }
+        // Read as the batcher's restore reads it in place, so both take exactly the same bytes.
+        var fields = MemberStateView()
+        try fields.readMember(&reader)
+        self.init(
+            connectionID: fields.text(fields.connectionID), audienceID: fields.text(fields.audienceID), userKey: fields.text(fields.userKey),
+            sent: fields.sentIdentifiers, lastSnapshotID: fields.text(fields.lastSnapshotID), updatedAtMilliseconds: fields.updatedAtMilliseconds,
+            seenSequence: fields.seenSequence, flush: fields.flush, previous: fields.previous)
     }
 
     public func encode(to writer: inout ProtoWriter) {

@@ -14,26 +14,22 @@ public struct MemberStateView: Sendable {
 
     /// The record's bytes; the ranges below index them.
     public private(set) var bytes: [UInt8] = []
+    public private(set) var connectionID: Range<Int> = 0..<0
+    public private(set) var audienceID: Range<Int> = 0..<0
     public private(set) var userKey: Range<Int> = 0..<0
     public private(set) var sent: [Identifier] = []
-    /// `previous` is rare (only members of a flush not yet confirmed), so it is decoded as owned values.
-    public private(set) var previous: [HashedIdentifier] = []
+    public private(set) var lastSnapshotID: Range<Int> = 0..<0
     public private(set) var updatedAtMilliseconds: Int64 = 0
     public private(set) var seenSequence: Int64 = 0
     public private(set) var flush: Int64 = 0
+    /// `previous` is rare (only members of a flush not yet confirmed), so it is decoded as owned values.
+    public private(set) var previous: [HashedIdentifier] = []
 
     public init() {}
 
     /// Reads `value`, a whole `BatcherState` record value; false when it is not a plain member record or does
     /// not decode (the view's content is then meaningless).
     public mutating func read(_ value: [UInt8]) -> Bool {
-        bytes = value
-        sent.removeAll(keepingCapacity: true)
-        previous.removeAll(keepingCapacity: true)
-        userKey = 0..<0
-        updatedAtMilliseconds = 0
-        seenSequence = 0
-        flush = 0
         var reader = ProtoReader(value, context: BatcherState.protoName)
         do {
             var members = 0
@@ -54,25 +50,25 @@ public struct MemberStateView: Sendable {
         }
     }
 
-    private mutating func readMember(_ reader: inout ProtoReader) throws(WireError) {
+    /// Reads a `MemberState`'s fields until the reader's end, over a cleared view: `MemberState`'s own decoding
+    /// reads through it too, so the owned and the in-place forms take exactly the same bytes.
+    /// - Throws: `WireError` naming the field that failed.
+    mutating func readMember(_ reader: inout ProtoReader) throws(WireError) {
+        bytes = reader.buffer
+        sent.removeAll(keepingCapacity: true)
+        previous.removeAll(keepingCapacity: true)
+        (connectionID, audienceID, userKey, lastSnapshotID) = (0..<0, 0..<0, 0..<0, 0..<0)
+        (updatedAtMilliseconds, seenSequence, flush) = (0, 0, 0)
         while let field = try reader.nextField() {
             switch field.number {
-            case 1: _ = try reader.stringRange(field, "connection_id")
-            case 2: _ = try reader.stringRange(field, "audience_id")
+            case 1: connectionID = try reader.stringRange(field, "connection_id")
+            case 2: audienceID = try reader.stringRange(field, "audience_id")
             case 3: userKey = try reader.stringRange(field, "user_key")
             case 4:
                 var nested = try reader.nested(field, "sent")
-                var type = IdentifierType.unspecified
-                var digest = 0..<0
-                while let inner = try nested.nextField() {
-                    switch inner.number {
-                    case 1: type = try nested.enumeration(inner, "type")
-                    case 2: digest = try nested.bytesRange(inner, "sha256")
-                    default: try nested.skip(inner)
-                    }
-                }
-                sent.append(Identifier(type: type, digest: digest))
-            case 5: _ = try reader.stringRange(field, "last_snapshot_id")
+                let identifier = try HashedIdentifier.fields(from: &nested)
+                sent.append(Identifier(type: identifier.type, digest: identifier.sha256))
+            case 5: lastSnapshotID = try reader.stringRange(field, "last_snapshot_id")
             case 6: updatedAtMilliseconds = try reader.int64(field, "updated_at_ms")
             case 7: seenSequence = try reader.int64(field, "seen_sequence")
             case 8: flush = try reader.int64(field, "flush")
@@ -80,6 +76,11 @@ public struct MemberStateView: Sendable {
             default: try reader.skip(field)
             }
         }
+    }
+
+    /// The text at `range` (one of the view's string ranges).
+    public func text(_ range: Range<Int>) -> String {
+        String(decoding: bytes[range], as: UTF8.self)
     }
 
     /// The `sent` identifiers as owned values (what the full decoding gives).

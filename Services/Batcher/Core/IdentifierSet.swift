@@ -49,24 +49,20 @@ enum IdentifierSet {
             guard identifier.digest.count == MemberTable.digestLength, forwarded.contains(identifier.type) else { return false }
             guard index > 0 else { continue }
             let before = identifiers[index - 1]
-            if before.type != identifier.type {
-                guard before.type.rawValue < identifier.type.rawValue else { return false }
-            } else {
-                guard precedes(all.extracting(before.digest), all.extracting(identifier.digest)) else { return false }
-            }
+            if !precedes(before.type, all.extracting(before.digest), identifier.type, all.extracting(identifier.digest)) { return false }
         }
         return true
     }
 
-    /// Whether digest `a` sorts before `b` (equal lengths), byte by byte.
-    private static func precedes(_ a: Span<UInt8>, _ b: Span<UInt8>) -> Bool {
-        for index in a.indices where a[index] != b[index] { return a[index] < b[index] }
-        return false
+    /// The canonical order: by type, then by digest byte by byte (a digest before its own extensions).
+    static func precedes(_ a: HashedIdentifier, _ b: HashedIdentifier) -> Bool {
+        precedes(a.type, a.sha256.span, b.type, b.sha256.span)
     }
 
-    static func precedes(_ a: HashedIdentifier, _ b: HashedIdentifier) -> Bool {
-        if a.type != b.type { return a.type.rawValue < b.type.rawValue }
-        return a.sha256.lexicographicallyPrecedes(b.sha256)
+    private static func precedes(_ aType: IdentifierType, _ a: Span<UInt8>, _ bType: IdentifierType, _ b: Span<UInt8>) -> Bool {
+        if aType != bType { return aType.rawValue < bType.rawValue }
+        for index in 0..<min(a.count, b.count) where a[index] != b[index] { return a[index] < b[index] }
+        return a.count < b.count
     }
 
     /// The identifiers of each destination audience they go to: all together, or one audience per type.
