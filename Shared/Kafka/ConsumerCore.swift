@@ -30,6 +30,9 @@ final class ConsumerCore: Sendable {
         var userPaused: Set<TopicPartition> = []
         /// Partitions paused since their assignment until the reader releases them (`pausesNewAssignments`).
         var assignmentHeld: Set<TopicPartition> = []
+        /// Partitions paused because a fetch found nothing new (`idleFetchPause`), each until when; only these
+        /// are resumed for it. A pause of another kind taking one over removes it from here.
+        var idlePaused: [TopicPartition: ContinuousClock.Instant] = [:]
         /// Revocations announced and not yet taken by the reader, oldest first: completed by `endEvents`, since
         /// nobody will take them after. Records of their partitions still queued are not handed out, even after
         /// the poll thread stopped waiting for one (its partitions are gone, and read again by their next owner).
@@ -251,6 +254,11 @@ final class ConsumerCore: Sendable {
         // flags and librdkafka's view in step with a concurrent `pause`/`resume` of the stage.
         return state.withLock { state -> Bool in
             if state.eventsEnded { return true }
+            if !state.idlePaused.isEmpty {
+                let due = state.idlePaused.compactMap { $0.value <= now ? $0.key : nil }
+                for partition in due { state.idlePaused[partition] = nil }
+                setPaused(handle, due, paused: false)
+            }
             let caughtUp = state.buffered <= limit / 2
             if state.backPressured {
                 guard caughtUp else { return true }
@@ -269,6 +277,8 @@ final class ConsumerCore: Sendable {
                 guard now - since >= configuration.maxPollHold else { return false }
                 state.holdingSince = nil
                 state.backPressured = true
+                // Partitions paused for being idle are the reader's from now on, resumed when it catches up.
+                state.idlePaused = [:]
                 let paused = Set(Self.assignment(handle)).subtracting(state.userPaused).subtracting(state.assignmentHeld)
                 state.backPressurePaused = paused
                 setPaused(handle, Array(paused), paused: true)
@@ -280,6 +290,37 @@ final class ConsumerCore: Sendable {
             return false
         }
     }
+
+    /// How long the next poll waits for a first record, in milliseconds: 100, or less when a partition's idle
+    /// pause ends sooner, so it is resumed on time.
+    var firstPollTimeout: Int32 {
+        guard configuration.idleFetchPause != nil else { return 100 }
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            guard let next = state.idlePaused.values.min() else { return 100 }
+            return max(1, min(100, (next - now).inMilliseconds))
+        }
+    }
+
+    /// Called by the poll thread when a fetch of `partition` came back empty at its end (librdkafka's
+    /// partition-EOF, reported again after every resume): with `idleFetchPause`, pauses it for that long unless
+    /// another pause holds it, so a caught-up member does not fetch in a loop from a broker that answers empty
+    /// fetches at once. The first `shouldPoll` after the pause resumes it, from where the reader is.
+    func pauseIdle(_ handle: OpaquePointer, _ partition: TopicPartition) {
+        guard let pause = configuration.idleFetchPause else { return }
+        let until = ContinuousClock.now + pause
+        state.withLock { state in
+            guard !state.eventsEnded, !state.backPressured, state.holdingSince == nil, state.idlePaused[partition] == nil,
+                !state.userPaused.contains(partition), !state.assignmentHeld.contains(partition),
+                Self.assignment(handle).contains(partition)
+            else { return }
+            state.idlePaused[partition] = until
+            setPaused(handle, [partition], paused: true)
+        }
+    }
+
+    /// The partitions paused for being idle now.
+    var idlePausedPartitions: Set<TopicPartition> { state.withLock { Set($0.idlePaused.keys) } }
 
     /// How many records the next poll may collect: up to a batch, as far as the buffer limit allows.
     var pollRoom: Int {
@@ -294,6 +335,7 @@ final class ConsumerCore: Sendable {
         state.withLock { state in
             state.userPaused.formUnion(partitions)
             state.backPressurePaused.subtract(partitions)
+            for partition in partitions { state.idlePaused[partition] = nil }
             setPaused(handle, partitions, paused: true)
         }
     }
@@ -336,7 +378,19 @@ final class ConsumerCore: Sendable {
             logger.warning(
                 paused ? "could not pause partitions" : "could not resume partitions",
                 [("error", .string(KafkaError.rdkafka(error, code: .consumer, "pause/resume").description))])
+        } else if !paused {
+            Self.wakeFetcher(handle, partitions[0])
         }
+    }
+
+    /// librdkafka 2.0 takes a resume into account only when the broker's thread next wakes, which, when it has
+    /// nothing else to fetch, is up to a second later: a resumed partition would wait that long for its first
+    /// fetch. A request to the broker wakes the thread, so a watermark query is sent and not waited for
+    /// (timeout 0: librdkafka drops the late answer itself).
+    private static func wakeFetcher(_ handle: OpaquePointer, _ partition: TopicPartition) {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        _ = rd_kafka_query_watermark_offsets(handle, partition.topic, partition.partition, &low, &high, 0)
     }
 
     static func assignment(_ handle: OpaquePointer) -> [TopicPartition] {
@@ -415,6 +469,7 @@ final class ConsumerCore: Sendable {
             state.withLock { state in
                 state.backPressurePaused.subtract(partitions)
                 state.assignmentHeld.subtract(partitions)
+                for partition in partitions { state.idlePaused[partition] = nil }
                 setPaused(handle, partitions, paused: false)
             }
             if cooperative {

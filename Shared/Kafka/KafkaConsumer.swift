@@ -30,6 +30,8 @@ public final class KafkaConsumer: Sendable {
         }
         var enforced = Self.enforced
         enforced["group.id"] = configuration.groupID
+        // The idle pause starts on librdkafka's report of an empty fetch at a partition's end.
+        if configuration.idleFetchPause != nil { enforced["enable.partition.eof"] = "true" }
         let effective = configuration.kafka.merging(defaults: KafkaConsumerConfiguration.defaults, enforced: enforced)
         let core = ConsumerCore(configuration: configuration, logger: logger)
         let client = try RDKafkaClient(
@@ -69,21 +71,27 @@ public final class KafkaConsumer: Sendable {
     /// or throws a fatal `KafkaError`.
     public var events: ConsumerEvents { ConsumerEvents(core: core) }
 
-    /// One poll: waits up to 100 ms for a first message, then takes what else is ready, up to the room the
-    /// reader's buffer leaves, and hands it out as one batch.
+    /// One poll: waits up to 100 ms for a first message (see `ConsumerCore.firstPollTimeout`), then takes
+    /// what else is ready, up to the room the reader's buffer leaves, and hands it out as one batch.
     private static func pollOnce(client: RDKafkaClient, core: ConsumerCore) {
         guard core.shouldPoll(client.handle) else {
             usleep(1000)
             return
         }
         let room = core.pollRoom
-        var timeout: Int32 = 100
+        var timeout = core.firstPollTimeout
         while core.assembler.count < room, let message = rd_kafka_consumer_poll(client.handle, timeout) {
             timeout = 0
             let error = message.pointee.err
             guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                if error == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    if let topic = message.pointee.rkt {
+                        core.pauseIdle(client.handle, TopicPartition(topic: String(cString: rd_kafka_topic_name(topic)), partition: message.pointee.partition))
+                    }
+                    rd_kafka_message_destroy(message)
+                    continue
+                }
                 rd_kafka_message_destroy(message)
-                if error == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
                 let kafkaError = KafkaError.rdkafka(error, code: .consumer, "consume failed")
                 core.logger.log(kafkaError.isFatal ? .error : .warning, "consume error", [("error", .string(kafkaError.description))])
                 if kafkaError.isFatal {

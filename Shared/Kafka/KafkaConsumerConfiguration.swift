@@ -28,6 +28,15 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// restoring its state) has none fetched and buffered meanwhile, and a caught-up partition is not fetched
     /// over and over while it waits.
     public var pausesNewAssignments = false
+    /// How long to pause fetching a partition after a fetch of it came back empty at its end; nil (the
+    /// default) never pauses.
+    ///
+    /// For a broker that answers an empty fetch at once instead of holding it for `fetch.wait.max.ms` (the
+    /// local development broker): librdkafka fetches again as soon as an answer comes, so a member that has
+    /// caught up fetches in a tight loop, costing it and the broker a core between them. Pausing for a few tens
+    /// of milliseconds at a time frees that CPU for the stages with work, at up to that much added latency per
+    /// stage. Apache Kafka holds an empty fetch, so production needs none.
+    public var idleFetchPause: Duration?
 
     public init(
         groupID: String, topics: [String], kafka: KafkaConfiguration, maxBufferedRecords: Int = 10_000,

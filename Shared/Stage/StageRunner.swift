@@ -32,7 +32,7 @@ extension StageStartup {
         do {
             let producer = try KafkaProducer(configuration: producerKafka, logger: logger)
             let consumer = try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(groupID: options.string("group") ?? "cohortsync-\(stage)", topics: topics, kafka: kafka),
+                configuration: consumerConfiguration(defaultGroup: "cohortsync-\(stage)", topics: topics),
                 logger: logger)
             let loop = ProcessingLoop(consumer: consumer, logger: logger, limits: shutdownBudget.limits())
             // Records wait and nothing moved for as long as librdkafka tries to deliver one: the stage is wedged.

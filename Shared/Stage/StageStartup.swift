@@ -13,6 +13,8 @@ public struct StageStartup: Sendable {
     public let kafka: KafkaConfiguration
     /// The bound on every record the stage writes (`--max-record-bytes`).
     public let recordLimit: RecordSizeLimit
+    /// `--idle-fetch-pause-ms`, nil for 0.
+    public let idleFetchPause: Duration?
     public let logger: Logger
     /// The executable's name, as its start-up errors begin.
     public let executable: String
@@ -25,6 +27,8 @@ public struct StageStartup: Sendable {
         do {
             settings = try ServiceSettings(options)
             recordLimit = RecordSizeLimit(bytes: try options.integer("max-record-bytes", in: RecordSizeLimit.minimumBytes...RecordSizeLimit.maximumBytes))
+            let idleMilliseconds = try options.integer("idle-fetch-pause-ms", in: 0...1_000)
+            idleFetchPause = idleMilliseconds == 0 ? nil : .milliseconds(idleMilliseconds)
         } catch {
             CommandLineEntry.fail(spec.executable, error.message, status: 64)
         }
@@ -55,6 +59,14 @@ public struct StageStartup: Sendable {
                 status: 78)
         }
         logger.info("configuration loaded", [("connections", .integer(config.connections.count)), ("syncs", .integer(config.syncs.count)), ("kafka", .string(kafka.redacted.description))])
+    }
+
+    /// The settings of this stage's group member: `--group` (else `defaultGroup`), `topics`, the Kafka
+    /// settings and `--idle-fetch-pause-ms`.
+    public func consumerConfiguration(defaultGroup: String, topics: [String]) -> KafkaConsumerConfiguration {
+        var configuration = KafkaConsumerConfiguration(groupID: options.string("group") ?? defaultGroup, topics: topics, kafka: kafka)
+        configuration.idleFetchPause = idleFetchPause
+        return configuration
     }
 
     /// The Kafka settings for this stage's producer: `message.max.bytes` and `batch.size` derived from

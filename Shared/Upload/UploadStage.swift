@@ -96,7 +96,7 @@ extension StageStartup {
             let producer = try KafkaProducer(configuration: producerKafka, logger: logger)
             let directory = AudienceDirectory(destination: destination, producer: producer, kafka: kafka, logger: logger)
             let consumer = try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(groupID: options.string("group") ?? "cohortsync-upload-\(destination.name)", topics: [topic], kafka: kafka),
+                configuration: consumerConfiguration(defaultGroup: "cohortsync-upload-\(destination.name)", topics: [topic]),
                 logger: logger)
             let engine = UploadEngine(
                 destination: destination, connections: connections, directory: directory, mappingPartitions: mappingPartitions, producer: producer,

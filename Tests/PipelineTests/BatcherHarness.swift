@@ -52,7 +52,7 @@ struct BatcherHarness {
             // The local broker answers a fetch with a partition's whole backlog (docs/development.md).
             "KAFKA_RECEIVE_MESSAGE_MAX_BYTES": "1000000000",
             "KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-        ]
+        ].merging(TestBroker.stageEnvironment) { $1 }
     }
 
     /// Starts a batcher replica (a static member when `instance` is given, so a replacement takes its place

@@ -30,7 +30,8 @@ struct EdgeLoadTests {
         if executable == "cohortsync-ingest" { arguments += ["--topics", upstream] }
         let child = try ChildProcess(
             try BuildProducts.executable(executable), arguments,
-            environment: credentials.merging(["KAFKA_BROKERS": TestBroker.bootstrapServers, "KAFKA_AUTO_OFFSET_RESET": "latest"]) { $1 })
+            environment: credentials.merging(["KAFKA_BROKERS": TestBroker.bootstrapServers, "KAFKA_AUTO_OFFSET_RESET": "latest"]) { $1 }
+                .merging(TestBroker.stageEnvironment) { $1 })
         return Listener(name: executable, process: child, port: try await child.listeningPort())
     }
 

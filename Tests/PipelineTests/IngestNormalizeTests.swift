@@ -40,7 +40,7 @@ struct IngestNormalizeTests {
 
         let configPath = NSTemporaryDirectory() + TestBroker.uniqueName("config") + ".json"
         try TestConfigs.standard.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let environment = ["KAFKA_BROKERS": TestBroker.bootstrapServers, "COHORTSYNC_CONFIG": configPath]
+        let environment = ["KAFKA_BROKERS": TestBroker.bootstrapServers, "COHORTSYNC_CONFIG": configPath].merging(TestBroker.stageEnvironment) { $1 }
         // Normalize starts at the end of `members` so earlier runs' records on the shared local broker stay out of its counts.
         let normalizeGroup = TestBroker.uniqueName("normalize")
         try await TopicEnds.startGroup(normalizeGroup, atEndOf: TopicNames.members, kafka: kafka, logger: logger)

@@ -133,7 +133,7 @@ extension IngestNormalizeTests {
     static func environment() throws -> [String: String] {
         let path = NSTemporaryDirectory() + TestBroker.uniqueName("config") + ".json"
         try TestConfigs.standard.write(toFile: path, atomically: true, encoding: .utf8)
-        return ["KAFKA_BROKERS": TestBroker.bootstrapServers, "COHORTSYNC_CONFIG": path]
+        return ["KAFKA_BROKERS": TestBroker.bootstrapServers, "COHORTSYNC_CONFIG": path].merging(TestBroker.stageEnvironment) { $1 }
     }
 
     static func trace(of record: ConsumerRecord) -> SourcePosition? {

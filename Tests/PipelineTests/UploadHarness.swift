@@ -60,7 +60,7 @@ struct UploadHarness {
             "KAFKA_BROKERS": TestBroker.bootstrapServers, "COHORTSYNC_CONFIG": configPath,
             "KAFKA_RECEIVE_MESSAGE_MAX_BYTES": "1000000000", "KAFKA_SESSION_TIMEOUT_MS": "6000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
             "XK": "sandbox-consumer-key", "XS": "sandbox-consumer-secret", "XT": "sandbox-token", "XTS": "sandbox-token-secret", "TT": "sandbox-tiktok-token",
-        ]
+        ].merging(TestBroker.stageEnvironment) { $1 }
     }
 
     /// Starts an uploader (a static member when `instance` is given, so a replacement takes its place at once:

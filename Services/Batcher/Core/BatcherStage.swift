@@ -19,11 +19,10 @@ extension StageStartup {
             let producer = try KafkaProducer(configuration: producerKafka, logger: logger)
             let engine = BatcherEngine(
                 config: config, settings: engineSettings, producer: producer, kafka: kafka, logger: logger, metrics: BatcherMetrics(registry: metrics))
-            var consumerConfiguration = KafkaConsumerConfiguration(
-                groupID: options.string("group") ?? "cohortsync-batcher", topics: [TopicNames.hashed], kafka: kafka)
+            var intake = consumerConfiguration(defaultGroup: "cohortsync-batcher", topics: [TopicNames.hashed])
             // Nothing of a partition is fetched while its ledger restores; the loop releases it after the restore.
-            consumerConfiguration.pausesNewAssignments = true
-            let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+            intake.pausesNewAssignments = true
+            let consumer = try KafkaConsumer(configuration: intake, logger: logger)
             let loop = ProcessingLoop(consumer: consumer, logger: logger, limits: budget.limits())
             // Input stays open on purpose until the cadence says flush, so the loop's stall check does not
             // apply; a timer that stopped running does.
