@@ -33,6 +33,8 @@ final class ConsumerCore: Sendable {
         /// Partitions paused because a fetch found nothing new (`idleFetchPause`), each until when; only these
         /// are resumed for it. A pause of another kind taking one over removes it from here.
         var idlePaused: [TopicPartition: ContinuousClock.Instant] = [:]
+        /// The partitions assigned to this member, as the rebalance callback last set them.
+        var assigned: Set<TopicPartition> = []
         /// Revocations announced and not yet taken by the reader, oldest first: completed by `endEvents`, since
         /// nobody will take them after. Records of their partitions still queued are not handed out, even after
         /// the poll thread stopped waiting for one (its partitions are gone, and read again by their next owner).
@@ -218,6 +220,7 @@ final class ConsumerCore: Sendable {
             state.queue = []
             state.queueHead = 0
             state.buffered = 0
+            state.idlePaused = [:]
             defer {
                 state.pendingRevocations = []
                 state.waiter = nil
@@ -254,11 +257,6 @@ final class ConsumerCore: Sendable {
         // flags and librdkafka's view in step with a concurrent `pause`/`resume` of the stage.
         return state.withLock { state -> Bool in
             if state.eventsEnded { return true }
-            if !state.idlePaused.isEmpty {
-                let due = state.idlePaused.compactMap { $0.value <= now ? $0.key : nil }
-                for partition in due { state.idlePaused[partition] = nil }
-                setPaused(handle, due, paused: false)
-            }
             let caughtUp = state.buffered <= limit / 2
             if state.backPressured {
                 guard caughtUp else { return true }
@@ -297,9 +295,33 @@ final class ConsumerCore: Sendable {
         guard configuration.idleFetchPause != nil else { return 100 }
         let now = ContinuousClock.now
         return state.withLock { state in
-            guard let next = state.idlePaused.values.min() else { return 100 }
+            guard !state.eventsEnded, let next = state.idlePaused.values.min() else { return 100 }
             return max(1, min(100, (next - now).inMilliseconds))
         }
+    }
+
+    /// Resumes the partitions whose idle pause has ended. Called by the poll thread before each poll.
+    ///
+    /// librdkafka 2.0 applies a resume only when the thread that fetches from the broker next wakes, and with
+    /// nothing to fetch that thread sleeps for up to a second, so a resumed partition would wait that long for
+    /// its first fetch (a record written meanwhile took 559 – 686 ms at the median to reach the handler). Any
+    /// request for that broker wakes the thread, so a watermark query follows the resume, on this thread and
+    /// outside the lock: librdkafka before 2.3 waits for its answer whatever the timeout, a round trip on the
+    /// local broker this setting is for. One query wakes the one thread serving all of that broker's partitions.
+    func resumeIdle(_ handle: OpaquePointer) {
+        guard configuration.idleFetchPause != nil else { return }
+        let now = ContinuousClock.now
+        let due = state.withLock { state -> [TopicPartition] in
+            guard !state.eventsEnded, !state.idlePaused.isEmpty else { return [] }
+            let due = state.idlePaused.compactMap { $0.value <= now ? $0.key : nil }
+            for partition in due { state.idlePaused[partition] = nil }
+            setPaused(handle, due, paused: false)
+            return due
+        }
+        guard let first = due.first else { return }
+        var low: Int64 = 0
+        var high: Int64 = 0
+        _ = rd_kafka_query_watermark_offsets(handle, first.topic, first.partition, &low, &high, 0)
     }
 
     /// Called by the poll thread when a fetch of `partition` came back empty at its end (librdkafka's
@@ -311,8 +333,7 @@ final class ConsumerCore: Sendable {
         let until = ContinuousClock.now + pause
         state.withLock { state in
             guard !state.eventsEnded, !state.backPressured, state.holdingSince == nil, state.idlePaused[partition] == nil,
-                !state.userPaused.contains(partition), !state.assignmentHeld.contains(partition),
-                Self.assignment(handle).contains(partition)
+                state.assigned.contains(partition), !state.userPaused.contains(partition), !state.assignmentHeld.contains(partition)
             else { return }
             state.idlePaused[partition] = until
             setPaused(handle, [partition], paused: true)
@@ -378,19 +399,7 @@ final class ConsumerCore: Sendable {
             logger.warning(
                 paused ? "could not pause partitions" : "could not resume partitions",
                 [("error", .string(KafkaError.rdkafka(error, code: .consumer, "pause/resume").description))])
-        } else if !paused {
-            Self.wakeFetcher(handle, partitions[0])
         }
-    }
-
-    /// librdkafka 2.0 takes a resume into account only when the broker's thread next wakes, which, when it has
-    /// nothing else to fetch, is up to a second later: a resumed partition would wait that long for its first
-    /// fetch. A request to the broker wakes the thread, so a watermark query is sent and not waited for
-    /// (timeout 0: librdkafka drops the late answer itself).
-    private static func wakeFetcher(_ handle: OpaquePointer, _ partition: TopicPartition) {
-        var low: Int64 = 0
-        var high: Int64 = 0
-        _ = rd_kafka_query_watermark_offsets(handle, partition.topic, partition.partition, &low, &high, 0)
     }
 
     static func assignment(_ handle: OpaquePointer) -> [TopicPartition] {
@@ -442,6 +451,7 @@ final class ConsumerCore: Sendable {
             // New partitions join the pause of a reader that is behind, or the user's pause; all of them are
             // held when the configuration pauses new assignments, until the reader releases them.
             state.withLock { state in
+                state.assigned.formUnion(partitions)
                 if configuration.pausesNewAssignments { state.assignmentHeld.formUnion(partitions) }
                 let paused = partitions.filter { state.backPressured || state.userPaused.contains($0) || state.assignmentHeld.contains($0) }
                 if state.backPressured {
@@ -469,6 +479,7 @@ final class ConsumerCore: Sendable {
             state.withLock { state in
                 state.backPressurePaused.subtract(partitions)
                 state.assignmentHeld.subtract(partitions)
+                state.assigned.subtract(partitions)
                 for partition in partitions { state.idlePaused[partition] = nil }
                 setPaused(handle, partitions, paused: false)
             }
@@ -483,6 +494,12 @@ final class ConsumerCore: Sendable {
         default:
             logger.error(
                 "rebalance failed", [("error", .string(KafkaError.rdkafka(error, code: .consumer, "rebalance").description))])
+            // librdkafka keeps pause flags across unassignment: the idle pauses are undone before they are forgotten.
+            state.withLock { state in
+                setPaused(handle, Array(state.idlePaused.keys), paused: false)
+                state.assigned = []
+                state.idlePaused = [:]
+            }
             logIfFailed(rd_kafka_assign(handle, nil), "unassign")
         }
     }

@@ -74,6 +74,7 @@ public final class KafkaConsumer: Sendable {
     /// One poll: waits up to 100 ms for a first message (see `ConsumerCore.firstPollTimeout`), then takes
     /// what else is ready, up to the room the reader's buffer leaves, and hands it out as one batch.
     private static func pollOnce(client: RDKafkaClient, core: ConsumerCore) {
+        core.resumeIdle(client.handle)
         guard core.shouldPoll(client.handle) else {
             usleep(1000)
             return

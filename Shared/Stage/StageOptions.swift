@@ -14,7 +14,7 @@ public enum StageOptions {
                 help: "Largest record (key, value, headers) the stage writes; a larger one is dead-lettered as too-large. Brokers must accept at least this."),
             OptionSpec(
                 "idle-fetch-pause-ms", environment: "COHORTSYNC_IDLE_FETCH_PAUSE_MS", default: "0",
-                help: "After a poll finds no record, pause fetching this long (0: never). Only for a broker that answers an empty fetch at once (the local development broker), where a caught-up consumer otherwise fetches in a tight loop; Apache Kafka needs 0."),
+                help: "Pause fetching a partition this long each time a fetch of it comes back empty at its end (0: never). Only for a broker that answers an empty fetch at once (the local development broker), where a caught-up consumer otherwise fetches in a tight loop; Apache Kafka needs 0."),
         ]
     }
 }
