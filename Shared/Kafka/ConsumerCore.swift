@@ -300,28 +300,18 @@ final class ConsumerCore: Sendable {
         }
     }
 
-    /// Resumes the partitions whose idle pause has ended. Called by the poll thread before each poll.
-    ///
-    /// librdkafka 2.0 applies a resume only when the thread that fetches from the broker next wakes, and with
-    /// nothing to fetch that thread sleeps for up to a second, so a resumed partition would wait that long for
-    /// its first fetch (a record written meanwhile took 559 – 686 ms at the median to reach the handler). Any
-    /// request for that broker wakes the thread, so a watermark query follows the resume, on this thread and
-    /// outside the lock: librdkafka before 2.3 waits for its answer whatever the timeout, a round trip on the
-    /// local broker this setting is for. One query wakes the one thread serving all of that broker's partitions.
-    func resumeIdle(_ handle: OpaquePointer) {
-        guard configuration.idleFetchPause != nil else { return }
+    /// Resumes the partitions whose idle pause has ended and returns them, for a `FetchWaker`. Called by the
+    /// poll thread before each poll.
+    func resumeIdle(_ handle: OpaquePointer) -> [TopicPartition] {
+        guard configuration.idleFetchPause != nil else { return [] }
         let now = ContinuousClock.now
-        let due = state.withLock { state -> [TopicPartition] in
+        return state.withLock { state -> [TopicPartition] in
             guard !state.eventsEnded, !state.idlePaused.isEmpty else { return [] }
             let due = state.idlePaused.compactMap { $0.value <= now ? $0.key : nil }
             for partition in due { state.idlePaused[partition] = nil }
             setPaused(handle, due, paused: false)
             return due
         }
-        guard let first = due.first else { return }
-        var low: Int64 = 0
-        var high: Int64 = 0
-        _ = rd_kafka_query_watermark_offsets(handle, first.topic, first.partition, &low, &high, 0)
     }
 
     /// Called by the poll thread when a fetch of `partition` came back empty at its end (librdkafka's

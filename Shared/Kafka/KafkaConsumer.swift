@@ -28,6 +28,9 @@ public final class KafkaConsumer: Sendable {
         guard !configuration.topics.isEmpty else {
             throw KafkaError(code: .configuration, message: "a consumer needs at least one topic to subscribe to")
         }
+        if let pause = configuration.idleFetchPause, pause <= .zero {
+            throw KafkaError(code: .configuration, message: "idleFetchPause must be positive, or nil to never pause; got \(pause)")
+        }
         var enforced = Self.enforced
         enforced["group.id"] = configuration.groupID
         // The idle pause starts on librdkafka's report of an empty fetch at a partition's end.
@@ -57,7 +60,7 @@ public final class KafkaConsumer: Sendable {
         self.logger = logger
         self.poller = PollThread(
             name: "kafka-consumer-poll",
-            step: { Self.pollOnce(client: client, core: core) },
+            step: { [waker = FetchWaker()] in Self.pollOnce(client: client, core: core, waker: waker) },
             finish: {
                 let closed = rd_kafka_consumer_close(client.handle)
                 if closed != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -73,8 +76,8 @@ public final class KafkaConsumer: Sendable {
 
     /// One poll: waits up to 100 ms for a first message (see `ConsumerCore.firstPollTimeout`), then takes
     /// what else is ready, up to the room the reader's buffer leaves, and hands it out as one batch.
-    private static func pollOnce(client: RDKafkaClient, core: ConsumerCore) {
-        core.resumeIdle(client.handle)
+    private static func pollOnce(client: RDKafkaClient, core: ConsumerCore, waker: FetchWaker) {
+        if let resumed = core.resumeIdle(client.handle).first { waker.wake(client, for: resumed) }
         guard core.shouldPoll(client.handle) else {
             usleep(1000)
             return

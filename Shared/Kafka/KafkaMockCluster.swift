@@ -39,9 +39,21 @@ public final class KafkaMockCluster: Sendable {
         rd_kafka_mock_push_request_errors_array(cluster.pointer, 0, count, errors)
     }
 
-    /// Delays every answer of the (first) broker by `delay`, so tests can hold produced records unacknowledged.
-    public func setRoundTripTime(_ delay: Duration) {
-        rd_kafka_mock_broker_set_rtt(cluster.pointer, 1, Int32(delay.inMilliseconds))
+    /// Delays every answer of `broker` (ids count from 1) by `delay`, so tests can hold produced records
+    /// unacknowledged or make one broker slow.
+    public func setRoundTripTime(_ delay: Duration, broker: Int32 = 1) {
+        rd_kafka_mock_broker_set_rtt(cluster.pointer, broker, Int32(delay.inMilliseconds))
+    }
+
+    /// Moves the leadership of `topic`'s `partition` to `broker`, and the coordinator of `group` likewise when
+    /// given, so tests can spread partitions over several brokers.
+    public func setLeader(_ topic: String, partition: Int32, broker: Int32) {
+        rd_kafka_mock_partition_set_leader(cluster.pointer, topic, partition, broker)
+    }
+
+    /// Makes `broker` the coordinator of consumer group `group`.
+    public func setCoordinator(group: String, broker: Int32) {
+        rd_kafka_mock_coordinator_set(cluster.pointer, "group", group, broker)
     }
 
     /// A configuration whose broker list is this cluster, with group and fetch timings shortened so

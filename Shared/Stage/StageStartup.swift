@@ -24,10 +24,15 @@ public struct StageStartup: Sendable {
     public init(spec: CommandLineSpec, stage: String) {
         executable = spec.executable
         options = CommandLineEntry.parse(spec)
-        do {
+        do throws(RuntimeError) {
             settings = try ServiceSettings(options)
             recordLimit = RecordSizeLimit(bytes: try options.integer("max-record-bytes", in: RecordSizeLimit.minimumBytes...RecordSizeLimit.maximumBytes))
             let idleMilliseconds = try options.integer("idle-fetch-pause-ms", in: 0...1_000)
+            guard idleMilliseconds == 0 || idleMilliseconds >= 10 else {
+                throw RuntimeError(
+                    code: .invalidValue,
+                    message: "--idle-fetch-pause-ms must be 0 (off) or 10 to 1000, got '\(idleMilliseconds)': each pause ends in a fetch and a wake-up request, so shorter pauses cost more than none")
+            }
             idleFetchPause = idleMilliseconds == 0 ? nil : .milliseconds(idleMilliseconds)
         } catch {
             CommandLineEntry.fail(spec.executable, error.message, status: 64)

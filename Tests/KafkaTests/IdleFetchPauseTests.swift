@@ -189,6 +189,49 @@ struct IdleFetchPauseTests {
         #expect(behind.count >= 3, "back-pressure paused the partitions \(behind.count) times; the test needs it once per burst")
     }
 
+    @Test("a broker that answers slowly holds up only the wake-up sent to it, not the partitions of another broker")
+    func slowBrokerDoesNotHoldPolling() async throws {
+        let topic = "idle-slow-broker"
+        let cluster = try KafkaMockCluster(brokers: 2)
+        try cluster.createTopic(topic, partitions: 2)
+        cluster.setLeader(topic, partition: 0, broker: 1)
+        cluster.setLeader(topic, partition: 1, broker: 2)
+        cluster.setCoordinator(group: topic, broker: 1)
+        let consumer = try consumer(cluster, topic, pause: .milliseconds(100))
+        let loop = ProcessingLoop(consumer: consumer, logger: logger)
+        let seen = Mutex<[Int32: [Int]]>([:])
+        let running = Task {
+            try await loop.run { batch, _ in
+                seen.withLock { seen in
+                    for record in batch {
+                        seen[record.partition, default: []].append(Int(String(decoding: record.value, as: UTF8.self).split(separator: "/")[1])!)
+                    }
+                }
+            }
+        }
+        let fast = TopicPartition(topic: topic, partition: 0)
+        let slow = TopicPartition(topic: topic, partition: 1)
+        try await produce(cluster, topic, partition: 0, 0..<5)
+        try await produce(cluster, topic, partition: 1, 0..<5)
+        try await waitUntil { seen.withLock { $0.values.reduce(0) { $0 + $1.count } } >= 10 }
+        // Only the slow broker's partition idles, so the wake-up after its idle pause goes to the slow broker.
+        consumer.pause([fast])
+        try await waitUntil { consumer.core.idlePausedPartitions == [slow] }
+        cluster.setRoundTripTime(.seconds(6), broker: 2)
+        try await waitUntil { !consumer.core.idlePausedPartitions.contains(slow) }
+        consumer.resume([fast])
+        let written = ContinuousClock.now
+        try await produce(cluster, topic, partition: 0, 5..<10)
+        try await waitUntil(timeout: .seconds(20)) { seen.withLock { $0[0]?.count ?? 0 } >= 10 }
+        let took = ContinuousClock.now - written
+        cluster.setRoundTripTime(.zero, broker: 2)
+        loop.stop()
+        try await running.value
+        #expect(seen.withLock { $0[0] } == Array(0..<10))
+        // A poll thread waiting on the wake-up would have taken them only after the slow broker's 6 s answer.
+        #expect(took < .seconds(3), "records of the fast broker took \(took)")
+    }
+
     @Test("a partition the stage pauses while it is paused for being idle stays paused past the idle pause, until the stage resumes it")
     func stagePauseTakesOver() async throws {
         let topic = "idle-stage-pause"

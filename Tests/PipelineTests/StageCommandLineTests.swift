@@ -114,6 +114,16 @@ struct StageCommandLineTests {
             environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers, "KAFKA_AUTO_OFFSET_RESET": "latest"].merging(environment) { $1 })
     }
 
+    @Test("an idle fetch pause out of range stops the stage with exit 64, naming the option and what it takes", arguments: ["5", "1001", "-1"])
+    func idleFetchPauseOutOfRange(_ value: String) async throws {
+        let child = try ChildProcess(
+            try BuildProducts.executable("cohortsync-normalize"), ["--config", Self.example],
+            environment: ["KAFKA_BROKERS": TestBroker.bootstrapServers, "COHORTSYNC_IDLE_FETCH_PAUSE_MS": value])
+        #expect(await child.waitForExit(timeout: .seconds(10)) == 64)
+        #expect(child.stderr.contains("--idle-fetch-pause-ms"))
+        #expect(child.stderr.contains("'\(value)'"))
+    }
+
     @Test("ingest without upstream topics says which option is missing")
     func missingTopics() async throws {
         let child = try ChildProcess(try BuildProducts.executable("cohortsync-ingest"), ["--config", Self.example])
