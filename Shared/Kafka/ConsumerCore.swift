@@ -317,7 +317,8 @@ final class ConsumerCore: Sendable {
     /// Called by the poll thread when a fetch of `partition` came back empty at its end (librdkafka's
     /// partition-EOF, reported again after every resume): with `idleFetchPause`, pauses it for that long unless
     /// another pause holds it, so a caught-up member does not fetch in a loop from a broker that answers empty
-    /// fetches at once. The first `shouldPoll` after the pause resumes it, from where the reader is.
+    /// fetches at once. The first `resumeIdle` after the pause resumes it, from the record after the last one
+    /// the poll thread took.
     func pauseIdle(_ handle: OpaquePointer, _ partition: TopicPartition) {
         guard let pause = configuration.idleFetchPause else { return }
         let until = ContinuousClock.now + pause

@@ -42,6 +42,32 @@ struct IdleFetchPauseTests {
         return idle
     }
 
+    /// The indices the records carry (values `"partition/index"`), per partition, in the order handled.
+    final class Received: Sendable {
+        private let indices = Mutex<[Int32: [Int]]>([:])
+
+        func note(_ batch: ConsumerBatch) {
+            indices.withLock { indices in
+                for record in batch {
+                    indices[record.partition, default: []].append(Int(String(decoding: record.value, as: UTF8.self).split(separator: "/")[1])!)
+                }
+            }
+        }
+
+        func of(_ partition: Int32) -> [Int] { indices.withLock { $0[partition] ?? [] } }
+        var count: Int { indices.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+    }
+
+    /// Runs `loop`, noting every batch in `received` after `perRecord` of work for each of its records.
+    func handle(_ loop: ProcessingLoop, into received: Received, perRecord: Duration = .zero) -> Task<Void, any Error> {
+        Task {
+            try await loop.run { batch, _ in
+                if perRecord > .zero { try await Task.sleep(for: perRecord * batch.count) }
+                received.note(batch)
+            }
+        }
+    }
+
     @Test("bursts with idle gaps between them arrive exactly once and in order, and a caught-up member spends its gaps paused")
     func burstsArriveOnce() async throws {
         let topic = "idle-bursts"
@@ -49,29 +75,19 @@ struct IdleFetchPauseTests {
         try cluster.createTopic(topic, partitions: 2)
         let consumer = try consumer(cluster, topic, pause: .milliseconds(100))
         let loop = ProcessingLoop(consumer: consumer, logger: logger)
-        let seen = Mutex<[Int32: [Int]]>([:])
-        let running = Task {
-            try await loop.run { batch, _ in
-                seen.withLock { seen in
-                    for record in batch {
-                        let parts = String(decoding: record.value, as: UTF8.self).split(separator: "/")
-                        seen[record.partition, default: []].append(Int(parts[1])!)
-                    }
-                }
-            }
-        }
+        let received = Received()
+        let running = handle(loop, into: received)
         var idleDuringGaps: [Int] = []
         for burst in 0..<4 {
             let indices = burst * 150..<(burst + 1) * 150
             for partition in Int32(0)..<2 { try await produce(cluster, topic, partition: partition, indices) }
-            try await waitUntil { seen.withLock { $0.values.reduce(0) { $0 + $1.count } } >= 2 * indices.upperBound }
+            try await waitUntil { received.count >= 2 * indices.upperBound }
             idleDuringGaps.append(try await idleSamples(consumer, samples: 60))
         }
         loop.stop()
         try await running.value
-        let received = seen.withLock { $0 }
-        #expect(received[0] == Array(0..<600), "partition 0: records lost, repeated or out of order across idle pauses")
-        #expect(received[1] == Array(0..<600), "partition 1: records lost, repeated or out of order across idle pauses")
+        #expect(received.of(0) == Array(0..<600), "partition 0: records lost, repeated or out of order across idle pauses")
+        #expect(received.of(1) == Array(0..<600), "partition 1: records lost, repeated or out of order across idle pauses")
         #expect(idleDuringGaps.count == 4)
         for (burst, idle) in idleDuringGaps.enumerated() {
             // Each idle pause is followed by a fetch (a few milliseconds on the mock cluster) that finds nothing.
@@ -163,28 +179,18 @@ struct IdleFetchPauseTests {
         configuration.idleFetchPause = .milliseconds(30)
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         let loop = ProcessingLoop(consumer: consumer, logger: logger)
-        let seen = Mutex<[Int32: [Int]]>([:])
-        let running = Task {
-            try await loop.run { batch, _ in
-                try await Task.sleep(for: .milliseconds(10 * batch.count))
-                seen.withLock { seen in
-                    for record in batch {
-                        seen[record.partition, default: []].append(Int(String(decoding: record.value, as: UTF8.self).split(separator: "/")[1])!)
-                    }
-                }
-            }
-        }
+        let received = Received()
+        let running = handle(loop, into: received, perRecord: .milliseconds(10))
         for burst in 0..<3 {
             let indices = burst * 100..<(burst + 1) * 100
             for partition in Int32(0)..<2 { try await produce(cluster, topic, partition: partition, indices) }
-            try await waitUntil { seen.withLock { $0.values.reduce(0) { $0 + $1.count } } >= 2 * indices.upperBound }
+            try await waitUntil { received.count >= 2 * indices.upperBound }
             try await waitUntil { !consumer.core.idlePausedPartitions.isEmpty }
         }
         loop.stop()
         try await running.value
-        let received = seen.withLock { $0 }
-        #expect(received[0] == Array(0..<300))
-        #expect(received[1] == Array(0..<300))
+        #expect(received.of(0) == Array(0..<300))
+        #expect(received.of(1) == Array(0..<300))
         let behind = lines.withLock { $0 }.filter { $0.contains("partitions paused while polling goes on") }
         #expect(behind.count >= 3, "back-pressure paused the partitions \(behind.count) times; the test needs it once per burst")
     }
@@ -199,21 +205,13 @@ struct IdleFetchPauseTests {
         cluster.setCoordinator(group: topic, broker: 1)
         let consumer = try consumer(cluster, topic, pause: .milliseconds(100))
         let loop = ProcessingLoop(consumer: consumer, logger: logger)
-        let seen = Mutex<[Int32: [Int]]>([:])
-        let running = Task {
-            try await loop.run { batch, _ in
-                seen.withLock { seen in
-                    for record in batch {
-                        seen[record.partition, default: []].append(Int(String(decoding: record.value, as: UTF8.self).split(separator: "/")[1])!)
-                    }
-                }
-            }
-        }
+        let received = Received()
+        let running = handle(loop, into: received)
         let fast = TopicPartition(topic: topic, partition: 0)
         let slow = TopicPartition(topic: topic, partition: 1)
         try await produce(cluster, topic, partition: 0, 0..<5)
         try await produce(cluster, topic, partition: 1, 0..<5)
-        try await waitUntil { seen.withLock { $0.values.reduce(0) { $0 + $1.count } } >= 10 }
+        try await waitUntil { received.count >= 10 }
         // Only the slow broker's partition idles, so the wake-up after its idle pause goes to the slow broker.
         consumer.pause([fast])
         try await waitUntil { consumer.core.idlePausedPartitions == [slow] }
@@ -222,12 +220,12 @@ struct IdleFetchPauseTests {
         consumer.resume([fast])
         let written = ContinuousClock.now
         try await produce(cluster, topic, partition: 0, 5..<10)
-        try await waitUntil(timeout: .seconds(20)) { seen.withLock { $0[0]?.count ?? 0 } >= 10 }
+        try await waitUntil(timeout: .seconds(20)) { received.of(0).count >= 10 }
         let took = ContinuousClock.now - written
         cluster.setRoundTripTime(.zero, broker: 2)
         loop.stop()
         try await running.value
-        #expect(seen.withLock { $0[0] } == Array(0..<10))
+        #expect(received.of(0) == Array(0..<10))
         // A poll thread waiting on the wake-up would have taken them only after the slow broker's 6 s answer.
         #expect(took < .seconds(3), "records of the fast broker took \(took)")
     }
@@ -240,16 +238,10 @@ struct IdleFetchPauseTests {
         // Long enough that it cannot end between seeing the idle pause and the stage's pause below.
         let consumer = try consumer(cluster, topic, pause: .seconds(2))
         let loop = ProcessingLoop(consumer: consumer, logger: logger)
-        let seen = Mutex<[Int]>([])
-        let running = Task {
-            try await loop.run { batch, _ in
-                seen.withLock { seen in
-                    for record in batch { seen.append(Int(String(decoding: record.value, as: UTF8.self).split(separator: "/")[1])!) }
-                }
-            }
-        }
+        let received = Received()
+        let running = handle(loop, into: received)
         try await produce(cluster, topic, partition: 0, 0..<20)
-        try await waitUntil { seen.withLock { $0.count } >= 20 }
+        try await waitUntil { received.count >= 20 }
         let partition = TopicPartition(topic: topic, partition: 0)
         try await waitUntil { consumer.core.idlePausedPartitions.contains(partition) }
         consumer.pause([partition])
@@ -257,11 +249,11 @@ struct IdleFetchPauseTests {
         try await produce(cluster, topic, partition: 0, 20..<40)
         // Past the end of the idle pause, which must not resume what the stage paused.
         try await Task.sleep(for: .milliseconds(2_500))
-        #expect(seen.withLock { $0.count } == 20, "records of a partition the stage paused were fetched")
+        #expect(received.count == 20, "records of a partition the stage paused were fetched")
         consumer.resume([partition])
-        try await waitUntil { seen.withLock { $0.count } >= 40 }
+        try await waitUntil { received.count >= 40 }
         loop.stop()
         try await running.value
-        #expect(seen.withLock { $0 } == Array(0..<40))
+        #expect(received.of(0) == Array(0..<40))
     }
 }
