@@ -107,6 +107,23 @@ struct IngestProcessorTests {
         }
     }
 
+    @Test("consent denied with no time of its own, no snapshot begin and no Kafka timestamp is timed by ingest's clock; a membership so untimed stays 0, ordered by arrival")
+    func untimedWithdrawal() throws {
+        let clocked = try Self.clocked()
+        func time(_ json: String) throws -> Int64 {
+            let record = ConsumerRecord(topic: "cdp.audiences", partition: 0, offset: 0, key: nil, value: Array(json.utf8), headers: [], timestampMilliseconds: nil)
+            let result = clocked.process(record)
+            #expect(result.outcome == .forwarded)
+            let produced = try #require(result.records.first)
+            guard case .change(let change) = try MemberRecord(serializedBytes: produced.value) else { throw TestSupportError("expected a change") }
+            return change.eventTimeMilliseconds
+        }
+        #expect(try time(#"{"type":"membership","audience":{"id":"aud_x"},"action":"exit","user":{"id":"u_1"},"consent":{"ads":false}}"#) == 1_795_460_400_000)
+        #expect(try time(#"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"id":"u_1"},"consent":{"ads":false}}"#) == 1_795_460_400_000)
+        #expect(try time(#"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"id":"u_1"},"consent":{"ads":true}}"#) == 0)
+        #expect(try time(#"{"type":"membership","audience":{"id":"aud_x"},"action":"exit","user":{"id":"u_1"}}"#) == 0)
+    }
+
     @Test("a snapshot begin tells downstream when it began: its record's Kafka timestamp, 0 when absent or out of bounds")
     func snapshotBeginTime() throws {
         let clocked = try Self.clocked()

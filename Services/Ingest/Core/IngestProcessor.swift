@@ -101,6 +101,11 @@ public final class IngestProcessor: Sendable {
                 let begun = isSnapshotMember
                     ? snapshots.withLock { $0.beganAt(audienceID: member.audienceID, snapshotID: member.snapshotID, source: record.topicPartition) } : nil
                 if let time = begun ?? record.timestampMilliseconds, time > 0 { member.fields.eventTimeMilliseconds = time }
+                // A withdrawal with no time at all is timed by this ingest's clock, its arrival: the batcher keeps
+                // only timed withdrawals, and one kept refuses memberships written before it that arrive later.
+                if member.fields.consent == .denied && member.fields.eventTimeMilliseconds == 0 {
+                    member.fields.eventTimeMilliseconds = latestEventTime - Self.eventTimeLead
+                }
             }
             // Wherever the time came from: a producer's clock a year ahead outranks withdrawals as surely as a
             // placeholder date does. A removal is never lost to it: consent denied goes on timed by this ingest's
