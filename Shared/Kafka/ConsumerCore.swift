@@ -277,7 +277,7 @@ final class ConsumerCore: Sendable {
                 state.backPressured = true
                 // Partitions paused for being idle are the reader's from now on, resumed when it catches up.
                 state.idlePaused = [:]
-                let paused = Set(Self.assignment(handle)).subtracting(state.userPaused).subtracting(state.assignmentHeld)
+                let paused = state.assigned.subtracting(state.userPaused).subtracting(state.assignmentHeld)
                 state.backPressurePaused = paused
                 setPaused(handle, Array(paused), paused: true)
                 logger.info("the reader stays behind: partitions paused while polling goes on", [("buffered", .int(Int64(state.buffered)))])

@@ -88,14 +88,12 @@ public final class KafkaConsumer: Sendable {
             timeout = 0
             let error = message.pointee.err
             guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                if error == RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                    if let topic = message.pointee.rkt {
-                        core.pauseIdle(client.handle, TopicPartition(topic: String(cString: rd_kafka_topic_name(topic)), partition: message.pointee.partition))
-                    }
-                    rd_kafka_message_destroy(message)
-                    continue
+                let endOfPartition = error == RD_KAFKA_RESP_ERR__PARTITION_EOF
+                if endOfPartition, let topic = message.pointee.rkt {
+                    core.pauseIdle(client.handle, TopicPartition(topic: String(cString: rd_kafka_topic_name(topic)), partition: message.pointee.partition))
                 }
                 rd_kafka_message_destroy(message)
+                if endOfPartition { continue }
                 let kafkaError = KafkaError.rdkafka(error, code: .consumer, "consume failed")
                 core.logger.log(kafkaError.isFatal ? .error : .warning, "consume error", [("error", .string(kafkaError.description))])
                 if kafkaError.isFatal {

@@ -58,13 +58,29 @@ struct IdleFetchPauseTests {
         var count: Int { indices.withLock { $0.values.reduce(0) { $0 + $1.count } } }
     }
 
-    /// Runs `loop`, noting every batch in `received` after `perRecord` of work for each of its records.
-    func handle(_ loop: ProcessingLoop, into received: Received, perRecord: Duration = .zero) -> Task<Void, any Error> {
-        Task {
-            try await loop.run { batch, _ in
-                if perRecord > .zero { try await Task.sleep(for: perRecord * batch.count) }
-                received.note(batch)
+    /// A consumer's processing loop running, and what it received.
+    struct Member {
+        let received: Received
+        let loop: ProcessingLoop
+        let running: Task<Void, any Error>
+
+        /// Runs `consumer`'s loop, noting every batch after `perRecord` of work for each of its records.
+        init(_ consumer: KafkaConsumer, logger: Logger, perRecord: Duration = .zero) {
+            let loop = ProcessingLoop(consumer: consumer, logger: logger)
+            let received = Received()
+            self.received = received
+            self.loop = loop
+            running = Task {
+                try await loop.run { batch, _ in
+                    if perRecord > .zero { try await Task.sleep(for: perRecord * batch.count) }
+                    received.note(batch)
+                }
             }
+        }
+
+        func stop() async throws {
+            loop.stop()
+            try await running.value
         }
     }
 
@@ -74,26 +90,22 @@ struct IdleFetchPauseTests {
         let cluster = try KafkaMockCluster()
         try cluster.createTopic(topic, partitions: 2)
         let consumer = try consumer(cluster, topic, pause: .milliseconds(100))
-        let loop = ProcessingLoop(consumer: consumer, logger: logger)
-        let received = Received()
-        let running = handle(loop, into: received)
+        let member = Member(consumer, logger: logger)
         var idleDuringGaps: [Int] = []
         for burst in 0..<4 {
             let indices = burst * 150..<(burst + 1) * 150
             for partition in Int32(0)..<2 { try await produce(cluster, topic, partition: partition, indices) }
-            try await waitUntil { received.count >= 2 * indices.upperBound }
+            try await waitUntil { member.received.count >= 2 * indices.upperBound }
             idleDuringGaps.append(try await idleSamples(consumer, samples: 60))
         }
-        loop.stop()
-        try await running.value
-        #expect(received.of(0) == Array(0..<600), "partition 0: records lost, repeated or out of order across idle pauses")
-        #expect(received.of(1) == Array(0..<600), "partition 1: records lost, repeated or out of order across idle pauses")
+        try await member.stop()
+        #expect(member.received.of(0) == Array(0..<600), "partition 0: records lost, repeated or out of order across idle pauses")
+        #expect(member.received.of(1) == Array(0..<600), "partition 1: records lost, repeated or out of order across idle pauses")
         #expect(idleDuringGaps.count == 4)
         for (burst, idle) in idleDuringGaps.enumerated() {
             // Each idle pause is followed by a fetch (a few milliseconds on the mock cluster) that finds nothing.
             #expect(idle >= 20, "after burst \(burst) the caught-up member was paused in only \(idle) of 60 samples")
         }
-
     }
 
     /// Writes 30 records one at a time, 10 to 120 ms apart, to a member that idles between them, and returns
@@ -178,19 +190,16 @@ struct IdleFetchPauseTests {
             groupID: topic, topics: [topic], kafka: kafka, maxBufferedRecords: 40, maxBatchRecords: 10, maxPollHold: .milliseconds(100))
         configuration.idleFetchPause = .milliseconds(30)
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        let loop = ProcessingLoop(consumer: consumer, logger: logger)
-        let received = Received()
-        let running = handle(loop, into: received, perRecord: .milliseconds(10))
+        let member = Member(consumer, logger: logger, perRecord: .milliseconds(10))
         for burst in 0..<3 {
             let indices = burst * 100..<(burst + 1) * 100
             for partition in Int32(0)..<2 { try await produce(cluster, topic, partition: partition, indices) }
-            try await waitUntil { received.count >= 2 * indices.upperBound }
+            try await waitUntil { member.received.count >= 2 * indices.upperBound }
             try await waitUntil { !consumer.core.idlePausedPartitions.isEmpty }
         }
-        loop.stop()
-        try await running.value
-        #expect(received.of(0) == Array(0..<300))
-        #expect(received.of(1) == Array(0..<300))
+        try await member.stop()
+        #expect(member.received.of(0) == Array(0..<300))
+        #expect(member.received.of(1) == Array(0..<300))
         let behind = lines.withLock { $0 }.filter { $0.contains("partitions paused while polling goes on") }
         #expect(behind.count >= 3, "back-pressure paused the partitions \(behind.count) times; the test needs it once per burst")
     }
@@ -204,14 +213,12 @@ struct IdleFetchPauseTests {
         cluster.setLeader(topic, partition: 1, broker: 2)
         cluster.setCoordinator(group: topic, broker: 1)
         let consumer = try consumer(cluster, topic, pause: .milliseconds(100))
-        let loop = ProcessingLoop(consumer: consumer, logger: logger)
-        let received = Received()
-        let running = handle(loop, into: received)
+        let member = Member(consumer, logger: logger)
         let fast = TopicPartition(topic: topic, partition: 0)
         let slow = TopicPartition(topic: topic, partition: 1)
         try await produce(cluster, topic, partition: 0, 0..<5)
         try await produce(cluster, topic, partition: 1, 0..<5)
-        try await waitUntil { received.count >= 10 }
+        try await waitUntil { member.received.count >= 10 }
         // Only the slow broker's partition idles, so the wake-up after its idle pause goes to the slow broker.
         consumer.pause([fast])
         try await waitUntil { consumer.core.idlePausedPartitions == [slow] }
@@ -220,12 +227,11 @@ struct IdleFetchPauseTests {
         consumer.resume([fast])
         let written = ContinuousClock.now
         try await produce(cluster, topic, partition: 0, 5..<10)
-        try await waitUntil(timeout: .seconds(20)) { received.of(0).count >= 10 }
+        try await waitUntil(timeout: .seconds(20)) { member.received.of(0).count >= 10 }
         let took = ContinuousClock.now - written
         cluster.setRoundTripTime(.zero, broker: 2)
-        loop.stop()
-        try await running.value
-        #expect(received.of(0) == Array(0..<10))
+        try await member.stop()
+        #expect(member.received.of(0) == Array(0..<10))
         // A poll thread waiting on the wake-up would have taken them only after the slow broker's 6 s answer.
         #expect(took < .seconds(3), "records of the fast broker took \(took)")
     }
@@ -237,11 +243,9 @@ struct IdleFetchPauseTests {
         try cluster.createTopic(topic, partitions: 1)
         // Long enough that it cannot end between seeing the idle pause and the stage's pause below.
         let consumer = try consumer(cluster, topic, pause: .seconds(2))
-        let loop = ProcessingLoop(consumer: consumer, logger: logger)
-        let received = Received()
-        let running = handle(loop, into: received)
+        let member = Member(consumer, logger: logger)
         try await produce(cluster, topic, partition: 0, 0..<20)
-        try await waitUntil { received.count >= 20 }
+        try await waitUntil { member.received.count >= 20 }
         let partition = TopicPartition(topic: topic, partition: 0)
         try await waitUntil { consumer.core.idlePausedPartitions.contains(partition) }
         consumer.pause([partition])
@@ -249,11 +253,10 @@ struct IdleFetchPauseTests {
         try await produce(cluster, topic, partition: 0, 20..<40)
         // Past the end of the idle pause, which must not resume what the stage paused.
         try await Task.sleep(for: .milliseconds(2_500))
-        #expect(received.count == 20, "records of a partition the stage paused were fetched")
+        #expect(member.received.count == 20, "records of a partition the stage paused were fetched")
         consumer.resume([partition])
-        try await waitUntil { received.count >= 40 }
-        loop.stop()
-        try await running.value
-        #expect(received.of(0) == Array(0..<40))
+        try await waitUntil { member.received.count >= 40 }
+        try await member.stop()
+        #expect(member.received.of(0) == Array(0..<40))
     }
 }
