@@ -115,12 +115,18 @@ struct URLSessionTransportTests {
     @Test("a caller's cancellation ends its exchange as cancelled, not with the answer that comes later")
     func cancellation() async throws {
         let arrived = Mutex(false)
+        // The answer is held until the caller has cancelled, so it always comes later, however slowly this
+        // machine runs the test; 30 s bounds the hold if the test never gets that far.
+        let release = DispatchSemaphore(value: 0)
         let server = try HTTPServer(host: "127.0.0.1", port: 0) { _ in
             arrived.withLock { $0 = true }
-            Thread.sleep(forTimeInterval: 5)
+            _ = release.wait(timeout: .now() + 30)
             return .text(200, "late")
         }
-        defer { server.stop() }
+        defer {
+            release.signal()
+            server.stop()
+        }
         let transport = URLSessionTransport()
         let started = ContinuousClock.now
         let exchange = Task {
@@ -132,6 +138,7 @@ struct URLSessionTransportTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         exchange.cancel()
+        release.signal()
         let result = await exchange.result
         guard case .failure(TransportError.cancelled) = result.mapError({ $0 as? TransportError ?? .connection("?") }) else {
             Issue.record("expected cancelled, got \(result)")
