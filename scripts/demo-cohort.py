@@ -30,6 +30,10 @@ AUDIENCES = {
 DELETED_AUDIENCE = "aud_cart_abandoners"
 
 # connection id prefix -> (destination, identifier kinds it forwards, naming)
+# An audience the CDP has that no connection syncs: some consent withdrawals arrive with it, and still
+# remove the user from every synced audience (consent is the user's, not the audience's).
+UNSYNCED_AUDIENCE = "aud_newsletter"
+
 CONNECTIONS = {
     "x-demo": ("x", ["email", "phone", "idfa", "gaid", "x_handle", "x_id"], "single"),
     "tiktok-demo": ("tiktok", ["email", "phone", "idfa", "gaid"], "perIdentifier"),
@@ -158,7 +162,8 @@ class Model:
 
     def member(self, audience, user):
         if not user["consent"]:
-            for connection in CONNECTIONS:  # both connections sync every demo audience
+            # Whatever audience the record names (UNSYNCED_AUDIENCE too): both connections sync every demo audience.
+            for connection in CONNECTIONS:
                 for other in AUDIENCES:
                     self.held[(connection, other)].pop(user["id"], None)
             return
@@ -361,9 +366,13 @@ def generate(args):
             else:
                 revoked.add(index)
                 latest[index] = dict(latest[index], consent=False)
-                kind = "enter"
+                kind = "withdraw elsewhere" if rng.random() < 0.5 else "enter"
         used.add(index)
-        if kind == "exit":
+        if kind == "withdraw elsewhere":
+            lines.append(record(UNSYNCED_AUDIENCE, {"type": "membership", "action": "enter", "user": upstream_user(latest[index]),
+                                                    "consent": {"ads": False}}))
+            model.member(UNSYNCED_AUDIENCE, latest[index])
+        elif kind == "exit":
             state[audience].discard(index)
             lines.append(record(audience, {"type": "membership", "action": "exit", "user": {"id": "u_%d" % index}}))
             model.exit(audience, "u_%d" % index)

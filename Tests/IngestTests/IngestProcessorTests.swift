@@ -229,6 +229,30 @@ struct IngestProcessorTests {
         #expect(dropped.isEmpty && dropOutcome == .dropped(reason: "no-sync"))
     }
 
+    @Test("consent denied for an audience no connection syncs goes on, timed, keyed by its audience; nothing else of that audience does")
+    func unsyncedDenial() throws {
+        for json in [
+            #"{"type":"membership","audience":{"id":"aud_none"},"action":"enter","user":{"id":"u_1"},"consent":{"ads":false},"timestamp":"2026-11-23T19:00:00Z"}"#,
+            #"{"type":"snapshot_member","audience":{"id":"aud_none"},"snapshot":"s1","user":{"id":"u_1"},"consent":{"ads":false},"timestamp":"2026-11-23T19:00:00Z"}"#,
+        ] {
+            let (records, outcome) = processor.process(upstream(json))
+            #expect(outcome == .forwarded)
+            let record = try #require(records.first)
+            #expect(records.count == 1)
+            #expect(record.topic == TopicNames.members && record.key == Array("aud_none/u_1".utf8))
+            guard case .change(let change) = try MemberRecord(serializedBytes: record.value) else { Issue.record("expected a change"); continue }
+            #expect(change.consent == .denied && change.userKey == "u_1" && change.eventTimeMilliseconds == 1_795_460_400_000)
+        }
+        for json in [
+            #"{"type":"membership","audience":{"id":"aud_none"},"action":"enter","user":{"id":"u_1"},"consent":{"ads":true}}"#,
+            #"{"type":"membership","audience":{"id":"aud_none"},"action":"exit","user":{"id":"u_1"}}"#,
+            #"{"type":"snapshot_begin","audience":{"id":"aud_none"},"snapshot":"s1"}"#,
+        ] {
+            let (records, outcome) = processor.process(upstream(json))
+            #expect(records.isEmpty && outcome == .dropped(reason: "no-sync"), "\(json)")
+        }
+    }
+
     @Test("a refused record becomes a DLQ record with source, reason and an excerpt free of raw identifiers")
     func deadLetter() throws {
         let raw = #"{"type":"membership","audience":{"id":"aud_x"},"action":"enter","user":{"email":"ada.lovelace@example.com","phone":"+1 555 867 5309"},"consent":{"ads":"maybe"}}"#

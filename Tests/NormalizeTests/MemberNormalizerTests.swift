@@ -102,6 +102,30 @@ struct NormalizeProcessorTests {
         #expect(records[0].headers.string(named: "cohortsync-trace") == "cdp.audiences/1/500")
     }
 
+    @Test("no consent on an audience no connection syncs: withdrawn from every audience of every connection, placed by key; consent given there is no-sync")
+    func unsyncedConsentFanOut() throws {
+        let change = MemberChange(
+            audienceID: "aud_none", userKey: "u_9", action: .enter, identifiers: RawIdentifiers(email: "ada@example.com"), consent: .denied,
+            eventTimeMilliseconds: 1_795_460_400_000)
+        let (records, outcome, _) = processor.process(input(.change(change)))
+        #expect(outcome == .refused(reason: "no-consent"))
+        #expect(records.count == 4)
+        #expect(records.map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["aud_x/u_9", "aud_both/u_9", "aud_both/u_9", "aud_tiktok/u_9"])
+        #expect(records.map(\.placement) == Array(repeating: .byKey, count: 4))
+        let members = try records.map { record throws -> HashedMember in
+            guard case .member(let member) = try HashedRecord(serializedBytes: record.value) else { throw TestSupportError("expected a member") }
+            return member
+        }
+        #expect(members.map { "\($0.connectionID)/\($0.audienceID)" } == ["x-main/aud_x", "x-main/aud_both", "tiktok-eu/aud_both", "tiktok-eu/aud_tiktok"])
+        #expect(members.count == 4 && members.allSatisfy {
+            $0.action == .consentWithdrawn && $0.identifiers.isEmpty && $0.userKey == "u_9" && $0.eventTimeMilliseconds == 1_795_460_400_000
+        })
+        var granted = change
+        granted.consent = .granted
+        let (none, grantedOutcome, _) = processor.process(input(.change(granted)))
+        #expect(none.isEmpty && grantedOutcome == .refused(reason: "no-sync"))
+    }
+
     @Test("members stay on their input partition; consent withdrawals for other audiences are placed by their key")
     func placement() {
         let change = MemberChange(audienceID: "aud_x", userKey: "u", action: .enter, identifiers: RawIdentifiers(email: "a@b.co"), consent: .denied)

@@ -71,8 +71,10 @@ struct NormalizeDifferentialTests {
         var delivered = false
         var noConsent = false
         var noIdentifier = false
-        for sync in config.syncs(ofAudience: change.audienceID) {
-            guard let connection = config.connection(sync.connectionID) else { continue }
+        // Consent denied on an audience no connection syncs is withdrawn from every connection's audiences.
+        let syncing = config.syncs(ofAudience: change.audienceID).compactMap { config.connection($0.connectionID) }
+        let everyConnection = config.connections.filter { !config.audiences(ofConnection: $0.id).isEmpty }
+        for connection in syncing.isEmpty && change.consent == .denied ? everyConnection : syncing {
             if change.consent == .denied {
                 noConsent = true
                 for audience in config.audiences(ofConnection: connection.id) {

@@ -75,7 +75,10 @@ public final class IngestProcessor: Sendable {
         case .success(let parsed):
             event = parsed
         }
-        guard config.isSynced(audience: event.audienceID) else {
+        // Consent denied goes on even for an audience no connection syncs: consent is the user's, and normalize
+        // withdraws the user from the audiences that are synced.
+        let synced = config.isSynced(audience: event.audienceID)
+        guard synced || event.deniesConsent else {
             return .dropped(reason: "no-sync")
         }
         let mark = out.mark
@@ -134,7 +137,7 @@ public final class IngestProcessor: Sendable {
                 MemberRecord.appendChange(member.fields, text: text.bytes.span, to: &$0)
             }
             return admit(.forwarded) {
-                if isSnapshotMember {
+                if isSnapshotMember && synced {
                     snapshots.withLock { $0.member(audienceID: member.audienceID, snapshotID: member.snapshotID, source: record.topicPartition) }
                 }
             }

@@ -15,6 +15,12 @@ enum UpstreamEvent: Sendable, Equatable {
         case .lifecycle(let lifecycle): lifecycle.audienceID
         }
     }
+
+    /// A member record that says the user denies consent for advertising (`consent.ads: false`).
+    var deniesConsent: Bool {
+        guard case .member(let member) = self else { return false }
+        return member.fields.consent == .denied
+    }
 }
 
 /// A member change as ingest forwards it: its fields' text in the record's `FieldText`, and the two ids ingest

@@ -9,8 +9,9 @@ import Wire
 ///
 /// No I/O: it appends records to a batch's outputs. For each connection it forwards only the identifier
 /// kinds the connection forwards, normalized by the connection's destination rules. A user without consent
-/// is refused and, in every audience of that connection, withdrawn; a user without a usable identifier is
-/// refused yet forwarded with none, so the batcher withdraws what it had sent.
+/// is refused and, in every audience of that connection, withdrawn (in every audience of every connection
+/// when no connection syncs the audience the event names); a user without a usable identifier is refused
+/// yet forwarded with none, so the batcher withdraws what it had sent.
 struct MemberNormalizer: Sendable {
     /// What normalizing for one connection needs, worked out once from the configuration rather than per member.
     /// A class: handed around once per member and connection, one reference is cheaper than its fields.
@@ -34,18 +35,30 @@ struct MemberNormalizer: Sendable {
 
     /// The connections syncing each audience, in configuration order.
     let plans: [String: [ConnectionPlan]]
+    /// Every connection that syncs an audience, in configuration order: where consent denied on an audience no
+    /// connection syncs is fanned out. Consent is the user's, not the audience's, and no connection is "that
+    /// connection" then; dropping it would keep the user in audiences uploaded before.
+    let everyConnection: [ConnectionPlan]
 
     init(config: CohortSyncConfig) {
-        var plans: [String: [ConnectionPlan]] = [:]
-        for sync in config.syncs {
-            guard let connection = config.connection(sync.connectionID) else { continue }
+        var byConnection: [String: ConnectionPlan] = [:]
+        var everyConnection: [ConnectionPlan] = []
+        for connection in config.connections {
+            let audiences = config.audiences(ofConnection: connection.id)
+            guard !audiences.isEmpty else { continue }
             let plan = ConnectionPlan(
                 connectionID: connection.id, rules: connection.identityRules,
-                forward: connection.forward.reduce(0) { $0 | 1 << UInt32($1.rawValue) },
-                audiences: config.audiences(ofConnection: connection.id))
+                forward: connection.forward.reduce(0) { $0 | 1 << UInt32($1.rawValue) }, audiences: audiences)
+            byConnection[connection.id] = plan
+            everyConnection.append(plan)
+        }
+        var plans: [String: [ConnectionPlan]] = [:]
+        for sync in config.syncs {
+            guard let plan = byConnection[sync.connectionID] else { continue }
             plans[sync.audienceID, default: []].append(plan)
         }
         self.plans = plans
+        self.everyConnection = everyConnection
     }
 
     /// What one change came to: nil `refusal` when at least one connection got the member (otherwise
@@ -67,8 +80,9 @@ struct MemberNormalizer: Sendable {
         var noIdentifier = false
         workspace.identity.startUser()
         let (audienceID, audiencePlans) = workspace.audience(of: change, plans: plans)
-        for plan in audiencePlans {
-            if change.fields.consent == .denied {
+        let denied = change.fields.consent == .denied
+        for plan in audiencePlans.isEmpty && denied ? everyConnection : audiencePlans {
+            if denied {
                 noConsent = true
                 for audience in plan.audiences {
                     let placement = audience == audienceID ? sameSpot : .byKey
