@@ -54,7 +54,8 @@ public struct CohortSyncConfig: Sendable, Equatable {
         connections.first { $0.id == id }
     }
 
-    /// The syncs of an upstream audience (empty when nothing syncs it: ingest drops such events).
+    /// The syncs of an upstream audience (empty when nothing syncs it: ingest drops such events, but for a
+    /// membership change denying consent).
     public func syncs(ofAudience audienceID: String) -> [Sync] {
         syncs.filter { $0.audienceID == audienceID }
     }

@@ -60,13 +60,13 @@ struct MemberNormalizerTests {
         #expect(exit.refusal == nil && exit.derived.first?.member.action == .exit)
     }
 
-    @Test("no consent: refused, and withdrawn from every audience of each connection that syncs the audience")
+    @Test("no consent: refused, and withdrawn from every audience of every connection, not only those syncing the audience")
     func consentFanOut() throws {
         let result = try normalizer.normalize(MemberChange(
             audienceID: "aud_x", userKey: "u_9", action: .enter, identifiers: RawIdentifiers(email: "ada@example.com"), consent: .denied))
         #expect(result.refusal == "no-consent")
         let withdrawn = result.derived.map { "\($0.member.connectionID)/\($0.member.audienceID)/\($0.sameAudience)" }
-        #expect(withdrawn == ["x-main/aud_x/true", "x-main/aud_both/false"])
+        #expect(withdrawn == ["x-main/aud_x/true", "x-main/aud_both/false", "tiktok-eu/aud_both/false", "tiktok-eu/aud_tiktok/false"])
         #expect(result.derived.allSatisfy { $0.member.action == .consentWithdrawn && $0.member.identifiers.isEmpty })
     }
 
@@ -102,7 +102,7 @@ struct NormalizeProcessorTests {
         #expect(records[0].headers.string(named: "cohortsync-trace") == "cdp.audiences/1/500")
     }
 
-    @Test("no consent on an audience no connection syncs: withdrawn from every audience of every connection, placed by key; consent given there is no-sync")
+    @Test("no consent on an audience no connection syncs: withdrawn from every audience of every connection too, placed by key; consent given there is no-sync")
     func unsyncedConsentFanOut() throws {
         let change = MemberChange(
             audienceID: "aud_none", userKey: "u_9", action: .enter, identifiers: RawIdentifiers(email: "ada@example.com"), consent: .denied,
@@ -131,8 +131,8 @@ struct NormalizeProcessorTests {
         let change = MemberChange(audienceID: "aud_x", userKey: "u", action: .enter, identifiers: RawIdentifiers(email: "a@b.co"), consent: .denied)
         let (records, outcome, _) = processor.process(input(.change(change)))
         #expect(outcome == .refused(reason: "no-consent"))
-        #expect(records.map(\.placement) == [.partition(3), .byKey])
-        #expect(records.map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["aud_x/u", "aud_both/u"])
+        #expect(records.map(\.placement) == [.partition(3), .byKey, .byKey, .byKey])
+        #expect(records.map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["aud_x/u", "aud_both/u", "aud_both/u", "aud_tiktok/u"])
     }
 
     @Test("a member change whose action is unspecified or unknown goes to the DLQ, never guessed as an enter")

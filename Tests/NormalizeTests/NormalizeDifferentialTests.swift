@@ -69,23 +69,23 @@ struct NormalizeDifferentialTests {
         var records: [(key: String, placement: ProducerRecord.Placement, member: HashedMember)] = []
         var refusals: [IdentityRefusal] = []
         var delivered = false
-        var noConsent = false
         var noIdentifier = false
-        // Consent denied on an audience no connection syncs is withdrawn from every connection's audiences.
-        let syncing = config.syncs(ofAudience: change.audienceID).compactMap { config.connection($0.connectionID) }
-        let everyConnection = config.connections.filter { !config.audiences(ofConnection: $0.id).isEmpty }
-        for connection in syncing.isEmpty && change.consent == .denied ? everyConnection : syncing {
-            if change.consent == .denied {
-                noConsent = true
-                for audience in config.audiences(ofConnection: connection.id) {
+        // Consent denied: a withdrawal for each sync of the configuration (connection by connection, in their
+        // order), whatever audience the change names; nothing else.
+        if change.consent == .denied {
+            for connection in config.connections {
+                for sync in config.syncs where sync.connectionID == connection.id {
                     records.append((
-                        "\(audience)/\(change.userKey)", audience == change.audienceID ? .partition(partition) : .byKey,
+                        "\(sync.audienceID)/\(change.userKey)", sync.audienceID == change.audienceID ? .partition(partition) : .byKey,
                         HashedMember(
-                            connectionID: connection.id, audienceID: audience, userKey: change.userKey, action: .consentWithdrawn,
+                            connectionID: connection.id, audienceID: sync.audienceID, userKey: change.userKey, action: .consentWithdrawn,
                             eventTimeMilliseconds: change.eventTimeMilliseconds)))
                 }
-                continue
             }
+            return (records, [], "no-consent")
+        }
+        for sync in config.syncs(ofAudience: change.audienceID) {
+            guard let connection = config.connection(sync.connectionID) else { continue }
             var identifiers: [HashedIdentifier] = []
             for kind in IdentifierType.kinds where connection.forward.contains(kind) && !change.identifiers[kind].isEmpty {
                 let value = change.identifiers[kind]
@@ -104,7 +104,7 @@ struct NormalizeDifferentialTests {
                     connectionID: connection.id, audienceID: change.audienceID, userKey: change.userKey, action: change.action,
                     snapshotID: change.snapshotID, identifiers: identifiers, eventTimeMilliseconds: change.eventTimeMilliseconds)))
         }
-        let refusal: String? = delivered ? nil : noConsent ? "no-consent" : noIdentifier ? "no-identifier" : "no-sync"
+        let refusal: String? = delivered ? nil : noIdentifier ? "no-identifier" : "no-sync"
         return (records, refusals, refusal)
     }
 
@@ -116,6 +116,7 @@ struct NormalizeDifferentialTests {
         var compared = 0
         var withIdentifiers = 0
         var withdrawals = 0
+        var unsyncedWithdrawals = 0
         for json in Self.configurations {
             let config = try ConfigParser.parse(Data(json.utf8))
             let processor = NormalizeProcessor(config: config)
@@ -160,6 +161,7 @@ struct NormalizeDifferentialTests {
                         compared += 1
                         if !expected.member.identifiers.isEmpty { withIdentifiers += 1 }
                         if expected.member.action == .consentWithdrawn { withdrawals += 1 }
+                        if expected.member.action == .consentWithdrawn && config.syncs(ofAudience: change.audienceID).isEmpty { unsyncedWithdrawals += 1 }
                     }
                     position += count
                 }
@@ -169,5 +171,6 @@ struct NormalizeDifferentialTests {
         #expect(compared > 10_000)
         #expect(withIdentifiers > 5_000)
         #expect(withdrawals > 1_000)
+        #expect(unsyncedWithdrawals > 100, "consent denied on an audience no connection syncs")
     }
 }

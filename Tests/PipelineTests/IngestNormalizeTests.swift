@@ -101,12 +101,16 @@ struct IngestNormalizeTests {
         var checkedDigests = 0
         var duplicates = 0
         var withdrawals = 0
+        var consentWithdrawals = 0
         for (index, entry) in corpus.entries.enumerated() {
             guard case .member(let x, let tiktok, let denied) = entry.expected else { continue }
             let members = hashedByInput[index] ?? []
             if denied {
-                #expect(!members.isEmpty, "record \(index): a denied consent still withdraws the user")
+                // From every audience of every connection, whichever audience the record names (synced or not).
+                let everySync: Set = ["x-main/aud_x", "x-main/aud_both", "tiktok-eu/aud_both", "tiktok-eu/aud_tiktok"]
+                #expect(Set(members.map { "\($0.connectionID)/\($0.audienceID)" }) == everySync, "record \(index): a denied consent withdraws the user everywhere")
                 #expect(members.allSatisfy { $0.action == .consentWithdrawn && $0.identifiers.isEmpty }, "record \(index): withdrawals only")
+                consentWithdrawals += 1
                 continue
             }
             for (connection, expected) in [("x-main", x), ("tiktok-eu", tiktok)] {
@@ -129,6 +133,7 @@ struct IngestNormalizeTests {
         }
         #expect(checkedDigests > 5_000)
         #expect(withdrawals > 100, "members with no usable identifier are forwarded with none")
+        #expect(consentWithdrawals > 300, "users who denied consent, in synced audiences and in aud_none")
         let letters = written.deadLetters.reduce(into: [String: Set<SourcePosition>]()) { $0[$1.reason, default: []].insert($1.source) }
         #expect(letters.mapValues(\.count) == expectedDLQ)
 

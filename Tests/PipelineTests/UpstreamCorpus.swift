@@ -133,6 +133,11 @@ struct UpstreamCorpus {
                 let (json, reason) = invalid[Int(random.next() % UInt64(invalid.count))]
                 rawValues.insert("hidden.person@example.org")
                 entries.append(Entry(json: json, expected: .deadLetter(reason), contentType: nil))
+            case 88..<95 where index % 2 == 0:
+                // Consent denied in an audience no connection syncs: the user is withdrawn from every synced audience.
+                rawValues.insert("unsynced.denial\(index)@example.net")
+                let json = #"{"type":"membership","audience":{"id":"aud_none"},"action":"enter","user":{"id":"u\#(index)","email":"unsynced.denial\#(index)@example.net"},"consent":{"ads":false}}"#
+                entries.append(Entry(json: json, expected: .member(x: nil, tiktok: nil, consentDenied: true), contentType: nil))
             case 88..<95:
                 entries.append(Entry(json: #"{"type":"membership","audience":{"id":"aud_none"},"action":"enter","user":{"id":"u\#(index)"}}"#, expected: .dropped, contentType: nil))
             case 95..<97:

@@ -11,7 +11,8 @@ import Wire
 ///
 /// Member changes go to `members` keyed `audienceId/userKey` (placed by the partitioner); snapshot markers
 /// and lifecycle events go to every partition of `members`, so each downstream partition sees them in order
-/// with its members. Refused records go to the DLQ, redacted; events of audiences without a sync are dropped.
+/// with its members. Refused records go to the DLQ, redacted; events of audiences without a sync are dropped,
+/// but for a membership change denying consent (forwarded without its identifiers, for the withdrawal).
 public final class IngestProcessor: Sendable {
     /// What happened to one upstream record.
     public enum Outcome: Sendable, Equatable {
@@ -75,10 +76,12 @@ public final class IngestProcessor: Sendable {
         case .success(let parsed):
             event = parsed
         }
-        // Consent denied goes on even for an audience no connection syncs: consent is the user's, and normalize
-        // withdraws the user from the audiences that are synced.
+        // A membership change denying consent goes on even from an audience no connection syncs: consent is the
+        // user's, and normalize withdraws the user from every synced audience. Its identifiers do not: the
+        // withdrawal needs the user key alone. A snapshot's listing does not go on: a large unsynced audience
+        // would fan out all its denied users again with every snapshot.
         let synced = config.isSynced(audience: event.audienceID)
-        guard synced || event.deniesConsent else {
+        guard synced || event.changeDenyingConsent else {
             return .dropped(reason: "no-sync")
         }
         let mark = out.mark
@@ -96,6 +99,7 @@ public final class IngestProcessor: Sendable {
         }
         switch event {
         case .member(var member):
+            if !synced { member.fields.identifiers = RawIdentifierRanges() }
             // Without a time of its own, its snapshot's begin or the upstream record's Kafka timestamp: the
             // batcher orders a consent withdrawal against the user's memberships in other audiences by event time.
             let isSnapshotMember = member.fields.action == .snapshotMember
@@ -137,7 +141,7 @@ public final class IngestProcessor: Sendable {
                 MemberRecord.appendChange(member.fields, text: text.bytes.span, to: &$0)
             }
             return admit(.forwarded) {
-                if isSnapshotMember && synced {
+                if isSnapshotMember {
                     snapshots.withLock { $0.member(audienceID: member.audienceID, snapshotID: member.snapshotID, source: record.topicPartition) }
                 }
             }

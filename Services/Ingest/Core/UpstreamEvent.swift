@@ -16,10 +16,11 @@ enum UpstreamEvent: Sendable, Equatable {
         }
     }
 
-    /// A member record that says the user denies consent for advertising (`consent.ads: false`).
-    var deniesConsent: Bool {
+    /// A membership change (not a snapshot's listing) that says the user denies consent for advertising
+    /// (`consent.ads: false`): what goes on from an audience no connection syncs.
+    var changeDenyingConsent: Bool {
         guard case .member(let member) = self else { return false }
-        return member.fields.consent == .denied
+        return member.fields.consent == .denied && member.fields.action != .snapshotMember
     }
 }
 

@@ -9,9 +9,9 @@ import Wire
 ///
 /// No I/O: it appends records to a batch's outputs. For each connection it forwards only the identifier
 /// kinds the connection forwards, normalized by the connection's destination rules. A user without consent
-/// is refused and, in every audience of that connection, withdrawn (in every audience of every connection
-/// when no connection syncs the audience the event names); a user without a usable identifier is refused
-/// yet forwarded with none, so the batcher withdraws what it had sent.
+/// is refused and withdrawn from every audience of every connection: consent is the user's, not the
+/// audience's or the connection's. A user without a usable identifier is refused yet forwarded with none,
+/// so the batcher withdraws what it had sent.
 struct MemberNormalizer: Sendable {
     /// What normalizing for one connection needs, worked out once from the configuration rather than per member.
     /// A class: handed around once per member and connection, one reference is cheaper than its fields.
@@ -35,9 +35,10 @@ struct MemberNormalizer: Sendable {
 
     /// The connections syncing each audience, in configuration order.
     let plans: [String: [ConnectionPlan]]
-    /// Every connection that syncs an audience, in configuration order: where consent denied on an audience no
-    /// connection syncs is fanned out. Consent is the user's, not the audience's, and no connection is "that
-    /// connection" then; dropping it would keep the user in audiences uploaded before.
+    /// Every connection that syncs an audience, in configuration order: where consent denied is fanned out,
+    /// whichever audience the event names (synced or not). Were it only the connections syncing that audience,
+    /// a user who withdrew consent would stay with every other connection, and syncing one more audience could
+    /// narrow where a withdrawal reaches.
     let everyConnection: [ConnectionPlan]
 
     init(config: CohortSyncConfig) {
@@ -76,20 +77,20 @@ struct MemberNormalizer: Sendable {
     ) -> Outcome {
         var outcome = Outcome()
         var delivered = false
-        var noConsent = false
         var noIdentifier = false
         workspace.identity.startUser()
         let (audienceID, audiencePlans) = workspace.audience(of: change, plans: plans)
-        let denied = change.fields.consent == .denied
-        for plan in audiencePlans.isEmpty && denied ? everyConnection : audiencePlans {
-            if denied {
-                noConsent = true
+        if change.fields.consent == .denied {
+            for plan in everyConnection {
                 for audience in plan.audiences {
                     let placement = audience == audienceID ? sameSpot : .byKey
                     appendMember(change, plan, audience: audience, withdrawal: true, placement, headers, types: [], digests: [], into: &out)
                 }
-                continue
             }
+            outcome.refusal = "no-consent"
+            return outcome
+        }
+        for plan in audiencePlans {
             workspace.startConnection()
             for kind in IdentifierType.kinds where plan.forwards(kind) {
                 let value = change.fields.identifiers[kind]
@@ -116,7 +117,7 @@ struct MemberNormalizer: Sendable {
                 into: &out)
         }
         if !delivered {
-            outcome.refusal = noConsent ? "no-consent" : noIdentifier ? "no-identifier" : "no-sync"
+            outcome.refusal = noIdentifier ? "no-identifier" : "no-sync"
         }
         return outcome
     }
