@@ -233,7 +233,7 @@ struct IngestProcessorTests {
     func unsyncedDenial() throws {
         for json in [
             #"{"type":"membership","audience":{"id":"aud_none"},"action":"enter","user":{"id":"u_1","email":"a@b.co","phone":"+15558675309"},"consent":{"ads":false},"timestamp":"2026-11-23T19:00:00Z"}"#,
-            #"{"type":"membership","audience":{"id":"aud_none"},"action":"exit","user":{"id":"u_1","idfa":"6D92078A-8246-4BA4-AE5B-76104861E7DC"},"consent":{"ads":false},"timestamp":"2026-11-23T19:00:00Z"}"#,
+            #"{"type":"membership","audience":{"id":"aud_none"},"action":"exit","snapshot":"ada@example.com","user":{"id":"u_1","idfa":"6D92078A-8246-4BA4-AE5B-76104861E7DC"},"consent":{"ads":false},"timestamp":"2026-11-23T19:00:00Z"}"#,
         ] {
             let (records, outcome) = processor.process(upstream(json))
             #expect(outcome == .forwarded)
@@ -242,7 +242,7 @@ struct IngestProcessorTests {
             #expect(record.topic == TopicNames.members && record.key == Array("aud_none/u_1".utf8))
             guard case .change(let change) = try MemberRecord(serializedBytes: record.value) else { Issue.record("expected a change"); continue }
             #expect(change.consent == .denied && change.userKey == "u_1" && change.eventTimeMilliseconds == 1_795_460_400_000)
-            #expect(change.identifiers == RawIdentifiers(), "an unsynced audience's identifiers are not forwarded")
+            #expect(change.identifiers == RawIdentifiers() && change.snapshotID.isEmpty, "an unsynced audience's identifiers and free text are not forwarded")
         }
         for json in [
             #"{"type":"membership","audience":{"id":"aud_none"},"action":"enter","user":{"id":"u_1"},"consent":{"ads":true}}"#,

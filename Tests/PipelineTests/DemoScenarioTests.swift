@@ -164,8 +164,9 @@ struct DemoScenarioTests {
 
     static func waitFor(_ what: String, timeout: Duration, _ condition: () async -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
             if await condition() { return }
+            guard ContinuousClock.now < deadline else { break }
             try await Task.sleep(for: .milliseconds(250))
         }
         throw TestSupportError("timed out after \(timeout) waiting for \(what)")

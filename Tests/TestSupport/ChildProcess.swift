@@ -54,12 +54,13 @@ public final class ChildProcess: @unchecked Sendable {
         (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
     }
 
-    /// Waits until a stderr log line contains `fragment`; returns that line.
+    /// Waits until a stderr log line contains `fragment`; returns that line. The log is read once more after
+    /// the deadline: on a loaded machine this task may wake only after it, when the line has long been written.
     public func waitForLog(containing fragment: String, timeout: Duration) async throws -> String {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
             if let line = stderr.split(separator: "\n").first(where: { $0.contains(fragment) }) { return String(line) }
-            guard process.isRunning else { break }
+            guard process.isRunning, ContinuousClock.now < deadline else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw TestSupportError("no log line containing '\(fragment)' within \(timeout); stderr:\n\(stderr.suffix(4000))")

@@ -77,8 +77,8 @@ public final class IngestProcessor: Sendable {
             event = parsed
         }
         // A membership change denying consent goes on even from an audience no connection syncs: consent is the
-        // user's, and normalize withdraws the user from every synced audience. Its identifiers do not: the
-        // withdrawal needs the user key alone. A snapshot's listing does not go on: a large unsynced audience
+        // user's, and normalize withdraws the user from every synced audience. Its identifiers and any snapshot
+        // id (free text) do not: the withdrawal needs the user key alone. A snapshot's listing does not go on: a large unsynced audience
         // would fan out all its denied users again with every snapshot.
         let synced = config.isSynced(audience: event.audienceID)
         guard synced || event.changeDenyingConsent else {
@@ -99,7 +99,10 @@ public final class IngestProcessor: Sendable {
         }
         switch event {
         case .member(var member):
-            if !synced { member.fields.identifiers = RawIdentifierRanges() }
+            if !synced {
+                member.fields.identifiers = RawIdentifierRanges()
+                member.fields.snapshotID = 0..<0
+            }
             // Without a time of its own, its snapshot's begin or the upstream record's Kafka timestamp: the
             // batcher orders a consent withdrawal against the user's memberships in other audiences by event time.
             let isSnapshotMember = member.fields.action == .snapshotMember
