@@ -231,6 +231,10 @@ struct IngestProcessorTests {
 
     @Test("a membership change denying consent in an audience no connection syncs goes on, timed, without its identifiers; nothing else of that audience does")
     func unsyncedDenial() throws {
+        let metrics = MetricsRegistry()
+        let processor = IngestProcessor(
+            config: try ConfigParser.parse(Data(TestConfigs.standard.utf8)), memberPartitions: 4, metrics: metrics,
+            logger: Logger(stage: "test", minimumLevel: .error))
         for json in [
             #"{"type":"membership","audience":{"id":"aud_none"},"action":"enter","user":{"id":"u_1","email":"a@b.co","phone":"+15558675309"},"consent":{"ads":false},"timestamp":"2026-11-23T19:00:00Z"}"#,
             #"{"type":"membership","audience":{"id":"aud_none"},"action":"exit","snapshot":"ada@example.com","user":{"id":"u_1","idfa":"6D92078A-8246-4BA4-AE5B-76104861E7DC"},"consent":{"ads":false},"timestamp":"2026-11-23T19:00:00Z"}"#,
@@ -253,6 +257,7 @@ struct IngestProcessorTests {
             let (records, outcome) = processor.process(upstream(json))
             #expect(records.isEmpty && outcome == .dropped(reason: "no-sync"), "\(json)")
         }
+        #expect(metrics.render().contains("cohortsync_ingest_unsynced_denials_total 2\n"), "\(metrics.render())")
     }
 
     @Test("a refused record becomes a DLQ record with source, reason and an excerpt free of raw identifiers")

@@ -144,6 +144,11 @@ public final class IngestProcessor: Sendable {
                 MemberRecord.appendChange(member.fields, text: text.bytes.span, to: &$0)
             }
             return admit(.forwarded) {
+                if !synced {
+                    metrics.counter(
+                        "cohortsync_ingest_unsynced_denials_total",
+                        help: "Membership changes denying consent in audiences no connection syncs, forwarded for the withdrawal everywhere.").increment()
+                }
                 if isSnapshotMember {
                     snapshots.withLock { $0.member(audienceID: member.audienceID, snapshotID: member.snapshotID, source: record.topicPartition) }
                 }
