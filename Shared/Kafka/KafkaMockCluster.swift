@@ -45,8 +45,7 @@ public final class KafkaMockCluster: Sendable {
         rd_kafka_mock_broker_set_rtt(cluster.pointer, broker, Int32(delay.inMilliseconds))
     }
 
-    /// Moves the leadership of `topic`'s `partition` to `broker`, and the coordinator of `group` likewise when
-    /// given, so tests can spread partitions over several brokers.
+    /// Moves the leadership of `topic`'s `partition` to `broker`, so tests can spread partitions over several brokers.
     public func setLeader(_ topic: String, partition: Int32, broker: Int32) {
         rd_kafka_mock_partition_set_leader(cluster.pointer, topic, partition, broker)
     }
